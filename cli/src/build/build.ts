@@ -1,0 +1,220 @@
+// `wfn build`: type-check, bundle, componentize and package each function
+// of a project into <out>/<name>/{component.wasm, manifest.json}.
+import { createHash } from "node:crypto";
+import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import {
+  COMPONENT_FILE,
+  MANIFEST_FILE,
+  MANIFEST_VERSION,
+  WORLD,
+  defaultCacheDir,
+  sha256Hex,
+  type FunctionConfig,
+  type Manifest,
+} from "@wfn/runtime";
+import type { Project } from "../project/project.js";
+import { BundleError, bundleFunction, type SourceProblem } from "./bundle.js";
+import { componentize, engineVersion } from "./componentize.js";
+import { typecheck } from "./typecheck.js";
+
+export const DEFAULT_OUT_DIR = join(".wfn", "build");
+const BUILD_INFO_FILE = "build-info.json";
+
+export interface BuildOptions {
+  /** Output folder; default `<project>/.wfn/build`. */
+  outDir?: string;
+  /** Build only these functions (default: all, and remove outputs of functions no longer declared). */
+  only?: string[];
+  /** Type-check TypeScript entries first (default true). */
+  typecheck?: boolean;
+  cacheDir?: string;
+  /** Progress reports, for people watching. */
+  onProgress?: (event: BuildProgress) => void;
+}
+
+export type BuildProgress =
+  | { kind: "typecheck"; files: number }
+  | { kind: "start"; name: string }
+  | { kind: "bundled"; name: string; bytes: number; ms: number }
+  | { kind: "done"; name: string; manifest: Manifest; ms: number; componentizeMs: number; cached: boolean };
+
+/** The result of building one function. */
+export interface BuiltFunction {
+  name: string;
+  manifest: Manifest;
+  dir: string;
+  bundleBytes: number;
+  cached: boolean;
+}
+
+/** A build that failed on the functions' source. */
+export class BuildError extends Error {
+  override name = "BuildError";
+  constructor(
+    readonly functionName: string | undefined,
+    readonly problems: SourceProblem[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** What is recorded next to an artifact to tell whether it is up to date. */
+interface BuildInfo {
+  toolchain: string;
+  configSha256: string;
+  inputs: Record<string, string>;
+}
+
+/** Builds a project's functions. */
+export async function buildProject(project: Project, options: BuildOptions = {}): Promise<BuiltFunction[]> {
+  const outDir = resolve(project.dir, options.outDir ?? DEFAULT_OUT_DIR);
+  const cacheDir = options.cacheDir ?? defaultCacheDir();
+  const names = options.only ?? [...project.functions.keys()];
+  const progress = options.onProgress ?? (() => {});
+
+  if (options.typecheck !== false) {
+    const entries = [...new Set(names.map((name) => project.functions.get(name)!.entry))];
+    progress({ kind: "typecheck", files: entries.length });
+    const problems = await typecheck(project.dir, entries, join(project.dir, ".wfn", "tmp"));
+    if (problems.length > 0) throw new BuildError(undefined, problems, "type errors");
+  }
+
+  const built: BuiltFunction[] = [];
+  for (const name of names) {
+    const config = project.functions.get(name)!;
+    progress({ kind: "start", name });
+    const started = performance.now();
+    let bundle;
+    try {
+      bundle = await bundleFunction(project.dir, config.entry);
+    } catch (error) {
+      if (error instanceof BundleError) throw new BuildError(name, error.problems, `function "${name}" does not build`);
+      throw error;
+    }
+    progress({ kind: "bundled", name, bytes: Buffer.byteLength(bundle.code), ms: performance.now() - started });
+    const componentizeStarted = performance.now();
+    let output;
+    try {
+      output = await componentize({ source: bundle.code, ...(await world(bundle.sdkDir)), cacheDir });
+    } catch (error) {
+      throw new BuildError(name, [{ file: config.entry, message: (error as Error).message }], `function "${name}" does not componentize`);
+    }
+    const componentizeMs = performance.now() - componentizeStarted;
+    const manifest: Manifest = {
+      manifestVersion: MANIFEST_VERSION,
+      name,
+      world: WORLD,
+      engine: { name: "starlingmonkey", version: engineVersion() },
+      sdkVersion: bundle.sdkVersion,
+      component: { file: COMPONENT_FILE, sha256: sha256Hex(output.component), size: output.component.byteLength },
+      sourceSha256: bundle.sha256,
+      config,
+    };
+    const dir = join(outDir, name);
+    const info: BuildInfo = { toolchain: toolchain(), configSha256: configHash(config), inputs: await hashInputs(project.dir, bundle.inputs) };
+    await writeArtifact(dir, output.component, manifest, info);
+    progress({ kind: "done", name, manifest, ms: performance.now() - started, componentizeMs, cached: output.cached });
+    built.push({ name, manifest, dir, bundleBytes: Buffer.byteLength(bundle.code), cached: output.cached });
+  }
+
+  if (options.only === undefined) await removeUndeclared(outDir, new Set(names));
+  return built;
+}
+
+/** Names of the functions whose build output is missing or older than their sources or configuration. */
+export async function staleFunctions(project: Project, outDir = resolve(project.dir, DEFAULT_OUT_DIR)): Promise<string[]> {
+  const stale: string[] = [];
+  for (const [name, config] of project.functions) {
+    const dir = join(outDir, name);
+    try {
+      const info = JSON.parse(await readFile(join(dir, BUILD_INFO_FILE), "utf8")) as BuildInfo;
+      const manifest = JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8")) as Manifest;
+      const inputs = await hashInputs(project.dir, Object.keys(info.inputs));
+      const fresh =
+        info.toolchain === toolchain() &&
+        info.configSha256 === configHash(config) &&
+        manifest.name === name &&
+        Object.entries(info.inputs).every(([path, hash]) => inputs[path] === hash);
+      if (!fresh) stale.push(name);
+    } catch {
+      stale.push(name);
+    }
+  }
+  return stale;
+}
+
+/** Project-relative paths of the files a function's last build read. */
+export async function functionInputs(outDir: string, name: string): Promise<string[]> {
+  try {
+    return Object.keys((JSON.parse(await readFile(join(outDir, name, BUILD_INFO_FILE), "utf8")) as BuildInfo).inputs);
+  } catch {
+    return [];
+  }
+}
+
+/** Removes build outputs of functions the project no longer declares. */
+export async function pruneBuildDir(project: Project, outDir = resolve(project.dir, DEFAULT_OUT_DIR)): Promise<void> {
+  await removeUndeclared(outDir, new Set(project.functions.keys()));
+}
+
+async function writeArtifact(dir: string, component: Uint8Array, manifest: Manifest, info: BuildInfo): Promise<void> {
+  // Write a sibling folder, then swap, so a running `wfn dev` host never reads half an artifact.
+  const temp = `${dir}.tmp-${process.pid}`;
+  await rm(temp, { recursive: true, force: true });
+  await mkdir(temp, { recursive: true });
+  await writeFile(join(temp, COMPONENT_FILE), component);
+  await writeFile(join(temp, MANIFEST_FILE), JSON.stringify(manifest, null, 2) + "\n");
+  await writeFile(join(temp, BUILD_INFO_FILE), JSON.stringify(info, null, 2) + "\n");
+  await rm(dir, { recursive: true, force: true });
+  await rename(temp, dir);
+}
+
+async function removeUndeclared(outDir: string, declared: Set<string>): Promise<void> {
+  let entries: string[];
+  try {
+    entries = await readdir(outDir);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!declared.has(entry) && !entry.includes(".tmp-")) await rm(join(outDir, entry), { recursive: true, force: true });
+  }
+}
+
+const worlds = new Map<string, Promise<{ witDir: string; witFingerprint: string }>>();
+
+function world(sdkDir: string): Promise<{ witDir: string; witFingerprint: string }> {
+  let known = worlds.get(sdkDir);
+  if (known === undefined) {
+    known = (async () => {
+      const witDir = join(sdkDir, "wit");
+      const files = [join(witDir, "function.wit"), join(witDir, "deps", "cli", "environment.wit")];
+      const texts = await Promise.all(files.map((file) => readFile(file, "utf8")));
+      return { witDir, witFingerprint: createHash("sha256").update(texts.join("\0")).digest("hex") };
+    })();
+    worlds.set(sdkDir, known);
+  }
+  return known;
+}
+
+function toolchain(): string {
+  return `componentize-js ${engineVersion()}; world ${WORLD}`;
+}
+
+function configHash(config: FunctionConfig): string {
+  return createHash("sha256").update(JSON.stringify(config)).digest("hex");
+}
+
+async function hashInputs(projectDir: string, paths: string[]): Promise<Record<string, string>> {
+  const hashes: Record<string, string> = {};
+  for (const path of paths) {
+    try {
+      hashes[path] = sha256Hex(await readFile(join(projectDir, path)));
+    } catch {
+      hashes[path] = "missing";
+    }
+  }
+  return hashes;
+}

@@ -1,0 +1,190 @@
+// Bundles a function's entry (TypeScript included, npm dependencies
+// included) into one ES module for the guest, wrapped so that it exports the
+// world's `handle`. @wfn/sdk comes from the project when it has installed
+// it, and from the CLI otherwise.
+import { createHash } from "node:crypto";
+import { readFile } from "node:fs/promises";
+import { builtinModules } from "node:module";
+import { dirname, isAbsolute, join, relative, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import * as esbuild from "esbuild";
+
+/** The sdk the CLI ships with, used when a project has not installed its own. */
+export const CLI_SDK_DIR = dirname(dirname(fileURLToPath(import.meta.resolve("@wfn/sdk"))));
+
+const GUEST_IMPORTS = ["wasi:*", "wfn:*"];
+const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+
+/** A problem in the function's source, with its location when known. */
+export interface SourceProblem {
+  file?: string;
+  line?: number;
+  column?: number;
+  message: string;
+}
+
+/** The source cannot be bundled (syntax error, missing import, missing export...). */
+export class BundleError extends Error {
+  override name = "BundleError";
+  constructor(readonly problems: SourceProblem[]) {
+    super(problems.map(formatProblem).join("\n"));
+  }
+}
+
+export function formatProblem(problem: SourceProblem): string {
+  const where = problem.file ? `${problem.file}${problem.line ? `:${problem.line}${problem.column ? `:${problem.column}` : ""}` : ""}: ` : "";
+  return `${where}${problem.message}`;
+}
+
+export interface Bundle {
+  /** The guest module's source. */
+  code: string;
+  sha256: string;
+  /** Project-relative paths of the project's own files that went in (for change detection). */
+  inputs: string[];
+  /** Version of @wfn/sdk that was bundled. */
+  sdkVersion: string;
+  /** Where that sdk came from. */
+  sdkDir: string;
+}
+
+/** Bundles `entry` (relative to `projectDir`). */
+export async function bundleFunction(projectDir: string, entry: string): Promise<Bundle> {
+  const entryPath = resolve(projectDir, entry);
+  const exports = await entryExports(projectDir, entryPath);
+  if (!exports.includes("default")) {
+    throw new BundleError([
+      {
+        file: entry,
+        message: "has no default export; a function's entry must `export default defineFunction({ ... })` (from \"@wfn/sdk\")",
+      },
+    ]);
+  }
+  let sdkDir = CLI_SDK_DIR;
+  const wrapper = [
+    `import * as fn from ${JSON.stringify(entryPath)};`,
+    `import { createGuest } from "@wfn/sdk/guest";`,
+    `export const handle = createGuest(fn);`,
+  ].join("\n");
+  const result = await run(projectDir, {
+    stdin: { contents: wrapper, resolveDir: projectDir, sourcefile: "wfn-entry.js", loader: "js" },
+    plugins: [guestImports(projectDir, (dir) => (sdkDir = dir))],
+  });
+  const output = result.outputFiles?.[0];
+  if (output === undefined) throw new BundleError([{ message: "esbuild produced no output" }]);
+  const code = normalizePathComments(output.text, projectDir, sdkDir);
+  const inputs = Object.keys(result.metafile?.inputs ?? {})
+    .filter((path) => !path.includes("node_modules/") && !path.startsWith("..") && !path.startsWith("<") && !isAbsolute(path) && !path.includes(":"))
+    .sort();
+  return {
+    code,
+    sha256: createHash("sha256").update(code).digest("hex"),
+    inputs,
+    sdkVersion: await sdkVersion(sdkDir),
+    sdkDir,
+  };
+}
+
+async function entryExports(projectDir: string, entryPath: string): Promise<string[]> {
+  const result = await run(projectDir, { entryPoints: [entryPath], plugins: [guestImports(projectDir, () => {})] });
+  const output = Object.values(result.metafile?.outputs ?? {})[0];
+  return output?.exports ?? [];
+}
+
+async function run(projectDir: string, options: esbuild.BuildOptions): Promise<esbuild.BuildResult<{ metafile: true; write: false }>> {
+  try {
+    return await esbuild.build({
+      ...options,
+      absWorkingDir: projectDir,
+      bundle: true,
+      write: false,
+      metafile: true,
+      format: "esm",
+      platform: "neutral",
+      target: "es2022",
+      mainFields: ["module", "main"],
+      conditions: ["workerd", "worker", "browser", "import", "default"],
+      resolveExtensions: [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", ".json"],
+      external: GUEST_IMPORTS,
+      define: { "process.env.NODE_ENV": '"production"' },
+      keepNames: true,
+      legalComments: "none",
+      charset: "utf8",
+      logLevel: "silent",
+      outfile: "function.js",
+    }) as esbuild.BuildResult<{ metafile: true; write: false }>;
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    if (!Array.isArray(failure.errors)) throw error;
+    throw new BundleError(
+      failure.errors.map((message) => ({
+        ...(message.location ? { file: message.location.file, line: message.location.line, column: message.location.column + 1 } : {}),
+        message: message.text,
+      })),
+    );
+  }
+}
+
+/** Resolves @wfn/sdk (project first, then the CLI's) and refuses Node built-ins with a clear reason. */
+function guestImports(projectDir: string, onSdk: (dir: string) => void): esbuild.Plugin {
+  return {
+    name: "wfn-guest-imports",
+    setup(build) {
+      build.onResolve({ filter: /^@wfn\/sdk(\/.*)?$/ }, async (args) => {
+        if (args.pluginData === "wfn-retry") return undefined;
+        const own = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: "wfn-retry" });
+        if (own.errors.length === 0) {
+          onSdk(packageRoot(own.path));
+          return own;
+        }
+        const fallback = await build.resolve(args.path, { kind: args.kind, resolveDir: CLI_SDK_DIR, pluginData: "wfn-retry" });
+        if (fallback.errors.length > 0) return { errors: fallback.errors };
+        onSdk(CLI_SDK_DIR);
+        return fallback;
+      });
+      build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+        if (!NODE_BUILTINS.has(args.path)) return undefined;
+        return {
+          errors: [
+            {
+              text: `"${args.path}" is a Node.js module; wfn functions run in a WebAssembly sandbox with web-standard APIs (fetch, Request, Response, crypto, TextEncoder...) and no Node.js modules`,
+            },
+          ],
+        };
+      });
+      void projectDir;
+    },
+  };
+}
+
+function packageRoot(file: string): string {
+  let dir = dirname(file);
+  while (dirname(dir) !== dir) {
+    if (dir.endsWith(join("node_modules", "@wfn", "sdk")) || dir === CLI_SDK_DIR) return dir;
+    dir = dirname(dir);
+  }
+  return CLI_SDK_DIR;
+}
+
+async function sdkVersion(dir: string): Promise<string> {
+  try {
+    return (JSON.parse(await readFile(join(dir, "package.json"), "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+/**
+ * esbuild marks each module with a `// path` comment relative to the project.
+ * Paths outside the project (the CLI's own sdk, say) differ between machines;
+ * they are rewritten to package-relative names so builds stay reproducible.
+ */
+function normalizePathComments(code: string, projectDir: string, sdkDir: string): string {
+  const sdkRelative = relative(projectDir, sdkDir);
+  return code.replace(/^\/\/ (\.\.\/\S*)$/gm, (line, path: string) => {
+    const at = path.lastIndexOf("node_modules/");
+    if (at >= 0) return `// ${path.slice(at)}`;
+    if (path.startsWith(sdkRelative + "/")) return `// @wfn/sdk/${path.slice(sdkRelative.length + 1)}`;
+    return line;
+  });
+}

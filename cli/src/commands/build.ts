@@ -1,0 +1,64 @@
+// wfn build [dir] [--out D] [--no-typecheck]
+import { parseArgs } from "node:util";
+import { resolve } from "node:path";
+import { buildProject, type BuildOptions, type BuildProgress, type BuiltFunction } from "../build/build.js";
+import { loadProject, type Project } from "../project/project.js";
+import { cyan, dim, formatBytes, formatMs, green, say, shown } from "../ui.js";
+
+export const buildHelp = `Usage: wfn build [dir] [options]
+
+Bundles each function of the project in [dir] (default: .), componentizes it
+into a WebAssembly component and writes <out>/<function>/component.wasm and
+manifest.json.
+
+Options:
+  --out <dir>        output folder (default: <dir>/.wfn/build)
+  --only <name>      build only this function (repeatable)
+  --no-typecheck     skip the TypeScript type check
+  -h, --help         show this help`;
+
+export async function buildCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    allowNegative: true,
+    options: { out: { type: "string" }, only: { type: "string", multiple: true }, typecheck: { type: "boolean", default: true } },
+  });
+  const dir = positionals[0] ?? ".";
+  const project = await loadProject(dir);
+  await buildWithProgress(project, {
+    ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
+    ...(values.only === undefined ? {} : { only: values.only }),
+    typecheck: values.typecheck,
+  });
+  return 0;
+}
+
+/** Builds with progress lines on stderr; shared by build, serve, dev and invoke. */
+export async function buildWithProgress(project: Project, options: BuildOptions = {}): Promise<BuiltFunction[]> {
+  const started = performance.now();
+  const width = Math.max(...[...project.functions.keys()].map((name) => name.length));
+  say(`${cyan("wfn build")} ${shown(project.dir)}`);
+  const built = await buildProject(project, { ...options, onProgress: (event) => report(event, width) });
+  say(`${green("built")} ${built.length} function${built.length === 1 ? "" : "s"} into ${shown(resolve(project.dir, options.outDir ?? ".wfn/build"))} in ${formatMs(performance.now() - started)}`);
+  return built;
+}
+
+function report(event: BuildProgress, width: number): void {
+  switch (event.kind) {
+    case "typecheck":
+      say(dim(`  type-checking ${event.files} entr${event.files === 1 ? "y" : "ies"}`));
+      break;
+    case "start":
+      break;
+    case "bundled":
+      say(dim(`  ${event.name.padEnd(width)}  bundled ${formatBytes(event.bytes)} in ${formatMs(event.ms)}, componentizing...`));
+      break;
+    case "done": {
+      const { manifest } = event;
+      const how = event.cached ? "from cache" : `in ${formatMs(event.componentizeMs)}`;
+      say(`  ${event.name.padEnd(width)}  component ${formatBytes(manifest.component.size)} ${how}  ${dim(`sha256 ${manifest.component.sha256.slice(0, 12)}`)}`);
+      break;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// wfn dev [dir] — serve, watch the sources, rebuild only what changed and
+// swap it in without dropping in-flight requests. A failed build is printed
+// and the previous version keeps serving.
+import { watch } from "node:fs";
+import { join, relative, resolve } from "node:path";
+import { parseArgs } from "node:util";
+import type { Host } from "@wfn/runtime";
+import { DEFAULT_OUT_DIR, functionInputs } from "../build/build.js";
+import { PROJECT_FILE, loadProject, type Project } from "../project/project.js";
+import { cyan, dim, green, reportError, say } from "../ui.js";
+import { buildWithProgress } from "./build.js";
+import { buildStale, serveOptions, serveSettings, startServing, untilSignal } from "./serve.js";
+
+export const devHelp = `Usage: wfn dev [dir] [options]
+
+Like \`wfn serve\`, and watches the project: when a source file changes, only
+the functions that use it are rebuilt and swapped in; requests in flight
+finish on the old version. If a build fails, the error is printed and the
+previous version keeps serving.
+
+Options: the same as \`wfn serve\` (--port, --host, --executors, --log-format).`;
+
+const IGNORED = /(^|\/)(\.wfn|node_modules|\.git)(\/|$)/;
+const DEBOUNCE_MS = 150;
+
+export async function devCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, allowNegative: true, options: serveOptions });
+  const settings = serveSettings(values);
+  let project = await loadProject(positionals[0] ?? ".");
+  await buildStale(project);
+  const { host, server } = await startServing([project], settings);
+  say(dim(`watching ${relative(process.cwd(), project.dir) || "."} for changes`));
+
+  const changed = new Set<string>();
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> = Promise.resolve();
+  const watcher = watch(project.dir, { recursive: true }, (_event, file) => {
+    if (file === null || IGNORED.test(file.replaceAll("\\", "/"))) return;
+    changed.add(file.replaceAll("\\", "/"));
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      const batch = [...changed];
+      changed.clear();
+      running = running.then(async () => {
+        try {
+          project = await rebuild(project, batch, host);
+        } catch (error) {
+          reportError(error);
+          say(dim("the previous version keeps serving"));
+        }
+      });
+    }, DEBOUNCE_MS);
+  });
+
+  await untilSignal();
+  watcher.close();
+  clearTimeout(timer);
+  await running;
+  say(dim("stopping: letting in-flight requests finish..."));
+  await server.close();
+  return 0;
+}
+
+/** Rebuilds and redeploys the functions affected by `files`; returns the (possibly reloaded) project. */
+async function rebuild(project: Project, files: string[], host: Host): Promise<Project> {
+  const outDir = resolve(project.dir, DEFAULT_OUT_DIR);
+  let next = project;
+  const affected = new Set<string>();
+  if (files.includes(PROJECT_FILE)) {
+    next = await loadProject(project.dir);
+    for (const name of project.functions.keys()) {
+      if (!next.functions.has(name)) {
+        await host.undeploy(name);
+        say(`${cyan("wfn")} removed ${name}`);
+      }
+    }
+    for (const [name, config] of next.functions) {
+      if (JSON.stringify(project.functions.get(name)) !== JSON.stringify(config)) affected.add(name);
+    }
+  }
+  for (const name of next.functions.keys()) {
+    const inputs = await functionInputs(outDir, name);
+    if (inputs.length === 0 || files.some((file) => inputs.includes(file))) affected.add(name);
+  }
+  if (affected.size === 0) return next;
+  say(dim(`changed: ${files.join(", ")}`));
+  const built = await buildWithProgress(next, { only: [...affected] });
+  for (const fn of built) {
+    await host.deploy(join(outDir, fn.name));
+    say(`${green("reloaded")} ${fn.name} ${dim(`(sha256 ${fn.manifest.component.sha256.slice(0, 12)})`)}`);
+  }
+  return next;
+}

@@ -1,0 +1,104 @@
+// wfn invoke <name> [--data JSON | --file F] [--dir D] — run one function
+// once, locally, and print what it returned.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createHost, readArtifact, textSink, type InvocationResult, type LogSink } from "@wfn/runtime";
+import { DEFAULT_OUT_DIR } from "../build/build.js";
+import { loadProject } from "../project/project.js";
+import { out, UsageError } from "../ui.js";
+import { buildStale } from "./serve.js";
+
+export const invokeHelp = `Usage: wfn invoke <name> [options]
+
+Invokes one function of the project once, locally, with a JSON payload, and
+prints its result on stdout (logs go to stderr). A function without an
+\`invoke\` handler gets the payload as a POST / request to its \`fetch\`
+handler, and the HTTP response is printed.
+
+Options:
+  --data <json>     the payload (default: null)
+  --file <path>     read the payload from a JSON file
+  --dir <dir>       the project (default: .)
+  --no-build        do not rebuild stale functions first
+  -h, --help        show this help
+
+Exit status: 0 on success, 1 if the function failed.`;
+
+export async function invokeCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    allowNegative: true,
+    options: { data: { type: "string" }, file: { type: "string" }, dir: { type: "string", default: "." }, build: { type: "boolean", default: true } },
+  });
+  const name = positionals[0];
+  if (name === undefined) throw new UsageError("which function? usage: wfn invoke <name> [--data JSON]");
+  if (values.data !== undefined && values.file !== undefined) throw new UsageError("give the payload with --data or --file, not both");
+  const payload = await readPayload(values.data, values.file);
+
+  const project = await loadProject(values.dir);
+  if (!project.functions.has(name)) {
+    throw new UsageError(`no function "${name}" in ${project.file} (it has: ${[...project.functions.keys()].join(", ")})`);
+  }
+  if (values.build) await buildStale(project);
+  const artifact = await readArtifact(join(project.dir, DEFAULT_OUT_DIR, name));
+  const host = await createHost({ functions: [artifact], executors: 1, log: quietSink(textSink(process.stderr)) });
+  try {
+    const result = await host.invoke(name, payload);
+    printResult(result);
+    return result.status === "ok" ? 0 : 1;
+  } finally {
+    await host.close();
+  }
+}
+
+async function readPayload(data: string | undefined, file: string | undefined): Promise<unknown> {
+  const [text, where] = data !== undefined ? [data, "--data"] : file !== undefined ? [await readFile(file, "utf8"), file] : ["null", ""];
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new UsageError(`${where} is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The function's own log lines and the host's warnings; not the host's chatter. */
+function quietSink(sink: LogSink): LogSink {
+  return (record) => {
+    if (record.source === "guest" || record.level === "warn" || record.level === "error") sink(record);
+  };
+}
+
+function printResult(result: InvocationResult): void {
+  switch (result.status) {
+    case "ok": {
+      const { outcome } = result;
+      if (outcome.tag === "payload") {
+        const text = new TextDecoder().decode(outcome.val);
+        try {
+          out(JSON.stringify(JSON.parse(text), null, 2));
+        } catch {
+          out(text);
+        }
+        return;
+      }
+      const response = outcome.val;
+      out(`HTTP ${response.status}`);
+      for (const [header, value] of response.headers) out(`${header}: ${value}`);
+      out("");
+      const text = new TextDecoder("utf-8", { fatal: true });
+      try {
+        out(text.decode(response.body));
+      } catch {
+        out(`<${response.body.byteLength} bytes of binary data>`);
+      }
+      return;
+    }
+    case "error":
+      out(JSON.stringify({ errorType: result.error.errorType, errorMessage: result.error.message, trace: result.error.stack?.split("\n") ?? [] }, null, 2));
+      return;
+    case "failed":
+      out(JSON.stringify({ errorType: result.error.lambdaType, errorMessage: result.error.message }, null, 2));
+      return;
+  }
+}

@@ -1,0 +1,129 @@
+// wfn serve [dir...] — serve built functions over HTTP, building stale ones first.
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { createHost, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
+import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions } from "../build/build.js";
+import { loadProject, type Project } from "../project/project.js";
+import { bold, cyan, dim, red, say, UsageError } from "../ui.js";
+import { buildWithProgress } from "./build.js";
+
+export const serveHelp = `Usage: wfn serve [dir...] [options]
+
+Serves the built functions of one or more projects (default: .) over HTTP,
+building any function whose build is missing or older than its sources.
+
+Options:
+  --port <n>            port to listen on (default: 8787; 0 picks a free one)
+  --host <address>      interface to bind (default: 127.0.0.1)
+  --no-build            serve what is built, even if stale
+  --executors <n>       executor threads (default: CPUs, at most 4)
+  --log-format <f>      text or json (default: text)
+  -h, --help            show this help`;
+
+export const serveOptions = {
+  port: { type: "string", default: "8787" },
+  host: { type: "string", default: "127.0.0.1" },
+  build: { type: "boolean", default: true },
+  executors: { type: "string" },
+  "log-format": { type: "string", default: "text" },
+} as const;
+
+export interface ServeSettings {
+  port: number;
+  hostname: string;
+  executors: number | undefined;
+  log: LogSink;
+}
+
+/** Reads the options serve and dev share. */
+export function serveSettings(values: { port: string; host: string; executors?: string | undefined; "log-format": string }): ServeSettings {
+  const port = Number(values.port);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
+  let executors: number | undefined;
+  if (values.executors !== undefined) {
+    executors = Number(values.executors);
+    if (!Number.isInteger(executors) || executors < 1 || executors > 64) throw new UsageError(`--executors must be a number from 1 to 64, got "${values.executors}"`);
+  }
+  const format = values["log-format"];
+  if (format !== "text" && format !== "json") throw new UsageError(`--log-format must be "text" or "json", got "${format}"`);
+  return { port, hostname: values.host, executors, log: format === "json" ? jsonSink() : textSink() };
+}
+
+export async function serveCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, allowPositionals: true, allowNegative: true, options: serveOptions });
+  const settings = serveSettings(values);
+  const projects = await loadProjects(positionals.length > 0 ? positionals : ["."]);
+  if (values.build) {
+    for (const project of projects) await buildStale(project);
+  }
+  const { host, server } = await startServing(projects, settings);
+  await untilSignal();
+  say(dim("stopping: letting in-flight requests finish..."));
+  await server.close();
+  void host;
+  return 0;
+}
+
+/** Loads projects and checks that their function names do not collide. */
+export async function loadProjects(dirs: string[]): Promise<Project[]> {
+  const projects: Project[] = [];
+  const owners = new Map<string, string>();
+  for (const dir of dirs) {
+    const project = await loadProject(dir);
+    for (const name of project.functions.keys()) {
+      const other = owners.get(name);
+      if (other !== undefined) throw new UsageError(`function "${name}" is declared in both ${other} and ${project.file}; names must be unique across served projects`);
+      owners.set(name, project.file);
+    }
+    projects.push(project);
+  }
+  return projects;
+}
+
+/** Rebuilds what is stale and removes outputs of functions no longer declared. */
+export async function buildStale(project: Project): Promise<void> {
+  const stale = await staleFunctions(project);
+  if (stale.length > 0) await buildWithProgress(project, { only: stale });
+  await pruneBuildDir(project);
+}
+
+export async function startServing(projects: Project[], settings: ServeSettings): Promise<{ host: Host; server: RunningServer }> {
+  const host = await createHost({
+    dir: projects.map((project) => join(project.dir, DEFAULT_OUT_DIR)),
+    log: settings.log,
+    ...(settings.executors === undefined ? {} : { executors: settings.executors }),
+  });
+  let server: RunningServer;
+  try {
+    server = await serve(host, { port: settings.port, hostname: settings.hostname });
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
+  printRoutes(host, server.url);
+  return { host, server };
+}
+
+export function printRoutes(host: Host, url: string): void {
+  const functions = host.functions();
+  const width = Math.max(0, ...functions.map((fn) => fn.name.length));
+  say(`${cyan("wfn")} serving ${functions.length} function${functions.length === 1 ? "" : "s"} on ${bold(url)}`);
+  for (const fn of functions) {
+    if (fn.state === "Failed") say(`  ${fn.name.padEnd(width)}  ${red(`failed: ${fn.stateReason ?? "unknown reason"}`)}`);
+    else say(`  ${fn.name.padEnd(width)}  ${fn.routes.length > 0 ? fn.routes.join("  ") : dim("(no HTTP routes)")}`);
+  }
+  say(dim("press Ctrl-C to stop"));
+}
+
+/** Resolves on the first SIGINT or SIGTERM. */
+export function untilSignal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const done = (signal: NodeJS.Signals) => {
+      process.off("SIGINT", done);
+      process.off("SIGTERM", done);
+      resolve(signal);
+    };
+    process.on("SIGINT", done);
+    process.on("SIGTERM", done);
+  });
+}

@@ -1,0 +1,67 @@
+// The `wfn` command: parses the command line and runs one command.
+import { packageVersion } from "@wfn/runtime";
+import { buildCommand, buildHelp } from "./commands/build.js";
+import { devCommand, devHelp } from "./commands/dev.js";
+import { initCommand, initHelp } from "./commands/init.js";
+import { invokeCommand, invokeHelp } from "./commands/invoke.js";
+import { serveCommand, serveHelp } from "./commands/serve.js";
+import { out, reportError, UsageError } from "./ui.js";
+
+const HELP = `wfn — WebAssembly edge functions on your own Node.js hosts
+
+Usage: wfn <command> [options]
+
+Commands:
+  init <dir>        create a new project
+  build [dir]       bundle and componentize the project's functions
+  serve [dir...]    serve built functions over HTTP (builds stale ones first)
+  dev [dir]         serve, and rebuild functions when their sources change
+  invoke <name>     invoke one function locally and print its result
+
+Options:
+  -h, --help        show help (also: wfn <command> --help)
+  -v, --version     show the version
+
+Docs: README.md and docs/ in the wfn repository.`;
+
+interface Command {
+  run(args: string[]): Promise<number>;
+  help: string;
+}
+
+const COMMANDS: Record<string, Command> = {
+  init: { run: initCommand, help: initHelp },
+  build: { run: buildCommand, help: buildHelp },
+  serve: { run: serveCommand, help: serveHelp },
+  dev: { run: devCommand, help: devHelp },
+  invoke: { run: invokeCommand, help: invokeHelp },
+};
+
+/** Runs the CLI; returns the process exit code. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "-h" || name === "--help" || name === "help") {
+    out(HELP);
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "-v" || name === "--version") {
+    out(`wfn ${packageVersion("@wfn/cli")} (node ${process.versions.node})`);
+    return 0;
+  }
+  const command = COMMANDS[name];
+  if (command === undefined) {
+    return reportError(new UsageError(`unknown command "${name}" (run \`wfn --help\` for the list)`));
+  }
+  if (rest.includes("-h") || rest.includes("--help")) {
+    out(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (error) {
+    if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
+      return reportError(new UsageError(`${error.message} (see \`wfn ${name} --help\`)`));
+    }
+    return reportError(error);
+  }
+}

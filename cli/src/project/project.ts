@@ -1,0 +1,80 @@
+// Reads a project's wfn.json: the single place the CLI turns that file into
+// resolved function configurations, with errors that name the file and field.
+import { access, readFile } from "node:fs/promises";
+import { join, relative, resolve } from "node:path";
+import {
+  checkFunctionConfig,
+  resolveFunctionConfig,
+  validateProjectDocument,
+  type FunctionConfig,
+  type FunctionConfigInput,
+} from "@wfn/runtime";
+
+export const PROJECT_FILE = "wfn.json";
+
+/** A wfn project on disk. */
+export interface Project {
+  /** Absolute path of the project folder. */
+  dir: string;
+  /** Absolute path of its wfn.json. */
+  file: string;
+  functions: Map<string, FunctionConfig>;
+}
+
+/** One thing wrong with a project file. */
+export interface ProjectProblem {
+  /** Dotted path in the file (`functions.hello.memoryMB`), empty for the whole file. */
+  field: string;
+  message: string;
+}
+
+/** wfn.json is missing, unreadable or invalid. */
+export class ProjectError extends Error {
+  override name = "ProjectError";
+  constructor(
+    readonly file: string,
+    readonly problems: ProjectProblem[],
+  ) {
+    super(problems.map((p) => `${file}: ${p.field ? `${p.field}: ` : ""}${p.message}`).join("\n"));
+  }
+}
+
+/** Loads and validates `<dir>/wfn.json`. */
+export async function loadProject(dir: string): Promise<Project> {
+  const root = resolve(dir);
+  const file = join(root, PROJECT_FILE);
+  const shown = relative(process.cwd(), file) || PROJECT_FILE;
+  let text: string;
+  try {
+    text = await readFile(file, "utf8");
+  } catch {
+    throw new ProjectError(shown, [{ field: "", message: `not found (create a project with \`wfn init ${relative(process.cwd(), root) || "."}\`)` }]);
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch (error) {
+    throw new ProjectError(shown, [{ field: "", message: `not valid JSON: ${(error as Error).message}` }]);
+  }
+  const schemaProblems = validateProjectDocument(document);
+  if (schemaProblems.length > 0) {
+    throw new ProjectError(shown, schemaProblems.map((p) => ({ field: p.path, message: p.message })));
+  }
+  const inputs = (document as { functions: Record<string, FunctionConfigInput> }).functions;
+  const functions = new Map<string, FunctionConfig>();
+  const problems: ProjectProblem[] = [];
+  for (const [name, input] of Object.entries(inputs)) {
+    const config = resolveFunctionConfig(input);
+    for (const problem of checkFunctionConfig(config)) {
+      problems.push({ field: `functions.${name}.${problem.field}`, message: problem.message });
+    }
+    try {
+      await access(join(root, config.entry));
+    } catch {
+      problems.push({ field: `functions.${name}.entry`, message: `file "${config.entry}" does not exist` });
+    }
+    functions.set(name, config);
+  }
+  if (problems.length > 0) throw new ProjectError(shown, problems);
+  return { dir: root, file, functions };
+}

@@ -1,0 +1,73 @@
+// How the CLI talks to people: progress on stderr, results on stdout,
+// errors as sentences (never a stack trace unless WFN_DEBUG is set).
+import { relative } from "node:path";
+import { isWfnError } from "@wfn/runtime";
+import { BuildError } from "./build/build.js";
+import { formatProblem } from "./build/bundle.js";
+import { ProjectError } from "./project/project.js";
+
+const color = process.stderr.isTTY && !process.env.NO_COLOR;
+const paint = (code: number) => (text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
+export const bold = paint(1);
+export const dim = paint(2);
+export const red = paint(31);
+export const green = paint(32);
+export const cyan = paint(36);
+
+/** Progress and diagnostics: stderr. */
+export function say(line = ""): void {
+  process.stderr.write(line + "\n");
+}
+
+/** Results: stdout. */
+export function out(text: string): void {
+  process.stdout.write(text.endsWith("\n") ? text : text + "\n");
+}
+
+export function formatBytes(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KB`;
+  return `${(bytes / 1024 / 1024).toFixed(1)} MB`;
+}
+
+export function formatMs(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** A path as the user would type it from the current directory. */
+export function shown(path: string): string {
+  const rel = relative(process.cwd(), path);
+  return rel === "" ? "." : rel.startsWith("..") ? path : rel;
+}
+
+/** A mistake in how the command was used. */
+export class UsageError extends Error {
+  override name = "UsageError";
+}
+
+/** Prints an error the way a user should see it; returns the exit code. */
+export function reportError(error: unknown): number {
+  if (error instanceof UsageError) {
+    say(red(`error: ${error.message}`));
+    return 2;
+  }
+  if (error instanceof ProjectError) {
+    say(red(`error: invalid ${error.file}`));
+    for (const problem of error.problems) say(`  ${problem.field ? `${bold(problem.field)}: ` : ""}${problem.message}`);
+    return 1;
+  }
+  if (error instanceof BuildError) {
+    say(red(`error: ${error.message}`));
+    for (const problem of error.problems) say(`  ${formatProblem(problem)}`);
+    return 1;
+  }
+  if (isWfnError(error)) {
+    say(red(`error: ${error.message}`));
+    return 1;
+  }
+  const message = error instanceof Error ? error.message : String(error);
+  say(red(`error: ${message}`));
+  if (process.env.WFN_DEBUG && error instanceof Error && error.stack) say(dim(error.stack));
+  else say(dim("(unexpected; set WFN_DEBUG=1 to see where it came from)"));
+  return 1;
+}

@@ -1,0 +1,15 @@
+import { defineFunction } from "@wfn/sdk";
+
+export default defineFunction({
+  async fetch(request, ctx) {
+    const url = new URL(request.url);
+    return Response.json({
+      hello: "world",
+      greeting: ctx.env.GREETING,
+      method: request.method,
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      id: ctx.requestId,
+    });
+  },
+});

@@ -1,0 +1,118 @@
+// Reads packaged functions (a folder with manifest.json + component.wasm)
+// and checks them before anything runs: schema, size, content hash.
+import { createHash } from "node:crypto";
+import { readdir, readFile, stat } from "node:fs/promises";
+import { basename, join, resolve } from "node:path";
+import { assertFunctionConfig } from "../config/function-config.js";
+import { WfnError } from "../errors.js";
+import { MANIFEST_FILE, validateManifest, type Manifest } from "./manifest.js";
+
+/** A packaged function: its manifest and its component bytes. */
+export interface Artifact {
+  manifest: Manifest;
+  component: Uint8Array;
+  /** Where the artifact came from, for messages (a folder path, or "memory"). */
+  origin: string;
+}
+
+/** A folder that could not be read as an artifact, and why. */
+export interface ArtifactFailure {
+  origin: string;
+  /** The manifest, when it is valid and only the component is at fault. */
+  manifest: Manifest | undefined;
+  error: WfnError;
+}
+
+/** Lower-case hex SHA-256. */
+export function sha256Hex(bytes: Uint8Array): string {
+  return createHash("sha256").update(bytes).digest("hex");
+}
+
+/** Checks an in-memory artifact: manifest schema, configuration, size and hash of the component. */
+export function checkArtifact(artifact: Artifact): void {
+  const where = artifact.origin;
+  const problems = validateManifest(artifact.manifest);
+  if (problems.length > 0) {
+    const list = problems.map((p) => (p.path ? `${p.path} ${p.message}` : p.message)).join("; ");
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${where}: invalid manifest: ${list}`, { details: { problems } });
+  }
+  const { manifest, component } = artifact;
+  assertFunctionConfig(manifest.name, manifest.config);
+  if (component.byteLength !== manifest.component.size) {
+    throw new WfnError(
+      "WFN_INVALID_ARTIFACT",
+      `${where}: component is ${component.byteLength} bytes but the manifest says ${manifest.component.size}; rebuild it with \`wfn build\``,
+    );
+  }
+  const actual = sha256Hex(component);
+  if (actual !== manifest.component.sha256) {
+    throw new WfnError(
+      "WFN_INVALID_ARTIFACT",
+      `${where}: component hash ${actual.slice(0, 12)}… does not match the manifest (${manifest.component.sha256.slice(0, 12)}…); the file is corrupted or was changed after the build`,
+    );
+  }
+}
+
+/** Reads and checks the artifact in one folder. */
+export async function readArtifact(dir: string): Promise<Artifact> {
+  const origin = resolve(dir);
+  const manifestPath = join(origin, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await readFile(manifestPath, "utf8");
+  } catch (cause) {
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${origin}: no ${MANIFEST_FILE} (is this a \`wfn build\` output folder?)`, { cause });
+  }
+  let manifest: Manifest;
+  try {
+    manifest = JSON.parse(text) as Manifest;
+  } catch (cause) {
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${manifestPath}: not valid JSON (${(cause as Error).message})`, { cause });
+  }
+  const file = typeof manifest?.component?.file === "string" ? basename(manifest.component.file) : "component.wasm";
+  let component: Uint8Array;
+  try {
+    component = await readFile(join(origin, file));
+  } catch (cause) {
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${origin}: cannot read the component ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const artifact = { manifest, component, origin };
+  checkArtifact(artifact);
+  return artifact;
+}
+
+/**
+ * Reads every artifact under a build folder (one sub-folder per function).
+ * A bad artifact does not stop the others: it is reported in `failures`.
+ */
+export async function readArtifacts(buildDir: string): Promise<{ artifacts: Artifact[]; failures: ArtifactFailure[] }> {
+  const root = resolve(buildDir);
+  let entries: string[];
+  try {
+    if (!(await stat(root)).isDirectory()) throw new Error("not a directory");
+    entries = (await readdir(root, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name).sort();
+  } catch (cause) {
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${root}: no build output here (run \`wfn build\` first)`, { cause });
+  }
+  const artifacts: Artifact[] = [];
+  const failures: ArtifactFailure[] = [];
+  for (const entry of entries) {
+    const dir = join(root, entry);
+    try {
+      artifacts.push(await readArtifact(dir));
+    } catch (error) {
+      if (!(error instanceof WfnError)) throw error;
+      failures.push({ origin: dir, manifest: await readValidManifest(dir), error });
+    }
+  }
+  return { artifacts, failures };
+}
+
+async function readValidManifest(dir: string): Promise<Manifest | undefined> {
+  try {
+    const parsed = JSON.parse(await readFile(join(dir, MANIFEST_FILE), "utf8")) as unknown;
+    return validateManifest(parsed).length === 0 ? (parsed as Manifest) : undefined;
+  } catch {
+    return undefined;
+  }
+}

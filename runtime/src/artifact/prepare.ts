@@ -1,0 +1,154 @@
+// Turns a checked artifact into something executors can instantiate:
+// jco-transpile's JS glue plus compiled core modules. Transpiling is slow
+// (about a second for a StarlingMonkey component), so its output is cached
+// on disk by component hash; compiling happens once per function version and
+// the compiled WebAssembly.Modules are shared with every executor.
+import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { transpileBytes } from "@bytecodealliance/jco-transpile";
+import { WfnError } from "../errors.js";
+import { packageVersion } from "../util/package-version.js";
+import type { Artifact } from "./load.js";
+
+/** A component ready to be instantiated in an executor. */
+export interface PreparedComponent {
+  /** The component's SHA-256; identifies the prepared component. */
+  sha256: string;
+  /** file: URL of the transpiled ES module exporting `instantiate()`. */
+  glueUrl: string;
+  /** Compiled core modules by the file name the glue asks for. */
+  modules: ReadonlyMap<string, WebAssembly.Module>;
+  /** Whether the transpiled glue came from the disk cache. */
+  cached: boolean;
+  /** Milliseconds spent transpiling (0 on a cache hit) and compiling. */
+  transpileMs: number;
+  compileMs: number;
+}
+
+/** Interfaces a wfn host provides; a component importing anything else is rejected. */
+const PROVIDED_IMPORT = /^(wasi:(cli|clocks|io|random|filesystem|http|sockets)\/[a-z-]+|wfn:function\/host)(@[\d.]+)?$/;
+
+const GLUE_FILE = "component.mjs";
+const META_FILE = "meta.json";
+
+interface TranspileMeta {
+  imports: string[];
+  exports: Array<[string, string]>;
+  coreModules: string[];
+}
+
+const inFlight = new Map<string, Promise<PreparedComponent>>();
+
+/** Prepares a component, transpiling it at most once per hash (in this process and on disk). */
+export function prepareComponent(artifact: Artifact, cacheDir: string): Promise<PreparedComponent> {
+  const sha256 = artifact.manifest.component.sha256;
+  let pending = inFlight.get(sha256);
+  if (pending === undefined) {
+    pending = prepare(artifact, cacheDir).finally(() => inFlight.delete(sha256));
+    inFlight.set(sha256, pending);
+  }
+  return pending;
+}
+
+async function prepare(artifact: Artifact, cacheDir: string): Promise<PreparedComponent> {
+  const sha256 = artifact.manifest.component.sha256;
+  const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}`, sha256);
+  let meta = await readMeta(dir);
+  const cached = meta !== undefined;
+  let transpileMs = 0;
+  if (meta === undefined) {
+    const started = performance.now();
+    meta = await transpileTo(artifact, dir);
+    transpileMs = performance.now() - started;
+  }
+  checkWorld(artifact, meta);
+  const started = performance.now();
+  const modules = new Map<string, WebAssembly.Module>();
+  for (const name of meta.coreModules) {
+    try {
+      modules.set(name, await WebAssembly.compile(await readFile(join(dir, name))));
+    } catch (cause) {
+      await rm(dir, { recursive: true, force: true });
+      throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} does not compile: ${(cause as Error).message}`, { cause });
+    }
+  }
+  return {
+    sha256,
+    glueUrl: pathToFileURL(join(dir, GLUE_FILE)).href,
+    modules,
+    cached,
+    transpileMs,
+    compileMs: performance.now() - started,
+  };
+}
+
+async function readMeta(dir: string): Promise<TranspileMeta | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, META_FILE), "utf8")) as TranspileMeta;
+  } catch {
+    return undefined;
+  }
+}
+
+async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMeta> {
+  let result: Awaited<ReturnType<typeof transpileBytes>>;
+  try {
+    result = await transpileBytes(artifact.component, {
+      name: "component",
+      instantiation: "sync",
+      emitTypescriptDeclarations: false,
+      base64Cutoff: 0,
+      noComponentErrorWrapping: true,
+    });
+  } catch (cause) {
+    throw new WfnError(
+      "WFN_INVALID_ARTIFACT",
+      `${artifact.origin}: not a valid WebAssembly component (${firstLine(cause)})`,
+      { cause },
+    );
+  }
+  const meta: TranspileMeta = {
+    imports: result.imports,
+    exports: result.exports,
+    coreModules: Object.keys(result.files).filter((name) => name.endsWith(".wasm")).sort(),
+  };
+  // Write beside the final folder, then rename: readers never see half a cache entry.
+  const temp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await mkdir(temp, { recursive: true });
+  for (const [name, bytes] of Object.entries(result.files)) {
+    if (name.endsWith(".d.ts")) continue;
+    await writeFile(join(temp, name === "component.js" ? GLUE_FILE : name), bytes);
+  }
+  await writeFile(join(temp, META_FILE), JSON.stringify(meta));
+  try {
+    await rename(temp, dir);
+  } catch {
+    // Another process won the race; its entry is identical.
+    await rm(temp, { recursive: true, force: true });
+    if ((await readdir(dir).catch(() => [])).length === 0) throw new WfnError("WFN_INTERNAL", `cannot write the transpile cache at ${dir}`);
+  }
+  return meta;
+}
+
+function checkWorld(artifact: Artifact, meta: TranspileMeta): void {
+  const handle = meta.exports.find(([name]) => name === "handle");
+  if (handle === undefined || handle[1] !== "function") {
+    throw new WfnError(
+      "WFN_INVALID_ARTIFACT",
+      `${artifact.origin}: the component does not export \`handle\`, so it does not target ${artifact.manifest.world}`,
+    );
+  }
+  const foreign = meta.imports.filter((name) => !PROVIDED_IMPORT.test(name));
+  if (foreign.length > 0) {
+    throw new WfnError(
+      "WFN_INVALID_ARTIFACT",
+      `${artifact.origin}: the component imports ${foreign.join(", ")}, which a wfn host does not provide`,
+    );
+  }
+}
+
+function firstLine(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  return message.split("\n")[0]!.slice(0, 300);
+}

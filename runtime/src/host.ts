@@ -1,0 +1,358 @@
+// createHost(): loads packaged functions, keeps a pool of sandboxed
+// instances per function, and routes triggers to them through a Hono app
+// that mounts into any Node server.
+import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { Hono } from "hono";
+import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
+import { checkArtifact, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
+import type { Manifest } from "./artifact/manifest.js";
+import { prepareComponent } from "./artifact/prepare.js";
+import type { FunctionConfig } from "./config/function-config.js";
+import { asWfnError, WfnError } from "./errors.js";
+import type { InvocationResult } from "./invocation.js";
+import { textSink, type LogSink } from "./observe/log.js";
+import { ExecutorSet } from "./pool/executor.js";
+import { FunctionPool } from "./pool/pool.js";
+import { errorResponse, invocationResponse, RouteTable, toHttpRequestRecord } from "./triggers/http.js";
+import { defaultCacheDir } from "./util/cache-dir.js";
+
+/** Options of {@link createHost}. */
+export interface HostOptions {
+  /** `wfn build` output folders (one sub-folder per function) to load at start. */
+  dir?: string | string[];
+  /** Artifacts to load at start, in addition to `dir`. */
+  functions?: Artifact[];
+  /** Where transpiled components are cached. Default: `$WFN_CACHE_DIR` or `~/.cache/wfn`. */
+  cacheDir?: string;
+  /** Number of executor threads. Default: the number of CPUs, at most 4. */
+  executors?: number;
+  /** Where log records go. Default: text lines on stdout. */
+  log?: LogSink;
+  /** Largest request body accepted, in bytes. Default: 6 MiB (AWS Lambda's synchronous limit). */
+  maxRequestBytes?: number;
+  /** Log output kept per invocation, in bytes; the rest is dropped with a marker. Default: 256 KiB. */
+  logLimitBytes?: number;
+  /** Region used in ARN-style names. Default: `local`. */
+  region?: string;
+}
+
+/** Options of a direct invocation. */
+export interface InvokeOptions {
+  /** Use this request id instead of a fresh UUID. */
+  requestId?: string;
+  /** JSON text handed to the function as its client context. */
+  clientContext?: string;
+}
+
+/** What a host knows about one function. */
+export interface FunctionStatus {
+  name: string;
+  version: string;
+  state: "Active" | "Failed";
+  /** Why the function failed to load, when it did. */
+  stateReason?: string;
+  routes: string[];
+  sha256?: string;
+  config?: FunctionConfig;
+  instances: { total: number; idle: number; busy: number };
+}
+
+/** A running wfn host. */
+export interface Host {
+  /** The Hono app serving every trigger; mount it anywhere. */
+  readonly app: Hono<{ Variables: { requestId: string } }>;
+  /** Handles one HTTP request (the app's fetch). */
+  fetch(request: Request, env?: unknown): Promise<Response>;
+  /** Invokes a function directly with a JSON payload. */
+  invoke(name: string, payload?: unknown, options?: InvokeOptions): Promise<InvocationResult>;
+  /** Runs an event through a function (any trigger). */
+  dispatch(name: string, event: EventValue, options?: InvokeOptions): Promise<InvocationResult>;
+  /** Adds or replaces a function without dropping in-flight invocations. */
+  deploy(artifact: Artifact | string): Promise<FunctionStatus>;
+  /** Removes a function; its in-flight invocations finish first. Returns false if there was none. */
+  undeploy(name: string): Promise<boolean>;
+  /** The functions this host knows, loaded or failed. */
+  functions(): FunctionStatus[];
+  /** Stops accepting work, lets in-flight invocations finish, then stops the executors. */
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+const DEFAULT_LOG_LIMIT_BYTES = 256 * 1024;
+
+interface Entry {
+  name: string;
+  revision: number;
+  routes: string[];
+  manifest: Manifest | undefined;
+  pool: FunctionPool | undefined;
+  failure: WfnError | undefined;
+}
+
+/** Starts a host. Bad artifacts do not stop it: they are reported as failed functions. */
+export async function createHost(options: HostOptions = {}): Promise<Host> {
+  const host = new WfnHost(options);
+  await host.start();
+  return host;
+}
+
+type HostEnv = { Variables: { requestId: string } };
+
+class WfnHost implements Host {
+  readonly app = new Hono<HostEnv>();
+  readonly #options: HostOptions;
+  readonly #log: LogSink;
+  readonly #cacheDir: string;
+  readonly #executors: ExecutorSet;
+  readonly #entries = new Map<string, Entry>();
+  readonly #maxRequestBytes: number;
+  #routes = new RouteTable([]);
+  #revision = 0;
+  #closing: Promise<void> | undefined;
+
+  constructor(options: HostOptions) {
+    this.#options = options;
+    this.#log = options.log ?? textSink();
+    this.#cacheDir = options.cacheDir ?? defaultCacheDir();
+    this.#maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
+    this.#executors = new ExecutorSet(Math.max(1, options.executors ?? Math.min(4, availableParallelism())));
+    this.#mountRoutes();
+  }
+
+  fetch = async (request: Request, env?: unknown): Promise<Response> => this.app.fetch(request, env);
+
+  async start(): Promise<void> {
+    const artifacts = [...(this.#options.functions ?? [])];
+    const dirs = this.#options.dir === undefined ? [] : ([] as string[]).concat(this.#options.dir);
+    for (const dir of dirs) {
+      const { artifacts: found, failures } = await readArtifacts(dir);
+      artifacts.push(...found);
+      for (const failure of failures) {
+        const name = failure.manifest?.name ?? failure.origin;
+        this.#hostLog("error", `function ${name} failed to load: ${failure.error.message}`);
+        this.#entries.set(name, {
+          name,
+          revision: ++this.#revision,
+          routes: failure.manifest?.config.routes ?? [],
+          manifest: failure.manifest,
+          pool: undefined,
+          failure: failure.error,
+        });
+      }
+    }
+    for (const artifact of artifacts) {
+      try {
+        await this.deploy(artifact);
+      } catch (error) {
+        const failure = asWfnError(error, "WFN_INVALID_ARTIFACT");
+        this.#hostLog("error", `function ${artifact.manifest.name} failed to load: ${failure.message}`);
+        this.#entries.set(artifact.manifest.name, {
+          name: artifact.manifest.name,
+          revision: ++this.#revision,
+          routes: [],
+          manifest: artifact.manifest,
+          pool: undefined,
+          failure,
+        });
+      }
+    }
+    this.#routes = this.#routeTable(this.#entries.values());
+  }
+
+  async deploy(source: Artifact | string): Promise<FunctionStatus> {
+    if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    const artifact = typeof source === "string" ? await readArtifact(source) : source;
+    checkArtifact(artifact);
+    const { manifest } = artifact;
+    const entry: Entry = {
+      name: manifest.name,
+      revision: ++this.#revision,
+      routes: manifest.config.routes,
+      manifest,
+      pool: undefined,
+      failure: undefined,
+    };
+    // Check the routes before doing expensive work.
+    this.#routeTable(this.#entriesWith(entry));
+    const component = await prepareComponent(artifact, this.#cacheDir);
+    const pool = new FunctionPool({ component, config: manifest.config, executors: this.#executors, logLimitBytes: this.#options.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES });
+    try {
+      await pool.warm();
+    } catch (error) {
+      await pool.drain();
+      throw error;
+    }
+    entry.pool = pool;
+    // Another deploy may have changed the routes while this one was preparing.
+    let routes: RouteTable;
+    try {
+      routes = this.#routeTable(this.#entriesWith(entry));
+    } catch (error) {
+      await pool.drain();
+      throw error;
+    }
+    const previous = this.#entries.get(entry.name);
+    this.#entries.set(entry.name, entry);
+    this.#routes = routes;
+    this.#hostLog(
+      "info",
+      `function ${entry.name} ready (${component.cached ? "transpile cache hit" : `transpiled in ${component.transpileMs.toFixed(0)} ms`}, compiled in ${component.compileMs.toFixed(0)} ms, ${manifest.config.minInstances} warm)`,
+    );
+    void previous?.pool?.drain();
+    return this.#status(entry);
+  }
+
+  async undeploy(name: string): Promise<boolean> {
+    const entry = this.#entries.get(name);
+    if (entry === undefined) return false;
+    this.#entries.delete(name);
+    this.#routes = this.#routeTable(this.#entries.values());
+    await entry.pool?.drain();
+    this.#hostLog("info", `function ${name} removed`);
+    return true;
+  }
+
+  functions(): FunctionStatus[] {
+    return [...this.#entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map((entry) => this.#status(entry));
+  }
+
+  invoke(name: string, payload: unknown = null, options: InvokeOptions = {}): Promise<InvocationResult> {
+    let text: string;
+    try {
+      text = JSON.stringify(payload === undefined ? null : payload);
+    } catch (cause) {
+      return Promise.reject(new WfnError("WFN_INVALID_REQUEST", `the payload cannot be serialised as JSON: ${(cause as Error).message}`, { cause }));
+    }
+    return this.dispatch(name, { tag: "invoke", val: { payload: text } }, options);
+  }
+
+  async dispatch(name: string, event: EventValue, options: InvokeOptions = {}): Promise<InvocationResult> {
+    if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    const entry = this.#entries.get(name);
+    if (entry === undefined) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${this.#arn(name)}`);
+    if (entry.pool === undefined || entry.manifest === undefined) {
+      throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `function ${name} is not available: ${entry.failure?.message ?? "not loaded"}`);
+    }
+    const requestId = options.requestId ?? randomUUID();
+    const config = entry.manifest.config;
+    const context: ContextRecord = {
+      requestId,
+      functionName: name,
+      functionVersion: "$LATEST",
+      invokedFunctionArn: this.#arn(name),
+      memoryLimitMb: config.memoryMB,
+      deadlineMs: BigInt(Date.now() + config.timeoutMs),
+      clientContext: options.clientContext,
+    };
+    const { result, coldStart, initMs } = await entry.pool.invoke(event, context);
+    for (const line of result.logs) {
+      this.#log({ time: line.time, level: line.level, message: line.message, source: "guest", function: name, version: "$LATEST", requestId });
+    }
+    const facts = { requestId, functionName: name, functionVersion: "$LATEST", durationMs: result.durationMs, coldStart, initMs };
+    switch (result.status) {
+      case "ok":
+        return { ...facts, status: "ok", outcome: result.outcome };
+      case "error":
+        this.#log({
+          time: Date.now(),
+          level: "error",
+          message: `Invoke Error ${result.error.errorType}: ${result.error.message}${result.error.stack ? `\n${result.error.stack}` : ""}`,
+          source: "host",
+          function: name,
+          version: "$LATEST",
+          requestId,
+        });
+        return { ...facts, status: "error", error: result.error };
+      case "trap": {
+        const error = result.outOfMemory
+          ? new WfnError("WFN_OUT_OF_MEMORY", `RequestId: ${requestId} Error: the function ran out of memory (limit ${config.memoryMB} MB)`)
+          : new WfnError("WFN_GUEST_TRAP", `RequestId: ${requestId} Error: the function's instance trapped: ${result.message}`);
+        this.#log({ time: Date.now(), level: "error", message: error.message, source: "host", function: name, version: "$LATEST", requestId });
+        return { ...facts, status: "failed", error };
+      }
+    }
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.all([...this.#entries.values()].map((entry) => entry.pool?.drain()));
+      await this.#executors.close();
+    })();
+    return this.#closing;
+  }
+
+  #mountRoutes(): void {
+    const app = this.app;
+    app.use("*", async (c, next) => {
+      c.set("requestId", randomUUID());
+      await next();
+      if (!c.res.headers.has("x-wfn-request-id")) c.res.headers.set("x-wfn-request-id", c.get("requestId"));
+    });
+    app.get("/_wfn/health", (c) => c.json({ status: this.#closing ? "stopping" : "ok", functions: this.#entries.size }));
+    app.get("/_wfn/functions", (c) => c.json({ functions: this.functions() }));
+    app.all("/_wfn/*", (c) =>
+      errorResponse(new WfnError("WFN_ROUTE_NOT_FOUND", `No host route ${c.req.method} ${c.req.path}`), c.get("requestId")),
+    );
+    app.all("*", async (c) => {
+      const requestId = c.get("requestId");
+      try {
+        if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
+        const match = this.#routes.match(c.req.method, c.req.path);
+        if (match === undefined) throw new WfnError("WFN_ROUTE_NOT_FOUND", `No function handles ${c.req.method} ${c.req.path}`);
+        const request = await toHttpRequestRecord(c, { maxRequestBytes: this.#maxRequestBytes });
+        return invocationResponse(await this.dispatch(match.name, { tag: "http", val: request }, { requestId }));
+      } catch (error) {
+        const failure = asWfnError(error);
+        if (failure.code === "WFN_INTERNAL") this.#hostLog("error", `request ${requestId} failed: ${failure.message}`, requestId);
+        return errorResponse(failure, requestId);
+      }
+    });
+    app.onError((error, c) => errorResponse(asWfnError(error), c.get("requestId") ?? randomUUID()));
+  }
+
+  #entriesWith(replacement: Entry): Entry[] {
+    return [...[...this.#entries.values()].filter((entry) => entry.name !== replacement.name), replacement];
+  }
+
+  /**
+   * Routes of working functions must not clash (that throws). Routes of failed
+   * functions stay mapped where they do not clash, so callers get a clear 503
+   * rather than a 404.
+   */
+  #routeTable(entries: Iterable<Entry>): RouteTable {
+    const all = [...entries];
+    const routed = all.filter((entry) => entry.failure === undefined).map((entry) => ({ name: entry.name, routes: entry.routes }));
+    let table = new RouteTable(routed);
+    for (const entry of all.filter((e) => e.failure !== undefined)) {
+      try {
+        table = new RouteTable([...routed, { name: entry.name, routes: entry.routes }]);
+        routed.push({ name: entry.name, routes: entry.routes });
+      } catch {
+        // Clashes with a working function: the failed one keeps no routes.
+      }
+    }
+    return table;
+  }
+
+  #status(entry: Entry): FunctionStatus {
+    const stats = entry.pool?.stats;
+    return {
+      name: entry.name,
+      version: "$LATEST",
+      state: entry.failure === undefined ? "Active" : "Failed",
+      ...(entry.failure === undefined ? {} : { stateReason: entry.failure.message }),
+      routes: [...entry.routes],
+      ...(entry.manifest === undefined ? {} : { sha256: entry.manifest.component.sha256, config: entry.manifest.config }),
+      instances: { total: stats?.instances ?? 0, idle: stats?.idle ?? 0, busy: stats?.busy ?? 0 },
+    };
+  }
+
+  #arn(name: string): string {
+    return `arn:aws:lambda:${this.#options.region ?? "local"}:000000000000:function:${name}`;
+  }
+
+  #hostLog(level: "info" | "warn" | "error", message: string, requestId?: string): void {
+    this.#log({ time: Date.now(), level, message, source: "host", ...(requestId === undefined ? {} : { requestId }) });
+  }
+}

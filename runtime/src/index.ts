@@ -1,0 +1,30 @@
+// @wfn/runtime: the wfn host, embeddable in any Node server.
+export { createHost, DEFAULT_MAX_REQUEST_BYTES } from "./host.js";
+export { serve } from "./serve.js";
+export type { RunningServer, ServeOptions } from "./serve.js";
+export { RouteTable } from "./triggers/http.js";
+export type { RouteMatch, RoutedFunction } from "./triggers/http.js";
+export type { FunctionStatus, Host, HostOptions, InvokeOptions } from "./host.js";
+export type { InvocationResult } from "./invocation.js";
+export { WfnError, isWfnError, errorKind } from "./errors.js";
+export type { ErrorCode } from "./errors.js";
+export { checkArtifact, readArtifact, readArtifacts, sha256Hex } from "./artifact/load.js";
+export type { Artifact, ArtifactFailure } from "./artifact/load.js";
+export { COMPONENT_FILE, MANIFEST_FILE, MANIFEST_VERSION, WORLD, validateManifest } from "./artifact/manifest.js";
+export type { Manifest } from "./artifact/manifest.js";
+export {
+  FUNCTION_DEFAULTS,
+  FUNCTION_NAME_PATTERN,
+  LIMITS,
+  RESERVED_PREFIXES,
+  checkFunctionConfig,
+  parseRoute,
+  resolveFunctionConfig,
+} from "./config/function-config.js";
+export type { ConfigProblem, FunctionConfig, FunctionConfigInput, Route } from "./config/function-config.js";
+export { PROJECT_SCHEMA_URL, validateProjectDocument } from "./config/schema.js";
+export type { SchemaProblem } from "./config/schema.js";
+export { jsonSink, silentSink, teeSink, textSink } from "./observe/log.js";
+export type { LogLevel, LogRecord, LogSink } from "./observe/log.js";
+export { defaultCacheDir } from "./util/cache-dir.js";
+export { packageVersion } from "./util/package-version.js";

@@ -1,0 +1,27 @@
+// What an invocation produced, as the host reports it to triggers and APIs.
+import type { FunctionErrorRecord, OutcomeValue } from "@wfn/sdk/abi";
+import type { WfnError } from "./errors.js";
+
+interface InvocationFacts {
+  requestId: string;
+  functionName: string;
+  functionVersion: string;
+  /** Time spent in the guest's call, in milliseconds. */
+  durationMs: number;
+  /** Whether a new instance had to be started for this invocation. */
+  coldStart: boolean;
+  /** Instance start-up time on a cold start, in milliseconds. */
+  initMs: number | undefined;
+}
+
+/**
+ * How an invocation ended: the function answered (`ok`), the function's code
+ * threw (`error`), or the platform stopped it (`failed`: trap, out of memory,
+ * timeout, executor failure).
+ */
+export type InvocationResult = InvocationFacts &
+  (
+    | { status: "ok"; outcome: OutcomeValue }
+    | { status: "error"; error: FunctionErrorRecord }
+    | { status: "failed"; error: WfnError }
+  );

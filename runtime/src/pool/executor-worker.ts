@@ -1,0 +1,71 @@
+// The executor: a worker thread that holds sandboxed instances and runs
+// their calls, one at a time. It never decides policy; the host's pool does.
+import { parentPort, type Transferable } from "node:worker_threads";
+import type { ComponentGlue } from "../sandbox/instance.js";
+import { SandboxInstance } from "../sandbox/instance.js";
+import { ownsBuffer, type FromExecutor, type ToExecutor } from "./protocol.js";
+
+interface LoadedComponent {
+  glue: Promise<ComponentGlue>;
+  modules: ReadonlyMap<string, WebAssembly.Module>;
+}
+
+const port = parentPort!;
+const components = new Map<string, LoadedComponent>();
+const instances = new Map<number, SandboxInstance>();
+
+function reply(message: FromExecutor, transfer: Transferable[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<void> {
+  const started = performance.now();
+  try {
+    const component = components.get(message.component);
+    if (component === undefined) throw new Error(`component ${message.component} is not loaded in this executor`);
+    const glue = await component.glue;
+    instances.set(message.instance, SandboxInstance.create(glue, component.modules, message.settings));
+    reply({ op: "created", id: message.id, initMs: performance.now() - started });
+  } catch (error) {
+    reply({ op: "failed", id: message.id, message: error instanceof Error ? error.message : String(error) });
+  }
+}
+
+function call(message: Extract<ToExecutor, { op: "call" }>): void {
+  const instance = instances.get(message.instance);
+  if (instance === undefined) {
+    reply({ op: "failed", id: message.id, message: `instance ${message.instance} does not exist` });
+    return;
+  }
+  const result = instance.call(message.event, message.context);
+  if (instance.trapped) instances.delete(message.instance);
+  const transfer: Transferable[] = [];
+  if (result.status === "ok") {
+    const body = result.outcome.tag === "http" ? result.outcome.val.body : result.outcome.val;
+    if (ownsBuffer(body)) transfer.push(body.buffer as ArrayBuffer);
+  }
+  reply({ op: "result", id: message.id, result }, transfer);
+}
+
+port.on("message", (message: ToExecutor) => {
+  switch (message.op) {
+    case "load":
+      components.set(message.component, {
+        glue: import(message.glueUrl) as Promise<ComponentGlue>,
+        modules: new Map(message.modules),
+      });
+      break;
+    case "unload":
+      components.delete(message.component);
+      break;
+    case "create":
+      void create(message);
+      break;
+    case "call":
+      call(message);
+      break;
+    case "destroy":
+      instances.delete(message.instance);
+      break;
+  }
+});

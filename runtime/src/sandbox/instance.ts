@@ -1,0 +1,82 @@
+// One sandboxed instance: a transpiled component instantiated with its own
+// capabilities. Calls are synchronous: StarlingMonkey settles the guest's
+// promises inside the call. An instance that traps is never called again.
+import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } from "@wfn/sdk/abi";
+import type { GuestLogEntry } from "./capabilities/logs.js";
+import { createImports, LogCollector, type Capabilities } from "./imports.js";
+
+/** The module jco-transpile generates (instantiation mode "sync"). */
+export interface ComponentGlue {
+  instantiate(
+    getCoreModule: (name: string) => WebAssembly.Module,
+    imports: Record<string, object>,
+  ): { handle(event: EventValue, context: ContextRecord): OutcomeValue };
+}
+
+/** How a call ended. */
+export type CallStatus =
+  | { status: "ok"; outcome: OutcomeValue }
+  | { status: "error"; error: FunctionErrorRecord }
+  | { status: "trap"; message: string; outOfMemory: boolean };
+
+export type CallResult = CallStatus & { logs: GuestLogEntry[]; durationMs: number };
+
+type HandleExport = (event: EventValue, context: ContextRecord) => OutcomeValue;
+
+export class SandboxInstance {
+  readonly #handle: HandleExport;
+  readonly #logs: LogCollector;
+  #trapped = false;
+
+  private constructor(handle: HandleExport, logs: LogCollector) {
+    this.#handle = handle;
+    this.#logs = logs;
+  }
+
+  /** Instantiates a component; throws if instantiation fails. */
+  static create(glue: ComponentGlue, modules: ReadonlyMap<string, WebAssembly.Module>, capabilities: Capabilities): SandboxInstance {
+    const logs = new LogCollector(capabilities.logLimitBytes);
+    const exports = glue.instantiate((name) => {
+      const module = modules.get(name);
+      if (module === undefined) throw new Error(`the component asked for an unknown core module ${name}`);
+      return module;
+    }, createImports(capabilities, logs));
+    return new SandboxInstance(exports.handle, logs);
+  }
+
+  get trapped(): boolean {
+    return this.#trapped;
+  }
+
+  call(event: EventValue, context: ContextRecord): CallResult {
+    const started = performance.now();
+    let status: CallStatus;
+    try {
+      status = { status: "ok", outcome: this.#handle(event, context) };
+    } catch (thrown) {
+      status = classify(thrown);
+      if (status.status === "trap") this.#trapped = true;
+    }
+    const logs = this.#logs.take();
+    if (status.status === "trap" && !status.outOfMemory) {
+      status.outOfMemory = logs.some((entry) => entry.level === "error" && /out of memory/i.test(entry.message));
+    }
+    return { ...status, logs, durationMs: performance.now() - started };
+  }
+}
+
+function classify(thrown: unknown): CallStatus {
+  if (isFunctionError(thrown)) return { status: "error", error: thrown };
+  const message = thrown instanceof Error ? thrown.message : String(thrown);
+  return { status: "trap", message, outOfMemory: /out of memory|could not allocate|memory\.grow/i.test(message) };
+}
+
+function isFunctionError(value: unknown): value is FunctionErrorRecord {
+  return (
+    typeof value === "object" &&
+    value !== null &&
+    !(value instanceof Error) &&
+    typeof (value as FunctionErrorRecord).errorType === "string" &&
+    typeof (value as FunctionErrorRecord).message === "string"
+  );
+}

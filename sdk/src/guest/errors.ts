@@ -1,0 +1,35 @@
+// Turns whatever a handler throws into the world's typed error record.
+import type { FunctionErrorRecord } from "../abi.js";
+
+/** An error the guest glue raises about the function's own shape or results. */
+export class FunctionShapeError extends Error {
+  override name = "FunctionShapeError";
+}
+
+/** Converts a thrown value into a `function-error` record; never throws. */
+export function toFunctionError(thrown: unknown): FunctionErrorRecord {
+  if (thrown instanceof Error) {
+    return {
+      errorType: thrown.name || thrown.constructor?.name || "Error",
+      message: thrown.message,
+      stack: typeof thrown.stack === "string" && thrown.stack.length > 0 ? thrown.stack : undefined,
+    };
+  }
+  if (thrown !== null && typeof thrown === "object") {
+    const record = thrown as { name?: unknown; message?: unknown };
+    return {
+      errorType: typeof record.name === "string" ? record.name : "Error",
+      message: typeof record.message === "string" ? record.message : safeJson(thrown),
+      stack: undefined,
+    };
+  }
+  return { errorType: typeof thrown === "string" ? "string" : "Error", message: String(thrown), stack: undefined };
+}
+
+function safeJson(value: unknown): string {
+  try {
+    return JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}

@@ -1,0 +1,99 @@
+// What a function author sees: the context of an invocation and the
+// handlers a function may define.
+
+/** Facts about the invocation in progress, passed to every handler. */
+export interface Context {
+  /** Unique id of this invocation (a UUID); the host tags its log lines with it. */
+  readonly requestId: string;
+  /** The function's name, as declared in `wfn.json`. */
+  readonly functionName: string;
+  /** `$LATEST` or the version number that is running. */
+  readonly functionVersion: string;
+  /** The ARN-style name the caller used, including any version or alias. */
+  readonly invokedFunctionArn: string;
+  /** The function's memory limit, in MiB. */
+  readonly memoryLimitMB: number;
+  /** Unix epoch milliseconds at which this invocation times out. */
+  readonly deadline: number;
+  /** Milliseconds left before the invocation times out (never negative). */
+  remainingTimeMs(): number;
+  /** The function's configured environment variables (`env` in `wfn.json`), and nothing else. */
+  readonly env: Readonly<Record<string, string>>;
+  /** JSON client context given by the caller of a direct invocation, parsed. */
+  readonly clientContext: unknown;
+}
+
+/** One firing of a schedule, passed to `scheduled()`. */
+export interface ScheduledEvent {
+  /** Unique id of this firing. */
+  readonly id: string;
+  /** The schedule's name. */
+  readonly name: string;
+  /** The schedule expression, as configured. */
+  readonly expression: string;
+  /** When the firing was due. */
+  readonly scheduledTime: Date;
+}
+
+/** A message delivered from a queue, passed to `queue()` in a batch. */
+export interface QueueMessage {
+  readonly id: string;
+  readonly body: string;
+  readonly attributes: Readonly<Record<string, string>>;
+  /** How many times this message has been delivered, this time included. */
+  readonly attempts: number;
+  readonly timestamp: Date;
+  /** Marks this message for redelivery after the queue's visibility timeout; the others count as processed. */
+  retry(): void;
+}
+
+/** The messages delivered to one invocation of `queue()`. */
+export interface MessageBatch {
+  readonly queue: string;
+  readonly messages: readonly QueueMessage[];
+  /** Marks every message of the batch for redelivery. */
+  retryAll(): void;
+}
+
+/** An object-storage change, passed to `storage()`. */
+export interface StorageRecord {
+  /** `ObjectCreated:Put`, `ObjectRemoved:Delete`... */
+  readonly eventName: string;
+  readonly eventTime: Date;
+  readonly bucket: string;
+  /** The object key, URL-decoded. */
+  readonly key: string;
+  readonly size: number;
+  readonly etag: string;
+  readonly versionId?: string;
+  /** The notification record exactly as the storage server sent it. */
+  readonly raw: unknown;
+}
+
+type MaybePromise<T> = T | Promise<T>;
+
+/** The handlers a function can define; each is optional, and a function needs at least one. */
+export interface FunctionHandlers {
+  /** Handles an HTTP request routed to the function. */
+  fetch?(request: Request, ctx: Context): MaybePromise<Response>;
+  /**
+   * Handles a direct invocation (Invoke API, `wfn invoke`); its result is
+   * serialised as JSON. Without it, direct invocations reach `fetch` as a
+   * `POST /` request with the payload as a JSON body.
+   */
+  invoke?(payload: unknown, ctx: Context): unknown;
+  /** Handles a firing of the function's schedule. */
+  scheduled?(event: ScheduledEvent, ctx: Context): MaybePromise<void>;
+  /** Handles a batch of queue messages; throwing redelivers the whole batch. */
+  queue?(batch: MessageBatch, ctx: Context): MaybePromise<void>;
+  /** Handles object-storage change notifications. */
+  storage?(records: readonly StorageRecord[], ctx: Context): MaybePromise<void>;
+}
+
+/** Marks an object made by {@link defineFunction}. */
+export const FUNCTION_BRAND: unique symbol = Symbol.for("wfn.function") as never;
+
+/** A function definition, as returned by {@link defineFunction}. */
+export type FunctionDefinition<H extends FunctionHandlers = FunctionHandlers> = H & {
+  readonly [FUNCTION_BRAND]: true;
+};
