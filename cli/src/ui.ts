@@ -52,6 +52,11 @@ export function reportError(error: unknown): number {
     return 2;
   }
   if (error instanceof ProjectError) {
+    const [only] = error.problems;
+    if (error.problems.length === 1 && only !== undefined && only.field === "") {
+      say(red(`error: ${error.file}: ${only.message}`));
+      return 1;
+    }
     say(red(`error: invalid ${error.file}`));
     for (const problem of error.problems) say(`  ${problem.field ? `${bold(problem.field)}: ` : ""}${problem.message}`);
     return 1;

@@ -257,7 +257,7 @@ class WfnHost implements Host {
         this.#log({
           time: Date.now(),
           level: "error",
-          message: `Invoke Error ${result.error.errorType}: ${result.error.message}${result.error.stack ? `\n${result.error.stack}` : ""}`,
+          message: `Invoke Error ${result.error.errorType}: ${result.error.message}${result.error.stack ? `\n${result.error.stack.trimEnd()}` : ""}`,
           source: "host",
           function: name,
           version: "$LATEST",

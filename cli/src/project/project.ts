@@ -43,12 +43,13 @@ export class ProjectError extends Error {
 export async function loadProject(dir: string): Promise<Project> {
   const root = resolve(dir);
   const file = join(root, PROJECT_FILE);
-  const shown = relative(process.cwd(), file) || PROJECT_FILE;
+  const fromHere = relative(process.cwd(), file);
+  const shown = fromHere.startsWith("..") ? file : fromHere;
   let text: string;
   try {
     text = await readFile(file, "utf8");
   } catch {
-    throw new ProjectError(shown, [{ field: "", message: `not found (create a project with \`wfn init ${relative(process.cwd(), root) || "."}\`)` }]);
+    throw new ProjectError(shown, [{ field: "", message: `not found (create a project with \`wfn init ${fromHere.startsWith("..") ? root : relative(process.cwd(), root) || "."}\`)` }]);
   }
   let document: unknown;
   try {

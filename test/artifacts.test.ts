@@ -1,0 +1,67 @@
+// Bad artifacts are refused with a clear reason, and never take the host down.
+import { createHash } from "node:crypto";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { APP_BUILD } from "./helpers/paths.js";
+import { startHost, type TestHost } from "./helpers/host.js";
+
+let dir: string;
+let app: TestHost;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "wfn-artifacts-"));
+  await cp(APP_BUILD, dir, { recursive: true });
+  // echo: one flipped byte in the component.
+  const component = await readFile(join(dir, "echo", "component.wasm"));
+  const middle = component.length >> 1;
+  component[middle] = component[middle]! ^ 0xff;
+  await writeFile(join(dir, "echo", "component.wasm"), component);
+  // env-a: a valid core module (not a component) whose manifest hash matches.
+  const core = Uint8Array.from([0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00]);
+  await writeFile(join(dir, "env-a", "component.wasm"), core);
+  const manifest = JSON.parse(await readFile(join(dir, "env-a", "manifest.json"), "utf8"));
+  manifest.component.sha256 = createHash("sha256").update(core).digest("hex");
+  manifest.component.size = core.byteLength;
+  await writeFile(join(dir, "env-a", "manifest.json"), JSON.stringify(manifest));
+  // warm: a manifest that is not JSON.
+  await writeFile(join(dir, "warm", "manifest.json"), "{ not json");
+  app = await startHost({ dir });
+});
+
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+it("marks a corrupted component as failed, naming the hash mismatch", () => {
+  const echo = app.host.functions().find((fn) => fn.name === "echo")!;
+  expect(echo.state).toBe("Failed");
+  expect(echo.stateReason).toMatch(/does not match the manifest/);
+});
+
+it("marks a module that is not a component as failed", () => {
+  const envA = app.host.functions().find((fn) => fn.name === "env-a")!;
+  expect(envA.state).toBe("Failed");
+  expect(envA.stateReason).toMatch(/not a valid WebAssembly component/);
+});
+
+it("reports an unreadable manifest by its folder", () => {
+  const failed = app.host.functions().filter((fn) => fn.state === "Failed").map((fn) => fn.stateReason ?? "");
+  expect(failed.some((reason) => /warm[/\\]manifest\.json: not valid JSON/.test(reason))).toBe(true);
+});
+
+it("answers the failed function's routes with 503 and a reason", async () => {
+  const response = await app.get("/echo/count");
+  expect(response.status).toBe(503);
+  expect(await response.json()).toMatchObject({ errorMessage: expect.stringContaining("function echo is not available") });
+});
+
+it("keeps serving the healthy functions", async () => {
+  const response = await app.get("/env/b");
+  expect(response.status).toBe(200);
+  expect(await response.json()).toMatchObject({ env: { NAME: "b" } });
+});
+
+it("logs each failure once at start", () => {
+  const errors = app.logs.filter((r) => r.level === "error" && /failed to load/.test(r.message));
+  expect(errors).toHaveLength(3);
+});

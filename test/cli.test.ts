@@ -1,0 +1,230 @@
+// The `wfn` command as a user runs it: a real process, real files, real HTTP.
+import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { startWfn, wfn, type CliProcess } from "./helpers/cli.js";
+import { HELLO_BUILD, ROOT } from "./helpers/paths.js";
+
+const temp: string[] = [];
+const running: CliProcess[] = [];
+
+async function tempDir(prefix: string): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), prefix));
+  temp.push(dir);
+  return dir;
+}
+
+/** A project with one function whose source is `source`. */
+async function project(source: string, config: Record<string, unknown> = {}): Promise<string> {
+  const dir = await tempDir("wfn-cli-");
+  await mkdir(join(dir, "src"));
+  await writeFile(join(dir, "src", "index.ts"), source);
+  await writeFile(join(dir, "wfn.json"), JSON.stringify({ functions: { fn: { entry: "src/index.ts", routes: ["GET /"], ...config } } }));
+  return dir;
+}
+
+afterAll(async () => {
+  await Promise.all(running.map((process) => process.stop()));
+  await Promise.all(temp.map((dir) => rm(dir, { recursive: true, force: true })));
+});
+
+describe("wfn --help", () => {
+  it("lists the commands", async () => {
+    const { code, stdout } = await wfn(["--help"]);
+    expect(code).toBe(0);
+    for (const command of ["init", "build", "serve", "dev", "invoke"]) expect(stdout).toContain(command);
+  });
+
+  it("rejects an unknown command with a hint", async () => {
+    const { code, stderr } = await wfn(["frobnicate"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('unknown command "frobnicate"');
+  });
+
+  it("rejects an unknown option naming it", async () => {
+    const { code, stderr } = await wfn(["build", "--nope"]);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--nope/);
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
+});
+
+describe("init → build → serve → curl, outside the repository", () => {
+  it("works on day one with the sdk supplied by the CLI", async () => {
+    const dir = join(await tempDir("wfn-init-"), "demo");
+    const init = await wfn(["init", dir]);
+    expect(init.code).toBe(0);
+    for (const file of ["wfn.json", "src/index.ts", "package.json", "tsconfig.json", "README.md", ".gitignore"]) {
+      await expect(readFile(join(dir, file), "utf8")).resolves.toBeTruthy();
+    }
+
+    const build = await wfn(["build", dir]);
+    expect(build.stderr).toMatch(/hello\s+bundled [\d.]+ KB/);
+    expect(build.stderr).toMatch(/hello\s+component [\d.]+ MB .*sha256 [0-9a-f]{12}/);
+    expect(build.code).toBe(0);
+    const manifest = JSON.parse(await readFile(join(dir, ".wfn", "build", "hello", "manifest.json"), "utf8"));
+    expect(manifest).toMatchObject({ name: "hello", world: "wfn:function/function@0.1.0", engine: { name: "starlingmonkey" } });
+
+    const serve = startWfn(["serve", dir, "--port", "0"]);
+    running.push(serve);
+    const [, url] = await serve.waitFor(/serving 1 function on (http:\/\/127\.0\.0\.1:\d+)/);
+    const response = await fetch(`${url}/`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toMatchObject({ hello: "world", greeting: "Hello from wfn", path: "/" });
+    expect(await serve.stop()).toBe(0);
+  });
+
+  it("refuses to init into a folder that has files", async () => {
+    const dir = await project("export default 1;");
+    const { code, stderr } = await wfn(["init", dir]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("is not empty");
+  });
+});
+
+describe("build errors name the file and line", () => {
+  it("reports a syntax error", async () => {
+    const dir = await project('import { defineFunction } from "@wfn/sdk";\nexport default defineFunction({\n  fetch() { return new Response("x") \n});\n');
+    const { code, stderr } = await wfn(["build", dir]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/src\/index\.ts:\d+:\d+: /);
+    expect(stderr).not.toMatch(/\n\s+at .*\(/);
+  });
+
+  it("reports a type error", async () => {
+    const dir = await project('import { defineFunction } from "@wfn/sdk";\nexport default defineFunction({\n  fetch(request) { const n: number = request.url; return new Response(String(n)); },\n});\n');
+    const { code, stderr } = await wfn(["build", dir]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/src\/index\.ts:3:\d+: Type 'string' is not assignable to type 'number'\. \(TS2322\)/);
+  });
+
+  it("reports a missing default export", async () => {
+    const dir = await project("export const handlerish = 1;\n");
+    const { code, stderr } = await wfn(["build", dir, "--no-typecheck"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("src/index.ts: has no default export");
+  });
+
+  it("explains that Node.js modules are not available in a function", async () => {
+    const dir = await project('import { readFileSync } from "node:fs";\nexport default { fetch() { return new Response(String(readFileSync)); } };\n');
+    const { code, stderr } = await wfn(["build", dir, "--no-typecheck"]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/src\/index\.ts:1:\d+: "node:fs" is a Node.js module/);
+  });
+
+  it("reports a default export that is not defineFunction() when the component is initialised", async () => {
+    const dir = await project("export default { fetch() { return new Response('x'); } };\n");
+    const { code, stderr } = await wfn(["build", dir]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("must `export default defineFunction");
+  });
+});
+
+describe("invalid wfn.json is refused with the file and the field", () => {
+  async function withConfig(text: string) {
+    const dir = await tempDir("wfn-config-");
+    await mkdir(join(dir, "src"));
+    await writeFile(join(dir, "src", "index.ts"), "export default 1;\n");
+    await writeFile(join(dir, "wfn.json"), text);
+    return wfn(["build", dir]);
+  }
+
+  it("names a JSON syntax error", async () => {
+    const { code, stderr } = await withConfig('{ "functions": { ');
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/wfn\.json: not valid JSON/);
+  });
+
+  it("names an unknown field (a typo)", async () => {
+    const { code, stderr } = await withConfig(JSON.stringify({ functions: { hello: { entry: "src/index.ts", memmoryMB: 256 } } }));
+    expect(code).toBe(1);
+    expect(stderr).toContain('functions.hello: unknown field "memmoryMB"');
+  });
+
+  it("names a value of the wrong type or out of range", async () => {
+    const { stderr } = await withConfig(JSON.stringify({ functions: { hello: { entry: "src/index.ts", memoryMB: "lots", timeoutMs: 0 } } }));
+    expect(stderr).toContain("functions.hello.memoryMB: must be an integer");
+    expect(stderr).toContain("functions.hello.timeoutMs: must be at least 1");
+  });
+
+  it("names a missing entry file, a bad route and a reserved path", async () => {
+    const { stderr } = await withConfig(
+      JSON.stringify({ functions: { hello: { entry: "src/missing.ts", routes: ["FETCH /x", "/_wfn/mine"] } } }),
+    );
+    expect(stderr).toContain('functions.hello.entry: file "src/missing.ts" does not exist');
+    expect(stderr).toContain('functions.hello.routes[0]: unknown method "FETCH"');
+    expect(stderr).toContain("functions.hello.routes[1]: the path \"/_wfn/mine\" is reserved");
+  });
+
+  it("names an invalid function name", async () => {
+    const { stderr } = await withConfig(JSON.stringify({ functions: { "no spaces": { entry: "src/index.ts" } } }));
+    expect(stderr).toContain('"no spaces" is not a valid function name');
+  });
+
+  it("says how to start when there is no wfn.json", async () => {
+    const dir = await tempDir("wfn-empty-");
+    const { code, stderr } = await wfn(["build", dir]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("wfn.json: not found (create a project with `wfn init");
+  });
+});
+
+describe("builds are reproducible", () => {
+  it("gives the same component hash from a cold cache", async () => {
+    const out = await tempDir("wfn-repro-out-");
+    const cache = await tempDir("wfn-repro-cache-");
+    const { code } = await wfn(["build", join(ROOT, "examples", "hello"), "--out", out], { env: { WFN_CACHE_DIR: cache } });
+    expect(code).toBe(0);
+    const fresh = JSON.parse(await readFile(join(out, "hello", "manifest.json"), "utf8"));
+    const existing = JSON.parse(await readFile(join(HELLO_BUILD, "hello", "manifest.json"), "utf8"));
+    expect(fresh.component.sha256).toBe(existing.component.sha256);
+    expect(fresh.sourceSha256).toBe(existing.sourceSha256);
+  });
+});
+
+describe("wfn invoke", () => {
+  let fixture: string;
+  beforeAll(() => {
+    fixture = join(ROOT, "test", "fixtures", "app");
+  });
+
+  it("prints the function's JSON result", async () => {
+    const { code, stdout } = await wfn(["invoke", "echo", "--dir", fixture, "--data", '{"a":1}', "--no-build"]);
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout)).toMatchObject({ received: { a: 1 }, functionName: "echo" });
+  });
+
+  it("sends the payload to fetch() when there is no invoke handler, and prints the response", async () => {
+    const { code, stdout } = await wfn(["invoke", "env-b", "--dir", fixture, "--no-build"]);
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^HTTP 200\n/);
+    expect(stdout).toMatch(/^content-type: application\/json$/m);
+    expect(stdout).toContain('{"env":{"NAME":"b"}');
+  });
+
+  it("refuses a payload that is not JSON", async () => {
+    const { code, stderr } = await wfn(["invoke", "echo", "--dir", fixture, "--data", "{nope"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain("--data is not valid JSON");
+  });
+
+  it("names the functions a project has when the name is wrong", async () => {
+    const { code, stderr } = await wfn(["invoke", "ech", "--dir", fixture]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('no function "ech"');
+    expect(stderr).toContain("echo, env-a, env-b, warm");
+  });
+});
+
+describe("wfn serve", () => {
+  it("says clearly when the port is taken", async () => {
+    const first = startWfn(["serve", join(ROOT, "examples", "hello"), "--port", "0", "--no-build"]);
+    running.push(first);
+    const [, port] = await first.waitFor(/on http:\/\/127\.0\.0\.1:(\d+)/);
+    const second = await wfn(["serve", join(ROOT, "examples", "hello"), "--port", port!, "--no-build"]);
+    expect(second.code).toBe(1);
+    expect(second.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    expect(await first.stop()).toBe(0);
+  });
+});

@@ -1,0 +1,31 @@
+// Builds every fixture project and example once per test run, with the real
+// `wfn build` command. Components are cached by content hash in .wfn/cache,
+// so a second run only re-bundles.
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { join } from "node:path";
+import type { TestProject } from "vitest/node";
+import { CACHE_DIR, ROOT, WFN } from "../helpers/paths.js";
+
+const run = promisify(execFile);
+
+export const PROJECTS = ["test/fixtures/app", "examples/hello", "examples/hono-app"];
+
+export default async function setup(project: TestProject): Promise<void> {
+  const started = performance.now();
+  for (const dir of PROJECTS) {
+    try {
+      await run(process.execPath, [WFN, "build", join(ROOT, dir)], { env: { ...process.env, WFN_CACHE_DIR: CACHE_DIR }, maxBuffer: 1 << 24 });
+    } catch (error) {
+      const { stderr } = error as { stderr?: string };
+      throw new Error(`building ${dir} for the tests failed:\n${stderr ?? String(error)}`);
+    }
+  }
+  project.provide("fixturesBuiltMs", Math.round(performance.now() - started));
+}
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    fixturesBuiltMs: number;
+  }
+}

@@ -1,0 +1,73 @@
+// Configuration rules that need no component: routes, limits, the error table.
+import { describe, expect, it } from "vitest";
+import { checkFunctionConfig, errorKind, parseRoute, resolveFunctionConfig, RouteTable, validateProjectDocument, WfnError } from "@wfn/runtime";
+
+describe("parseRoute", () => {
+  it("reads a method and a path, or a path for every method", () => {
+    expect(parseRoute("GET /hello")).toEqual({ method: "GET", path: "/hello", source: "GET /hello" });
+    expect(parseRoute("post  /items/:id")).toMatchObject({ method: "POST", path: "/items/:id" });
+    expect(parseRoute("/api/*")).toMatchObject({ method: "ALL", path: "/api/*" });
+  });
+
+  it("explains what is wrong", () => {
+    expect(parseRoute("FETCH /x")).toMatch(/unknown method "FETCH"/);
+    expect(parseRoute("GET hello")).toMatch(/must start with "\/"/);
+    expect(parseRoute("/_wfn/health")).toMatch(/reserved for the host/);
+    expect(parseRoute("POST /2015-03-31/functions")).toMatch(/reserved/);
+    expect(parseRoute("GET / extra")).toMatch(/METHOD \/path/);
+  });
+});
+
+describe("function configuration", () => {
+  it("fills in defaults", () => {
+    expect(resolveFunctionConfig({ entry: "src/a.ts" })).toEqual({
+      entry: "src/a.ts",
+      routes: [],
+      env: {},
+      memoryMB: 128,
+      timeoutMs: 3000,
+      minInstances: 0,
+      maxConcurrency: 10,
+    });
+  });
+
+  it("refuses more warm instances than the concurrency allows", () => {
+    const problems = checkFunctionConfig(resolveFunctionConfig({ entry: "a.ts", minInstances: 5, maxConcurrency: 2 }));
+    expect(problems).toEqual([{ field: "minInstances", message: "minInstances (5) cannot exceed maxConcurrency (2)" }]);
+  });
+
+  it("validates wfn.json against the published schema", () => {
+    expect(validateProjectDocument({ functions: { a: { entry: "x.ts" } } })).toEqual([]);
+    expect(validateProjectDocument({ functions: {} })).toEqual([{ path: "functions", message: "must have at least 1 entry" }]);
+    expect(validateProjectDocument({ functions: { a: { entry: "x.ts", env: { "1BAD": "x" } } } })).toEqual([
+      { path: "functions.a.env", message: '"1BAD" is not a valid name (must match ^[A-Za-z_][A-Za-z0-9_]*$)' },
+    ]);
+  });
+});
+
+describe("routing", () => {
+  it("matches methods, parameters and wildcards", () => {
+    const table = new RouteTable([
+      { name: "a", routes: ["GET /", "POST /items/:id"] },
+      { name: "b", routes: ["/api/*"] },
+    ]);
+    expect(table.match("GET", "/")).toMatchObject({ name: "a" });
+    expect(table.match("HEAD", "/")).toMatchObject({ name: "a" });
+    expect(table.match("POST", "/items/7")).toEqual({ name: "a", route: "POST /items/:id", params: { id: "7" } });
+    expect(table.match("DELETE", "/api/x/y")).toMatchObject({ name: "b" });
+    expect(table.match("GET", "/items/7")).toBeUndefined();
+  });
+
+  it("refuses two functions claiming the same route", () => {
+    expect(() => new RouteTable([{ name: "a", routes: ["GET /x"] }, { name: "b", routes: ["get /x"] }])).toThrow(/already served by function "a"/);
+  });
+});
+
+describe("errors", () => {
+  it("map each code to one HTTP status and one Lambda type", () => {
+    expect(errorKind("WFN_THROTTLED")).toMatchObject({ status: 429, lambdaType: "TooManyRequestsException" });
+    expect(errorKind("WFN_TIMED_OUT")).toMatchObject({ status: 504, lambdaType: "Sandbox.Timedout" });
+    const error = new WfnError("WFN_PAYLOAD_TOO_LARGE");
+    expect([error.status, error.lambdaType, error.message]).toEqual([413, "RequestEntityTooLargeException", "Request payload too large"]);
+  });
+});
