@@ -11,9 +11,10 @@ import { prepareComponent } from "./artifact/prepare.js";
 import type { FunctionConfig } from "./config/function-config.js";
 import { asWfnError, WfnError } from "./errors.js";
 import type { InvocationResult } from "./invocation.js";
-import { textSink, type LogSink } from "./observe/log.js";
-import { ExecutorSet } from "./pool/executor.js";
+import { textSink, type LogLevel, type LogSink } from "./observe/log.js";
+import { OutboundThread } from "./outbound/thread.js";
 import { FunctionPool } from "./pool/pool.js";
+import { Scheduler } from "./pool/scheduler.js";
 import { errorResponse, invocationResponse, RouteTable, toHttpRequestRecord } from "./triggers/http.js";
 import { defaultCacheDir } from "./util/cache-dir.js";
 
@@ -29,10 +30,26 @@ export interface HostOptions {
   executors?: number;
   /** Where log records go. Default: text lines on stdout. */
   log?: LogSink;
-  /** Largest request body accepted, in bytes. Default: 6 MiB (AWS Lambda's synchronous limit). */
+  /** Largest request body or invoke payload accepted, in bytes. Default: 6 MiB (AWS Lambda's synchronous limit). */
   maxRequestBytes?: number;
+  /** Largest response body or result a function may return, in bytes. Default: 6 MiB. */
+  maxResponseBytes?: number;
+  /** Largest response body a function's outbound fetch() may receive, in bytes. Default: 16 MiB. */
+  maxOutboundResponseBytes?: number;
   /** Log output kept per invocation, in bytes; the rest is dropped with a marker. Default: 256 KiB. */
   logLimitBytes?: number;
+  /** Instances across all functions; when reached, idle instances of other functions are evicted first (LRU). Default: 256. */
+  maxInstances?: number;
+  /** Invocations that may wait for an instance, per function, before more are throttled (429). Default: 100. */
+  maxQueueLength?: number;
+  /** How long an invocation may wait for an instance before it is throttled (429), in ms. Default: 10 000. */
+  maxQueueWaitMs?: number;
+  /** Idle instances above a function's `minInstances` are reclaimed after this long, in ms. Default: 300 000. */
+  idleTimeoutMs?: number;
+  /** Instances are replaced by fresh ones after this many invocations (0: never). Default: 0. */
+  maxInvocationsPerInstance?: number;
+  /** How long close() lets in-flight invocations finish, in ms. Default: 10 000. */
+  drainTimeoutMs?: number;
   /** Region used in ARN-style names. Default: `local`. */
   region?: string;
 }
@@ -79,7 +96,17 @@ export interface Host {
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
-const DEFAULT_LOG_LIMIT_BYTES = 256 * 1024;
+const DEFAULTS = {
+  maxResponseBytes: 6 * 1024 * 1024,
+  maxOutboundResponseBytes: 16 * 1024 * 1024,
+  logLimitBytes: 256 * 1024,
+  maxInstances: 256,
+  maxQueueLength: 100,
+  maxQueueWaitMs: 10_000,
+  idleTimeoutMs: 300_000,
+  maxInvocationsPerInstance: 0,
+  drainTimeoutMs: 10_000,
+};
 
 interface Entry {
   name: string;
@@ -104,9 +131,11 @@ class WfnHost implements Host {
   readonly #options: HostOptions;
   readonly #log: LogSink;
   readonly #cacheDir: string;
-  readonly #executors: ExecutorSet;
+  readonly #scheduler: Scheduler;
+  readonly #outbound = new OutboundThread();
   readonly #entries = new Map<string, Entry>();
   readonly #maxRequestBytes: number;
+  readonly #maxResponseBytes: number;
   #routes = new RouteTable([]);
   #revision = 0;
   #closing: Promise<void> | undefined;
@@ -116,7 +145,22 @@ class WfnHost implements Host {
     this.#log = options.log ?? textSink();
     this.#cacheDir = options.cacheDir ?? defaultCacheDir();
     this.#maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
-    this.#executors = new ExecutorSet(Math.max(1, options.executors ?? Math.min(4, availableParallelism())));
+    this.#maxResponseBytes = options.maxResponseBytes ?? DEFAULTS.maxResponseBytes;
+    this.#scheduler = new Scheduler({
+      executors: Math.max(1, options.executors ?? Math.min(4, availableParallelism())),
+      maxInstances: options.maxInstances ?? DEFAULTS.maxInstances,
+      maxQueueLength: options.maxQueueLength ?? DEFAULTS.maxQueueLength,
+      maxQueueWaitMs: options.maxQueueWaitMs ?? DEFAULTS.maxQueueWaitMs,
+      idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
+      maxInvocationsPerInstance: options.maxInvocationsPerInstance ?? DEFAULTS.maxInvocationsPerInstance,
+      drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
+      executorInit: () => this.#outbound.connect(),
+      onEvent: (event) => {
+        if (event.kind === "executor-lost") {
+          this.#hostLog("warn", `executor ${event.index} stopped (${event.reason}); replaced it, ${event.instancesLost} instance(s) lost and re-warmed`);
+        }
+      },
+    });
     this.#mountRoutes();
   }
 
@@ -176,7 +220,19 @@ class WfnHost implements Host {
     // Check the routes before doing expensive work.
     this.#routeTable(this.#entriesWith(entry));
     const component = await prepareComponent(artifact, this.#cacheDir);
-    const pool = new FunctionPool({ component, config: manifest.config, executors: this.#executors, logLimitBytes: this.#options.logLimitBytes ?? DEFAULT_LOG_LIMIT_BYTES });
+    const pool = new FunctionPool({
+      name: manifest.name,
+      config: manifest.config,
+      component,
+      scheduler: this.#scheduler,
+      instanceSettings: {
+        functionName: manifest.name,
+        env: manifest.config.env,
+        allowedOutboundHosts: manifest.config.allowedOutboundHosts,
+        logLimitBytes: this.#options.logLimitBytes ?? DEFAULTS.logLimitBytes,
+        maxOutboundResponseBytes: this.#options.maxOutboundResponseBytes ?? DEFAULTS.maxOutboundResponseBytes,
+      },
+    });
     try {
       await pool.warm();
     } catch (error) {
@@ -224,6 +280,12 @@ class WfnHost implements Host {
     } catch (cause) {
       return Promise.reject(new WfnError("WFN_INVALID_REQUEST", `the payload cannot be serialised as JSON: ${(cause as Error).message}`, { cause }));
     }
+    const size = Buffer.byteLength(text);
+    if (size > this.#maxRequestBytes) {
+      return Promise.reject(
+        new WfnError("WFN_PAYLOAD_TOO_LARGE", `Request must be smaller than ${this.#maxRequestBytes} bytes for the InvokeFunction operation`, { details: { size } }),
+      );
+    }
     return this.dispatch(name, { tag: "invoke", val: { payload: text } }, options);
   }
 
@@ -242,34 +304,43 @@ class WfnHost implements Host {
       functionVersion: "$LATEST",
       invokedFunctionArn: this.#arn(name),
       memoryLimitMb: config.memoryMB,
-      deadlineMs: BigInt(Date.now() + config.timeoutMs),
+      deadlineMs: 0n, // set by the scheduler when the invocation starts
       clientContext: options.clientContext,
     };
-    const { result, coldStart, initMs } = await entry.pool.invoke(event, context);
-    for (const line of result.logs) {
-      this.#log({ time: line.time, level: line.level, message: line.message, source: "guest", function: name, version: "$LATEST", requestId });
+    const scheduled = await entry.pool.invoke(event, context);
+    const log = (level: LogLevel, message: string, source: "host" | "guest" = "host", time = Date.now()) =>
+      this.#log({ time, level, message, source, function: name, version: "$LATEST", requestId });
+    const facts = { requestId, functionName: name, functionVersion: "$LATEST", coldStart: scheduled.coldStart, initMs: scheduled.initMs };
+    if (scheduled.status === "timeout") {
+      const error = new WfnError("WFN_TIMED_OUT", `RequestId: ${requestId} Error: Task timed out after ${(scheduled.elapsedMs / 1000).toFixed(2)} seconds`);
+      log("error", error.message);
+      return { ...facts, durationMs: scheduled.elapsedMs, status: "failed", error };
     }
-    const facts = { requestId, functionName: name, functionVersion: "$LATEST", durationMs: result.durationMs, coldStart, initMs };
+    const { result } = scheduled;
+    for (const line of result.logs) log(line.level, line.message, "guest", line.time);
+    const done = { ...facts, durationMs: result.durationMs };
     switch (result.status) {
-      case "ok":
-        return { ...facts, status: "ok", outcome: result.outcome };
+      case "ok": {
+        const size = result.outcome.tag === "http" ? result.outcome.val.body.byteLength : result.outcome.val.byteLength;
+        if (size > this.#maxResponseBytes) {
+          const error = new WfnError(
+            "WFN_RESPONSE_TOO_LARGE",
+            `Response payload size exceeded maximum allowed payload size (${this.#maxResponseBytes} bytes): the function returned ${size} bytes`,
+          );
+          log("error", error.message);
+          return { ...done, status: "failed", error };
+        }
+        return { ...done, status: "ok", outcome: result.outcome };
+      }
       case "error":
-        this.#log({
-          time: Date.now(),
-          level: "error",
-          message: `Invoke Error ${result.error.errorType}: ${result.error.message}${result.error.stack ? `\n${result.error.stack.trimEnd()}` : ""}`,
-          source: "host",
-          function: name,
-          version: "$LATEST",
-          requestId,
-        });
-        return { ...facts, status: "error", error: result.error };
+        log("error", `Invoke Error ${result.error.errorType}: ${result.error.message}${result.error.stack ? `\n${result.error.stack.trimEnd()}` : ""}`);
+        return { ...done, status: "error", error: result.error };
       case "trap": {
         const error = result.outOfMemory
-          ? new WfnError("WFN_OUT_OF_MEMORY", `RequestId: ${requestId} Error: the function ran out of memory (limit ${config.memoryMB} MB)`)
-          : new WfnError("WFN_GUEST_TRAP", `RequestId: ${requestId} Error: the function's instance trapped: ${result.message}`);
-        this.#log({ time: Date.now(), level: "error", message: error.message, source: "host", function: name, version: "$LATEST", requestId });
-        return { ...facts, status: "failed", error };
+          ? new WfnError("WFN_OUT_OF_MEMORY", `RequestId: ${requestId} Error: Runtime exited with error: out of memory (limit ${config.memoryMB} MB)`)
+          : new WfnError("WFN_GUEST_TRAP", `RequestId: ${requestId} Error: Runtime exited with error: ${result.message}`);
+        log("error", error.message);
+        return { ...done, status: "failed", error };
       }
     }
   }
@@ -277,7 +348,8 @@ class WfnHost implements Host {
   close(): Promise<void> {
     this.#closing ??= (async () => {
       await Promise.all([...this.#entries.values()].map((entry) => entry.pool?.drain()));
-      await this.#executors.close();
+      await this.#scheduler.close();
+      await this.#outbound.close();
     })();
     return this.#closing;
   }

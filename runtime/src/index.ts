@@ -27,4 +27,6 @@ export type { SchemaProblem } from "./config/schema.js";
 export { jsonSink, silentSink, teeSink, textSink } from "./observe/log.js";
 export type { LogLevel, LogRecord, LogSink } from "./observe/log.js";
 export { defaultCacheDir } from "./util/cache-dir.js";
+export { isOutboundAllowed, parseOutboundRule, parseOutboundRules } from "./outbound/policy.js";
+export type { OutboundRule } from "./outbound/policy.js";
 export { packageVersion } from "./util/package-version.js";

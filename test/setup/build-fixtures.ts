@@ -9,7 +9,7 @@ import { CACHE_DIR, ROOT, WFN } from "../helpers/paths.js";
 
 const run = promisify(execFile);
 
-export const PROJECTS = ["test/fixtures/app", "examples/hello", "examples/hono-app"];
+export const PROJECTS = ["test/fixtures/app", "test/fixtures/hostile", "examples/hello", "examples/hono-app"];
 
 export default async function setup(project: TestProject): Promise<void> {
   const started = performance.now();

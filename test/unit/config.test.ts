@@ -1,6 +1,16 @@
 // Configuration rules that need no component: routes, limits, the error table.
 import { describe, expect, it } from "vitest";
-import { checkFunctionConfig, errorKind, parseRoute, resolveFunctionConfig, RouteTable, validateProjectDocument, WfnError } from "@wfn/runtime";
+import {
+  checkFunctionConfig,
+  errorKind,
+  isOutboundAllowed,
+  parseOutboundRules,
+  parseRoute,
+  resolveFunctionConfig,
+  RouteTable,
+  validateProjectDocument,
+  WfnError,
+} from "@wfn/runtime";
 
 describe("parseRoute", () => {
   it("reads a method and a path, or a path for every method", () => {
@@ -28,6 +38,8 @@ describe("function configuration", () => {
       timeoutMs: 3000,
       minInstances: 0,
       maxConcurrency: 10,
+      isolation: "instance",
+      allowedOutboundHosts: [],
     });
   });
 
@@ -42,6 +54,32 @@ describe("function configuration", () => {
     expect(validateProjectDocument({ functions: { a: { entry: "x.ts", env: { "1BAD": "x" } } } })).toEqual([
       { path: "functions.a.env", message: '"1BAD" is not a valid name (must match ^[A-Za-z_][A-Za-z0-9_]*$)' },
     ]);
+  });
+});
+
+describe("allowedOutboundHosts", () => {
+  it("explains a malformed entry", () => {
+    const problems = checkFunctionConfig(resolveFunctionConfig({ entry: "a.ts", allowedOutboundHosts: ["example.com", "https://a.*.com", "https://ok.example.com"] }));
+    expect(problems).toEqual([
+      { field: "allowedOutboundHosts[0]", message: expect.stringContaining("is not scheme://host[:port]") },
+      { field: "allowedOutboundHosts[1]", message: expect.stringContaining('a wildcard host is "*" or starts with "*."') },
+    ]);
+  });
+
+  it("matches scheme, host wildcards and ports", () => {
+    const rules = parseOutboundRules(["https://api.example.com", "https://*.cdn.example", "http://127.0.0.1:*", "*://localhost:8080"]);
+    const allowed = (url: string) => isOutboundAllowed(new URL(url), rules);
+    expect(allowed("https://api.example.com/v1")).toBe(true);
+    expect(allowed("https://api.example.com:443/v1")).toBe(true);
+    expect(allowed("http://api.example.com/v1")).toBe(false);
+    expect(allowed("https://api.example.com:8443/")).toBe(false);
+    expect(allowed("https://img.cdn.example/")).toBe(true);
+    expect(allowed("https://cdn.example/")).toBe(false);
+    expect(allowed("https://evilcdn.example/")).toBe(false);
+    expect(allowed("http://127.0.0.1:9999/")).toBe(true);
+    expect(allowed("https://localhost:8080/")).toBe(true);
+    expect(allowed("http://localhost/")).toBe(false);
+    expect(allowed("file:///etc/passwd")).toBe(false);
   });
 });
 

@@ -14,9 +14,11 @@ import {
   type Manifest,
 } from "@wfn/runtime";
 import type { Project } from "../project/project.js";
-import { BundleError, bundleFunction, type SourceProblem } from "./bundle.js";
+import { BundleError, bundleFunction, CLI_SDK_DIR, type SourceProblem } from "./bundle.js";
 import { componentize, engineVersion } from "./componentize.js";
+import { buildPrebuilt, isPrebuiltEntry, PrebuiltError } from "./prebuilt.js";
 import { typecheck } from "./typecheck.js";
+import { loadWorld } from "./world.js";
 
 export const DEFAULT_OUT_DIR = join(".wfn", "build");
 const BUILD_INFO_FILE = "build-info.json";
@@ -75,7 +77,7 @@ export async function buildProject(project: Project, options: BuildOptions = {})
   const progress = options.onProgress ?? (() => {});
 
   if (options.typecheck !== false) {
-    const entries = [...new Set(names.map((name) => project.functions.get(name)!.entry))];
+    const entries = [...new Set(names.map((name) => project.functions.get(name)!.entry))].filter((entry) => !isPrebuiltEntry(entry));
     progress({ kind: "typecheck", files: entries.length });
     const problems = await typecheck(project.dir, entries, join(project.dir, ".wfn", "tmp"));
     if (problems.length > 0) throw new BuildError(undefined, problems, "type errors");
@@ -86,41 +88,89 @@ export async function buildProject(project: Project, options: BuildOptions = {})
     const config = project.functions.get(name)!;
     progress({ kind: "start", name });
     const started = performance.now();
-    let bundle;
-    try {
-      bundle = await bundleFunction(project.dir, config.entry);
-    } catch (error) {
-      if (error instanceof BundleError) throw new BuildError(name, error.problems, `function "${name}" does not build`);
-      throw error;
-    }
-    progress({ kind: "bundled", name, bytes: Buffer.byteLength(bundle.code), ms: performance.now() - started });
-    const componentizeStarted = performance.now();
-    let output;
-    try {
-      output = await componentize({ source: bundle.code, ...(await world(bundle.sdkDir)), cacheDir });
-    } catch (error) {
-      throw new BuildError(name, [{ file: config.entry, message: (error as Error).message }], `function "${name}" does not componentize`);
-    }
-    const componentizeMs = performance.now() - componentizeStarted;
+    const made = isPrebuiltEntry(config.entry) ? await prebuilt(project, name, config) : await fromSource(project, name, config, cacheDir, progress, started);
     const manifest: Manifest = {
       manifestVersion: MANIFEST_VERSION,
       name,
       world: WORLD,
-      engine: { name: "starlingmonkey", version: engineVersion() },
-      sdkVersion: bundle.sdkVersion,
-      component: { file: COMPONENT_FILE, sha256: sha256Hex(output.component), size: output.component.byteLength },
-      sourceSha256: bundle.sha256,
+      engine: made.engine,
+      sdkVersion: made.sdkVersion,
+      component: { file: COMPONENT_FILE, sha256: sha256Hex(made.component), size: made.component.byteLength },
+      sourceSha256: made.sourceSha256,
       config,
     };
     const dir = join(outDir, name);
-    const info: BuildInfo = { toolchain: toolchain(), configSha256: configHash(config), inputs: await hashInputs(project.dir, bundle.inputs) };
-    await writeArtifact(dir, output.component, manifest, info);
-    progress({ kind: "done", name, manifest, ms: performance.now() - started, componentizeMs, cached: output.cached });
-    built.push({ name, manifest, dir, bundleBytes: Buffer.byteLength(bundle.code), cached: output.cached });
+    const info: BuildInfo = { toolchain: toolchain(), configSha256: configHash(config), inputs: await hashInputs(project.dir, made.inputs) };
+    await writeArtifact(dir, made.component, manifest, info);
+    progress({ kind: "done", name, manifest, ms: performance.now() - started, componentizeMs: made.componentizeMs, cached: made.cached });
+    built.push({ name, manifest, dir, bundleBytes: made.bundleBytes, cached: made.cached });
   }
 
   if (options.only === undefined) await removeUndeclared(outDir, new Set(names));
   return built;
+}
+
+interface Made {
+  component: Uint8Array;
+  engine: Manifest["engine"];
+  sdkVersion: string;
+  sourceSha256: string;
+  inputs: string[];
+  bundleBytes: number;
+  componentizeMs: number;
+  cached: boolean;
+}
+
+/** A JavaScript or TypeScript function: bundle, then componentize with StarlingMonkey. */
+async function fromSource(project: Project, name: string, config: FunctionConfig, cacheDir: string, progress: (event: BuildProgress) => void, started: number): Promise<Made> {
+  let bundle;
+  try {
+    bundle = await bundleFunction(project.dir, config.entry);
+  } catch (error) {
+    if (error instanceof BundleError) throw new BuildError(name, error.problems, `function "${name}" does not build`);
+    throw error;
+  }
+  const bundleBytes = Buffer.byteLength(bundle.code);
+  progress({ kind: "bundled", name, bytes: bundleBytes, ms: performance.now() - started });
+  const componentizeStarted = performance.now();
+  const world = await loadWorld(bundle.sdkDir);
+  let output;
+  try {
+    output = await componentize({ source: bundle.code, witDir: world.witDir, witFingerprint: world.fingerprint, cacheDir });
+  } catch (error) {
+    throw new BuildError(name, [{ file: config.entry, message: (error as Error).message }], `function "${name}" does not componentize`);
+  }
+  return {
+    component: output.component,
+    engine: { name: "starlingmonkey", version: engineVersion() },
+    sdkVersion: bundle.sdkVersion,
+    sourceSha256: bundle.sha256,
+    inputs: bundle.inputs,
+    bundleBytes,
+    componentizeMs: performance.now() - componentizeStarted,
+    cached: output.cached,
+  };
+}
+
+/** A component (or core module) made by another toolchain. */
+async function prebuilt(project: Project, name: string, config: FunctionConfig): Promise<Made> {
+  const started = performance.now();
+  try {
+    const { component, kind } = await buildPrebuilt(project.dir, config.entry, await loadWorld(CLI_SDK_DIR));
+    return {
+      component,
+      engine: { name: "prebuilt", version: kind },
+      sdkVersion: JSON.parse(await readFile(join(CLI_SDK_DIR, "package.json"), "utf8")).version as string,
+      sourceSha256: sha256Hex(await readFile(join(project.dir, config.entry))),
+      inputs: [config.entry.replaceAll("\\", "/")],
+      bundleBytes: 0,
+      componentizeMs: performance.now() - started,
+      cached: false,
+    };
+  } catch (error) {
+    if (error instanceof PrebuiltError) throw new BuildError(name, [error.problem], `function "${name}" does not build`);
+    throw error;
+  }
 }
 
 /** Names of the functions whose build output is missing or older than their sources or configuration. */
@@ -181,22 +231,6 @@ async function removeUndeclared(outDir: string, declared: Set<string>): Promise<
   for (const entry of entries) {
     if (!declared.has(entry) && !entry.includes(".tmp-")) await rm(join(outDir, entry), { recursive: true, force: true });
   }
-}
-
-const worlds = new Map<string, Promise<{ witDir: string; witFingerprint: string }>>();
-
-function world(sdkDir: string): Promise<{ witDir: string; witFingerprint: string }> {
-  let known = worlds.get(sdkDir);
-  if (known === undefined) {
-    known = (async () => {
-      const witDir = join(sdkDir, "wit");
-      const files = [join(witDir, "function.wit"), join(witDir, "deps", "cli", "environment.wit")];
-      const texts = await Promise.all(files.map((file) => readFile(file, "utf8")));
-      return { witDir, witFingerprint: createHash("sha256").update(texts.join("\0")).digest("hex") };
-    })();
-    worlds.set(sdkDir, known);
-  }
-  return known;
 }
 
 function toolchain(): string {

@@ -11,8 +11,8 @@ import { closeSync, openSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { WASI } from "node:wasi";
+import { concat, encodeName, Reader, readSections, replaceSections, SECTION, section, sleb, uleb, vector, type Section } from "@wfn/runtime/wasm-binary";
 
-const SECTION = { type: 1, import: 2, global: 6, memory: 5, export: 7, start: 8, data: 11, dataCount: 12 } as const;
 const KIND_GLOBAL = 3;
 /** The clock every pre-initialisation sees: 2023-11-14T22:13:20Z. */
 const FIXED_TIME_NS = 1_700_000_000_000_000_000n;
@@ -30,15 +30,6 @@ export interface PreinitOptions {
   stdin: string;
 }
 
-interface Section {
-  id: number;
-  /** Offset of the section's id byte. */
-  start: number;
-  /** Offset of the contents (after the size). */
-  body: number;
-  end: number;
-}
-
 interface GlobalDef {
   type: number;
   mutable: number;
@@ -48,103 +39,6 @@ interface ExportDef {
   name: string;
   kind: number;
   index: number;
-}
-
-class Reader {
-  constructor(
-    readonly bytes: Uint8Array,
-    public at: number,
-  ) {}
-  byte(): number {
-    return this.bytes[this.at++]!;
-  }
-  u32(): number {
-    let result = 0;
-    let shift = 0;
-    for (;;) {
-      const b = this.byte();
-      result |= (b & 0x7f) << shift;
-      if ((b & 0x80) === 0) return result >>> 0;
-      shift += 7;
-    }
-  }
-  name(): string {
-    const len = this.u32();
-    const text = new TextDecoder().decode(this.bytes.subarray(this.at, this.at + len));
-    this.at += len;
-    return text;
-  }
-  /** Skips a constant expression (up to and including `end`). */
-  skipConstExpr(): void {
-    for (;;) {
-      const op = this.byte();
-      if (op === 0x0b) return;
-      if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd2) this.sleb();
-      else if (op === 0x43) this.at += 4;
-      else if (op === 0x44) this.at += 8;
-      else if (op === 0xd0) this.byte();
-      else throw new Error(`unsupported opcode 0x${op.toString(16)} in a constant expression`);
-    }
-  }
-  sleb(): bigint {
-    let result = 0n;
-    let shift = 0n;
-    let b: number;
-    do {
-      b = this.byte();
-      result |= BigInt(b & 0x7f) << shift;
-      shift += 7n;
-    } while (b & 0x80);
-    if (b & 0x40) result -= 1n << shift;
-    return result;
-  }
-}
-
-function uleb(value: number | bigint): number[] {
-  let n = BigInt(value);
-  const out: number[] = [];
-  do {
-    let b = Number(n & 0x7fn);
-    n >>= 7n;
-    if (n !== 0n) b |= 0x80;
-    out.push(b);
-  } while (n !== 0n);
-  return out;
-}
-
-function sleb(value: number | bigint): number[] {
-  let n = BigInt(value);
-  const out: number[] = [];
-  for (;;) {
-    const b = Number(n & 0x7fn);
-    n >>= 7n;
-    if ((n === 0n && (b & 0x40) === 0) || (n === -1n && (b & 0x40) !== 0)) {
-      out.push(b);
-      return out;
-    }
-    out.push(b | 0x80);
-  }
-}
-
-const concat = (parts: ArrayLike<number>[]): Uint8Array => Buffer.concat(parts.map((p) => (p instanceof Uint8Array ? p : Uint8Array.from(p))));
-const section = (id: number, body: Uint8Array): Uint8Array => concat([[id], uleb(body.length), body]);
-const vector = (items: Uint8Array[]): Uint8Array => concat([uleb(items.length), ...items]);
-const encodeName = (name: string): Uint8Array => {
-  const bytes = new TextEncoder().encode(name);
-  return concat([uleb(bytes.length), bytes]);
-};
-
-function readSections(bytes: Uint8Array): Section[] {
-  const r = new Reader(bytes, 8);
-  const sections: Section[] = [];
-  while (r.at < bytes.length) {
-    const start = r.at;
-    const id = r.byte();
-    const size = r.u32();
-    sections.push({ id, start, body: r.at, end: r.at + size });
-    r.at += size;
-  }
-  return sections;
 }
 
 /** Pre-initialises `input` and returns the new module's bytes. */
@@ -203,15 +97,7 @@ export function preinitialize(input: Uint8Array, options: PreinitOptions): Uint8
   const memoryMax = memoryFlags & 1 ? memory.u32() : undefined;
   if (memoryFlags & ~1) throw new Error("shared or 64-bit memories cannot be pre-initialised");
 
-  const rebuild = (replace: Map<Section, Uint8Array | null>): Uint8Array => {
-    const parts: Uint8Array[] = [input.subarray(0, 8)];
-    for (const s of sections) {
-      const replacement = replace.get(s);
-      if (replacement === undefined) parts.push(input.subarray(s.start, s.end));
-      else if (replacement !== null) parts.push(replacement);
-    }
-    return concat(parts);
-  };
+  const rebuild = (replace: Map<Section, Uint8Array | null>) => replaceSections(input, sections, replace);
 
   // 1. Export every defined global so its value can be read after initialisation.
   const globalExport = (i: number) => `wfn-preinit-global-${i}`;
@@ -220,7 +106,7 @@ export function preinitialize(input: Uint8Array, options: PreinitOptions): Uint8
   );
 
   // 2. Run the initialisation with a deterministic WASI.
-  const { memoryBytes, globalValues } = run(new WebAssembly.Module(instrumented as Uint8Array<ArrayBuffer>), options, globals.length, globalExport);
+  const { memoryBytes, globalValues } = run(new WebAssembly.Module(instrumented), options, globals.length, globalExport);
 
   // 3. Write the snapshot: globals, memory size, data segments; drop the init exports.
   const globalBody = vector(

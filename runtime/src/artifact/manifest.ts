@@ -13,8 +13,12 @@ export interface Manifest {
   manifestVersion: typeof MANIFEST_VERSION;
   name: string;
   world: typeof WORLD;
-  /** The engine that runs the function's code inside the component. */
-  engine: { name: "starlingmonkey"; version: string };
+  /**
+   * What runs the function's code inside the component: StarlingMonkey for
+   * JavaScript/TypeScript, or `prebuilt` for a component made by another
+   * toolchain (the version then says what the entry was).
+   */
+  engine: { name: "starlingmonkey" | "prebuilt"; version: string };
   /** Version of @wfn/sdk the function was built with. */
   sdkVersion: string;
   component: {
@@ -41,7 +45,7 @@ const MANIFEST_SCHEMA = {
       type: "object",
       required: ["name", "version"],
       additionalProperties: false,
-      properties: { name: { enum: ["starlingmonkey"] }, version: { type: "string" } },
+      properties: { name: { enum: ["starlingmonkey", "prebuilt"] }, version: { type: "string" } },
     },
     sdkVersion: { type: "string" },
     component: {
@@ -58,7 +62,7 @@ const MANIFEST_SCHEMA = {
     config: {
       allOf: [
         { $ref: `${PROJECT_SCHEMA_ID}#/definitions/function` },
-        { type: "object", required: ["entry", "routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency"] },
+        { type: "object", required: ["entry", "routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts"] },
       ],
     },
   },

@@ -8,17 +8,15 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { transpileBytes } from "@bytecodealliance/jco-transpile";
 import { WfnError } from "../errors.js";
+import type { LoadableComponent } from "../pool/protocol.js";
 import { packageVersion } from "../util/package-version.js";
+import { capMemory } from "../util/wasm-binary.js";
 import type { Artifact } from "./load.js";
 
-/** A component ready to be instantiated in an executor. */
-export interface PreparedComponent {
-  /** The component's SHA-256; identifies the prepared component. */
+/** A component ready to be instantiated in executors: transpiled glue and compiled, memory-capped core modules. */
+export interface PreparedComponent extends LoadableComponent {
+  /** The component's SHA-256. */
   sha256: string;
-  /** file: URL of the transpiled ES module exporting `instantiate()`. */
-  glueUrl: string;
-  /** Compiled core modules by the file name the glue asks for. */
-  modules: ReadonlyMap<string, WebAssembly.Module>;
   /** Whether the transpiled glue came from the disk cache. */
   cached: boolean;
   /** Milliseconds spent transpiling (0 on a cache hit) and compiling. */
@@ -42,16 +40,19 @@ const inFlight = new Map<string, Promise<PreparedComponent>>();
 
 /** Prepares a component, transpiling it at most once per hash (in this process and on disk). */
 export function prepareComponent(artifact: Artifact, cacheDir: string): Promise<PreparedComponent> {
-  const sha256 = artifact.manifest.component.sha256;
-  let pending = inFlight.get(sha256);
+  const key = `${artifact.manifest.component.sha256}:${artifact.manifest.config.memoryMB}`;
+  let pending = inFlight.get(key);
   if (pending === undefined) {
-    pending = prepare(artifact, cacheDir).finally(() => inFlight.delete(sha256));
-    inFlight.set(sha256, pending);
+    pending = prepare(artifact, cacheDir, key).finally(() => inFlight.delete(key));
+    inFlight.set(key, pending);
   }
   return pending;
 }
 
-async function prepare(artifact: Artifact, cacheDir: string): Promise<PreparedComponent> {
+/** 64 KiB WebAssembly pages in a MiB. */
+const PAGES_PER_MB = 16;
+
+async function prepare(artifact: Artifact, cacheDir: string, key: string): Promise<PreparedComponent> {
   const sha256 = artifact.manifest.component.sha256;
   const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}`, sha256);
   let meta = await readMeta(dir);
@@ -64,16 +65,27 @@ async function prepare(artifact: Artifact, cacheDir: string): Promise<PreparedCo
   }
   checkWorld(artifact, meta);
   const started = performance.now();
-  const modules = new Map<string, WebAssembly.Module>();
+  const { memoryMB } = artifact.manifest.config;
+  const modules: Array<[string, WebAssembly.Module]> = [];
   for (const name of meta.coreModules) {
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
-      modules.set(name, await WebAssembly.compile(await readFile(join(dir, name))));
+      bytes = capMemory(await readFile(join(dir, name)), memoryMB * PAGES_PER_MB);
+    } catch (cause) {
+      if (cause instanceof RangeError) {
+        throw new WfnError("WFN_INVALID_CONFIG", `function ${artifact.manifest.name} ${cause.message.replace(/(\d+) pages/g, (_, p: string) => `${Math.ceil(Number(p) / PAGES_PER_MB)} MB`)}: raise its memoryMB`, { cause });
+      }
+      throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} is malformed: ${(cause as Error).message}`, { cause });
+    }
+    try {
+      modules.push([name, await WebAssembly.compile(bytes)]);
     } catch (cause) {
       await rm(dir, { recursive: true, force: true });
       throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} does not compile: ${(cause as Error).message}`, { cause });
     }
   }
   return {
+    key,
     sha256,
     glueUrl: pathToFileURL(join(dir, GLUE_FILE)).href,
     modules,

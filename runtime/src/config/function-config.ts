@@ -2,6 +2,7 @@
 // defaults and their limits. `wfn.json` (cli) and manifests (runtime) both
 // resolve through here.
 import { WfnError } from "../errors.js";
+import { parseOutboundRule } from "../outbound/policy.js";
 
 /** Configuration of one function, with every default filled in. */
 export interface FunctionConfig {
@@ -19,6 +20,10 @@ export interface FunctionConfig {
   minInstances: number;
   /** Invocations that may run at once (reserved concurrency). */
   maxConcurrency: number;
+  /** `instance`: instances are reused across invocations; `request`: every invocation gets a fresh instance. */
+  isolation: "instance" | "request";
+  /** Where outbound `fetch` may go: `scheme://host[:port]` entries, wildcards allowed. Empty: nowhere. */
+  allowedOutboundHosts: string[];
 }
 
 /** What a user may write: everything but `entry` is optional. */
@@ -31,6 +36,8 @@ export const FUNCTION_DEFAULTS = Object.freeze({
   timeoutMs: 3000,
   minInstances: 0,
   maxConcurrency: 10,
+  isolation: "instance" as "instance" | "request",
+  allowedOutboundHosts: [] as string[],
 });
 
 export const LIMITS = Object.freeze({
@@ -106,6 +113,10 @@ export function checkFunctionConfig(config: FunctionConfig): ConfigProblem[] {
       message: `minInstances (${config.minInstances}) cannot exceed maxConcurrency (${config.maxConcurrency})`,
     });
   }
+  config.allowedOutboundHosts.forEach((entry, index) => {
+    const parsed = parseOutboundRule(entry);
+    if (typeof parsed === "string") problems.push({ field: `allowedOutboundHosts[${index}]`, message: parsed });
+  });
   for (const [key, limits] of Object.entries(LIMITS) as Array<[keyof typeof LIMITS, { min: number; max: number }]>) {
     const value = config[key];
     if (!Number.isInteger(value) || value < limits.min || value > limits.max) {
@@ -125,6 +136,8 @@ export function resolveFunctionConfig(input: FunctionConfigInput): FunctionConfi
     timeoutMs: input.timeoutMs ?? FUNCTION_DEFAULTS.timeoutMs,
     minInstances: input.minInstances ?? FUNCTION_DEFAULTS.minInstances,
     maxConcurrency: input.maxConcurrency ?? FUNCTION_DEFAULTS.maxConcurrency,
+    isolation: input.isolation ?? FUNCTION_DEFAULTS.isolation,
+    allowedOutboundHosts: [...(input.allowedOutboundHosts ?? FUNCTION_DEFAULTS.allowedOutboundHosts)],
   };
 }
 

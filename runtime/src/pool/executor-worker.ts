@@ -1,9 +1,10 @@
 // The executor: a worker thread that holds sandboxed instances and runs
-// their calls, one at a time. It never decides policy; the host's pool does.
-import { parentPort, type Transferable } from "node:worker_threads";
+// their calls, one at a time. It never decides policy; the scheduler does.
+import { parentPort, workerData, type Transferable } from "node:worker_threads";
+import { OutboundChannel } from "../outbound/client.js";
 import type { ComponentGlue } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
-import { ownsBuffer, type FromExecutor, type ToExecutor } from "./protocol.js";
+import { ownsBuffer, type ExecutorInit, type FromExecutor, type ToExecutor } from "./protocol.js";
 
 interface LoadedComponent {
   glue: Promise<ComponentGlue>;
@@ -11,6 +12,8 @@ interface LoadedComponent {
 }
 
 const port = parentPort!;
+const init = (workerData ?? {}) as ExecutorInit;
+const outbound = init.outbound === undefined ? undefined : new OutboundChannel(init.outbound.port, init.outbound.signal);
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
 
@@ -24,7 +27,18 @@ async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<v
     const component = components.get(message.component);
     if (component === undefined) throw new Error(`component ${message.component} is not loaded in this executor`);
     const glue = await component.glue;
-    instances.set(message.instance, SandboxInstance.create(glue, component.modules, message.settings));
+    const { settings } = message;
+    instances.set(
+      message.instance,
+      SandboxInstance.create(glue, component.modules, {
+        functionName: settings.functionName,
+        env: settings.env,
+        logLimitBytes: settings.logLimitBytes,
+        allowedOutboundHosts: settings.allowedOutboundHosts,
+        maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
+        ...(outbound === undefined ? {} : { outbound }),
+      }),
+    );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });
   } catch (error) {
     reply({ op: "failed", id: message.id, message: error instanceof Error ? error.message : String(error) });
@@ -50,9 +64,9 @@ function call(message: Extract<ToExecutor, { op: "call" }>): void {
 port.on("message", (message: ToExecutor) => {
   switch (message.op) {
     case "load":
-      components.set(message.component, {
-        glue: import(message.glueUrl) as Promise<ComponentGlue>,
-        modules: new Map(message.modules),
+      components.set(message.component.key, {
+        glue: import(message.component.glueUrl) as Promise<ComponentGlue>,
+        modules: new Map(message.component.modules),
       });
       break;
     case "unload":

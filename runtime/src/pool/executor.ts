@@ -1,33 +1,43 @@
-// The host's side of executors: starting worker threads, talking to them,
-// noticing when one dies, and choosing where a new instance goes.
+// The host's side of one executor: a worker thread, the messages to it,
+// and the moment it dies. Policy (what runs where, when) is the scheduler's.
 import { EventEmitter } from "node:events";
-import { Worker, type Transferable } from "node:worker_threads";
+import { Worker, type Transferable, type WorkerOptions } from "node:worker_threads";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
-import type { PreparedComponent } from "../artifact/prepare.js";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { ownsBuffer, type FromExecutor, type InstanceSettings, type ToExecutor } from "./protocol.js";
+import { ownsBuffer, type ExecutorInit, type FromExecutor, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
 
 const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
 
 type Pending = { resolve: (message: FromExecutor) => void; reject: (error: WfnError) => void };
 
-/** One executor thread. */
-export class Executor extends EventEmitter<{ exit: [Executor, WfnError] }> {
+/**
+ * Starts a worker with the host process's Node flags (minus those that only
+ * make sense for a main script); if Node refuses them for a worker, with none.
+ */
+export function startWorker(url: URL, options: WorkerOptions): Worker {
+  const execArgv = process.execArgv.filter((arg) => !/^--(input-type|eval|print|entry-url|experimental-default-type)\b/.test(arg) && arg !== "-e" && arg !== "-p");
+  try {
+    return new Worker(url, { ...options, execArgv });
+  } catch (error) {
+    if ((error as { code?: string }).code !== "ERR_WORKER_INVALID_EXEC_ARGV") throw error;
+    return new Worker(url, { ...options, execArgv: [] });
+  }
+}
+
+/** One executor thread. Emits `exit` once, with the reason, however it ends. */
+export class Executor extends EventEmitter<{ exit: [WfnError] }> {
   readonly index: number;
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   readonly #loaded = new Set<string>();
   #nextId = 1;
   #dead: WfnError | undefined;
-  /** Instances living here, by component hash (for placement). */
-  readonly instancesByComponent = new Map<string, number>();
-  instanceCount = 0;
 
-  constructor(index: number) {
+  constructor(index: number, init: ExecutorInit, transfer: Transferable[] = []) {
     super();
     this.index = index;
-    this.#worker = new Worker(WORKER_URL, { name: `wfn-executor-${index}` });
+    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}`, workerData: init, transferList: transfer });
     this.#worker.on("message", (message: FromExecutor) => this.#settle(message));
     this.#worker.on("error", (error) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} exited (code ${code})`)));
@@ -38,15 +48,14 @@ export class Executor extends EventEmitter<{ exit: [Executor, WfnError] }> {
   }
 
   /** Creates an instance of a component here; resolves with its initialisation time in ms. */
-  async createInstance(instance: number, component: PreparedComponent, settings: InstanceSettings): Promise<number> {
-    if (!this.#loaded.has(component.sha256)) {
-      this.#loaded.add(component.sha256);
-      this.#send({ op: "load", component: component.sha256, glueUrl: component.glueUrl, modules: [...component.modules] });
+  async createInstance(instance: number, component: LoadableComponent, settings: InstanceSettings): Promise<number> {
+    if (!this.#loaded.has(component.key)) {
+      this.#loaded.add(component.key);
+      this.#send({ op: "load", component });
     }
-    const reply = await this.#request({ op: "create", id: 0, instance, component: component.sha256, settings });
+    const reply = await this.#request({ op: "create", id: 0, instance, component: component.key, settings });
     if (reply.op === "failed") throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `cannot create an instance: ${reply.message}`);
     if (reply.op !== "created") throw new WfnError("WFN_INTERNAL", `unexpected executor reply ${reply.op}`);
-    this.#count(component.sha256, +1);
     return reply.initMs;
   }
 
@@ -58,26 +67,19 @@ export class Executor extends EventEmitter<{ exit: [Executor, WfnError] }> {
     return reply.result;
   }
 
-  destroyInstance(instance: number, component: string): void {
-    this.#count(component, -1);
+  destroyInstance(instance: number): void {
     if (this.alive) this.#send({ op: "destroy", instance });
   }
 
-  /** Forgets a component once no instance of it is left here. */
-  unload(component: string): void {
-    if (this.#loaded.delete(component) && this.alive) this.#send({ op: "unload", component });
+  /** Forgets a component (no instance of it is left here). */
+  unload(key: string): void {
+    if (this.#loaded.delete(key) && this.alive) this.#send({ op: "unload", component: key });
   }
 
-  async terminate(): Promise<void> {
-    this.#die(new WfnError("WFN_SHUTTING_DOWN", "the executor was stopped"));
+  /** Stops the thread at once, whatever it is doing; `reason` is what in-flight requests are failed with. */
+  async terminate(reason: WfnError): Promise<void> {
+    this.#die(reason);
     await this.#worker.terminate();
-  }
-
-  #count(component: string, delta: number): void {
-    this.instanceCount += delta;
-    const next = (this.instancesByComponent.get(component) ?? 0) + delta;
-    if (next > 0) this.instancesByComponent.set(component, next);
-    else this.instancesByComponent.delete(component);
   }
 
   #send(message: ToExecutor, transfer: Transferable[] = []): void {
@@ -106,59 +108,6 @@ export class Executor extends EventEmitter<{ exit: [Executor, WfnError] }> {
     this.#dead = error;
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
-    this.emit("exit", this, error);
-  }
-}
-
-/** The host's executors; replaces any that die. */
-export class ExecutorSet {
-  readonly #executors: Executor[] = [];
-  #closed = false;
-
-  constructor(count: number) {
-    for (let i = 0; i < count; i++) this.#executors.push(this.#start(i));
-  }
-
-  get size(): number {
-    return this.#executors.length;
-  }
-
-  /** The executor a new instance of `component` should go to: fewest of its kind, then fewest overall. */
-  place(component: string): Executor {
-    let best: Executor | undefined;
-    for (const executor of this.#executors) {
-      if (!executor.alive) continue;
-      if (
-        best === undefined ||
-        (executor.instancesByComponent.get(component) ?? 0) < (best.instancesByComponent.get(component) ?? 0) ||
-        ((executor.instancesByComponent.get(component) ?? 0) === (best.instancesByComponent.get(component) ?? 0) &&
-          executor.instanceCount < best.instanceCount)
-      ) {
-        best = executor;
-      }
-    }
-    if (best === undefined) throw new WfnError("WFN_EXECUTOR_FAILED", "no executor is running");
-    return best;
-  }
-
-  unload(component: string): void {
-    for (const executor of this.#executors) {
-      if (!executor.instancesByComponent.has(component)) executor.unload(component);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#closed = true;
-    await Promise.all(this.#executors.map((executor) => executor.terminate()));
-  }
-
-  #start(index: number): Executor {
-    const executor = new Executor(index);
-    executor.on("exit", (dead) => {
-      if (this.#closed) return;
-      const at = this.#executors.indexOf(dead);
-      if (at >= 0) this.#executors[at] = this.#start(index);
-    });
-    return executor;
+    this.emit("exit", error);
   }
 }

@@ -1,159 +1,85 @@
-// The pool of one function version: hands out warm idle instances, starts
-// new ones (cold starts) up to the function's concurrency, queues the rest,
-// and retires instances that trap. See ./README.md.
+// The pool of one function version: its configuration and its instances.
+// The scheduler decides when and where they run; see ./README.md.
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
-import type { PreparedComponent } from "../artifact/prepare.js";
 import type { FunctionConfig } from "../config/function-config.js";
-import { WfnError } from "../errors.js";
-import type { CallResult } from "../sandbox/instance.js";
-import type { Executor, ExecutorSet } from "./executor.js";
-
-/** One instance as the pool sees it. */
-interface Slot {
-  id: number;
-  executor: Executor;
-  state: "idle" | "busy";
-  invocations: number;
-  lastUsedAt: number;
-}
-
-/** The result of one invocation through the pool. */
-export interface PoolInvocation {
-  result: CallResult;
-  /** Whether this invocation had to start a new instance. */
-  coldStart: boolean;
-  /** Milliseconds spent creating the instance, on a cold start. */
-  initMs: number | undefined;
-}
+import type { InstanceSettings, LoadableComponent } from "./protocol.js";
+import type { Instance, ScheduledResult, Scheduler } from "./scheduler.js";
 
 export interface PoolOptions {
-  component: PreparedComponent;
+  name: string;
   config: FunctionConfig;
-  executors: ExecutorSet;
-  logLimitBytes: number;
+  component: LoadableComponent;
+  scheduler: Scheduler;
+  instanceSettings: InstanceSettings;
 }
 
-let nextInstanceId = 1;
-
 export class FunctionPool {
-  readonly #options: PoolOptions;
-  readonly #slots = new Set<Slot>();
-  readonly #idle: Slot[] = [];
-  readonly #waiters: Array<(slot: Slot | WfnError) => void> = [];
-  #starting = 0;
-  #inFlight = 0;
-  #closed = false;
-  #drained: (() => void) | undefined;
+  readonly name: string;
+  readonly config: FunctionConfig;
+  readonly component: LoadableComponent;
+  readonly instanceSettings: InstanceSettings;
+  readonly instances = new Set<Instance>();
+  /** Invocations queued for an instance. */
+  waiting = 0;
+  /** Invocations holding an instance (starting it or running on it). */
+  running = 0;
+  /** Set once the pool is being replaced or removed. */
+  draining = false;
+  readonly #scheduler: Scheduler;
 
   constructor(options: PoolOptions) {
-    this.#options = options;
+    this.name = options.name;
+    this.config = options.config;
+    this.component = options.component;
+    this.instanceSettings = options.instanceSettings;
+    this.#scheduler = options.scheduler;
+    this.#scheduler.attach(this);
   }
 
-  /** Instances: total, idle, busy, starting. */
-  get stats() {
-    return { instances: this.#slots.size, idle: this.#idle.length, busy: this.#slots.size - this.#idle.length, starting: this.#starting };
+  /** `instance`: instances are reused across invocations; `request`: a fresh instance for each. */
+  get isolation(): FunctionConfig["isolation"] {
+    return this.config.isolation;
   }
 
-  /** Starts instances until `minInstances` are warm. */
-  async warm(): Promise<void> {
-    const missing = this.#options.config.minInstances - this.#slots.size - this.#starting;
-    const started = Array.from({ length: Math.max(0, missing) }, () =>
-      this.#start().then(({ slot }) => this.#release(slot)),
-    );
-    await Promise.all(started);
+  /** Idle instances to keep ready: the minimum, or (fresh instance per request) at least one spare. */
+  get warmTarget(): number {
+    return this.isolation === "request" ? Math.max(1, this.config.minInstances) : this.config.minInstances;
   }
 
-  /** Runs one invocation on an instance of this function. */
-  async invoke(event: EventValue, context: ContextRecord): Promise<PoolInvocation> {
-    if (this.#closed) throw new WfnError("WFN_SHUTTING_DOWN", "this function version is being replaced or the host is stopping");
-    this.#inFlight++;
-    try {
-      const lease = await this.#acquire();
-      let result: CallResult;
-      try {
-        result = await lease.slot.executor.call(lease.slot.id, event, context);
-      } catch (error) {
-        this.#discard(lease.slot);
-        throw error;
-      }
-      lease.slot.invocations++;
-      if (result.status === "trap") this.#discard(lease.slot);
-      else this.#release(lease.slot);
-      return { result, coldStart: lease.coldStart, initMs: lease.initMs };
-    } finally {
-      this.#inFlight--;
-      if (this.#inFlight === 0) this.#drained?.();
-    }
+  /** Instances that count toward `warmTarget`. */
+  get warmCount(): number {
+    let count = 0;
+    for (const instance of this.instances) if (instance.state !== "busy" || this.isolation === "instance") count++;
+    return count;
   }
 
-  /** Stops taking invocations, waits for those in flight, then removes every instance. */
-  async drain(): Promise<void> {
-    this.#closed = true;
-    const refused = new WfnError("WFN_SHUTTING_DOWN", "this function version was replaced or the host is stopping");
-    for (const waiter of this.#waiters.splice(0)) waiter(refused);
-    if (this.#inFlight > 0) await new Promise<void>((resolve) => (this.#drained = resolve));
-    for (const slot of [...this.#slots]) this.#discard(slot);
-    this.#options.executors.unload(this.#options.component.sha256);
+  /** The most instances this pool may have at once. */
+  get instanceLimit(): number {
+    return this.isolation === "request" ? this.config.maxConcurrency + this.warmTarget : this.config.maxConcurrency;
   }
 
-  async #acquire(): Promise<{ slot: Slot; coldStart: boolean; initMs: number | undefined }> {
-    const idle = this.#idle.pop();
-    if (idle !== undefined) {
-      idle.state = "busy";
-      return { slot: idle, coldStart: false, initMs: undefined };
-    }
-    if (this.#slots.size + this.#starting < this.#options.config.maxConcurrency) {
-      const { slot, initMs } = await this.#start();
-      return { slot, coldStart: true, initMs };
-    }
-    const next = await new Promise<Slot | WfnError>((resolve) => this.#waiters.push(resolve));
-    if (next instanceof WfnError) throw next;
-    return { slot: next, coldStart: false, initMs: undefined };
+  /** Idle instances, most recently used first (their caches are warmest). */
+  idleInstances(): Instance[] {
+    return [...this.instances].filter((instance) => instance.state === "idle").sort((a, b) => b.lastUsedAt - a.lastUsedAt);
   }
 
-  async #start(): Promise<{ slot: Slot; initMs: number }> {
-    const { component, config, executors, logLimitBytes } = this.#options;
-    const executor = executors.place(component.sha256);
-    const id = nextInstanceId++;
-    this.#starting++;
-    try {
-      const initMs = await executor.createInstance(id, component, { env: config.env, logLimitBytes });
-      const slot: Slot = { id, executor, state: "busy", invocations: 0, lastUsedAt: Date.now() };
-      this.#slots.add(slot);
-      return { slot, initMs };
-    } finally {
-      this.#starting--;
-    }
+  get stats(): { instances: number; idle: number; busy: number; waiting: number } {
+    let idle = 0;
+    for (const instance of this.instances) if (instance.state === "idle") idle++;
+    return { instances: this.instances.size, idle, busy: this.instances.size - idle, waiting: this.waiting };
   }
 
-  #release(slot: Slot): void {
-    slot.lastUsedAt = Date.now();
-    if (this.#closed || !slot.executor.alive) {
-      this.#discard(slot);
-      return;
-    }
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined) {
-      slot.state = "busy";
-      waiter(slot);
-      return;
-    }
-    slot.state = "idle";
-    this.#idle.push(slot);
+  /** Starts the minimum number of warm instances and resolves when they are ready. */
+  warm(): Promise<void> {
+    return this.#scheduler.replenish(this);
   }
 
-  #discard(slot: Slot): void {
-    if (!this.#slots.delete(slot)) return;
-    const at = this.#idle.indexOf(slot);
-    if (at >= 0) this.#idle.splice(at, 1);
-    slot.executor.destroyInstance(slot.id, this.#options.component.sha256);
-    // A waiter that lost its chance to this slot can now start a fresh instance.
-    const waiter = this.#waiters.shift();
-    if (waiter !== undefined && !this.#closed) {
-      this.#start().then(
-        ({ slot: fresh }) => waiter(fresh),
-        (error: unknown) => waiter(error instanceof WfnError ? error : new WfnError("WFN_INTERNAL", String(error))),
-      );
-    }
+  invoke(event: EventValue, context: ContextRecord): Promise<ScheduledResult> {
+    return this.#scheduler.submit(this, event, context);
+  }
+
+  /** Lets queued and running invocations finish, then removes every instance. */
+  drain(): Promise<void> {
+    return this.#scheduler.drain(this);
   }
 }

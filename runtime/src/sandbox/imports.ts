@@ -5,35 +5,55 @@ import { clockImports } from "./capabilities/clocks.js";
 import { environmentImports } from "./capabilities/environment.js";
 import { filesystemImports } from "./capabilities/filesystem.js";
 import { hostImports, type SendMessage } from "./capabilities/host.js";
-import { httpImports, type OutboundHandler } from "./capabilities/http.js";
+import { httpImports } from "./capabilities/http.js";
 import { ioImports } from "./capabilities/io.js";
 import { LogCollector, stdioImports } from "./capabilities/logs.js";
 import { randomImports } from "./capabilities/random.js";
 import { socketImports } from "./capabilities/sockets.js";
+import { outboundHandler, type OutboundChannel } from "../outbound/client.js";
 
 /** What one instance is allowed to see and do. */
 export interface Capabilities {
+  functionName: string;
   /** Environment variables, exactly. */
   env: Readonly<Record<string, string>>;
   /** Bytes of log output kept per invocation; the rest is dropped with a marker. */
   logLimitBytes: number;
-  /** Outgoing HTTP; refused when absent. */
-  outbound?: OutboundHandler;
+  /** `allowedOutboundHosts`; outbound requests elsewhere are refused. */
+  allowedOutboundHosts: readonly string[];
+  maxOutboundResponseBytes: number;
+  /** The executor's channel to the outbound-HTTP thread (none: every request is refused). */
+  outbound?: OutboundChannel;
   /** Queue sends; refused when absent. */
   sendMessage?: SendMessage;
+}
+
+/** What the imports need to know about the call in progress. */
+export interface CallState {
+  /** Unix epoch milliseconds at which the current invocation times out. */
+  deadlineMs: number;
 }
 
 let shared: Record<string, object> | undefined;
 
 /** Builds an instance's imports; `logs` receives what the guest writes. */
-export function createImports(capabilities: Capabilities, logs: LogCollector): Record<string, object> {
+export function createImports(capabilities: Capabilities, logs: LogCollector, call: CallState): Record<string, object> {
   shared ??= { ...ioImports(), ...clockImports(), ...randomImports(), ...filesystemImports(), ...socketImports() };
   return {
     ...shared,
     ...environmentImports(capabilities.env),
     ...stdioImports(logs),
     ...hostImports(logs, capabilities.sendMessage),
-    ...httpImports(capabilities.outbound),
+    ...httpImports(
+      outboundHandler({
+        functionName: capabilities.functionName,
+        allowedHosts: capabilities.allowedOutboundHosts,
+        channel: capabilities.outbound,
+        logs,
+        maxResponseBytes: capabilities.maxOutboundResponseBytes,
+        remainingMs: () => call.deadlineMs - Date.now(),
+      }),
+    ),
   };
 }
 

@@ -3,7 +3,7 @@
 // promises inside the call. An instance that traps is never called again.
 import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } from "@wfn/sdk/abi";
 import type { GuestLogEntry } from "./capabilities/logs.js";
-import { createImports, LogCollector, type Capabilities } from "./imports.js";
+import { createImports, LogCollector, type CallState, type Capabilities } from "./imports.js";
 
 /** The module jco-transpile generates (instantiation mode "sync"). */
 export interface ComponentGlue {
@@ -26,22 +26,25 @@ type HandleExport = (event: EventValue, context: ContextRecord) => OutcomeValue;
 export class SandboxInstance {
   readonly #handle: HandleExport;
   readonly #logs: LogCollector;
+  readonly #call: CallState;
   #trapped = false;
 
-  private constructor(handle: HandleExport, logs: LogCollector) {
+  private constructor(handle: HandleExport, logs: LogCollector, call: CallState) {
     this.#handle = handle;
     this.#logs = logs;
+    this.#call = call;
   }
 
   /** Instantiates a component; throws if instantiation fails. */
   static create(glue: ComponentGlue, modules: ReadonlyMap<string, WebAssembly.Module>, capabilities: Capabilities): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
+    const call: CallState = { deadlineMs: 0 };
     const exports = glue.instantiate((name) => {
       const module = modules.get(name);
       if (module === undefined) throw new Error(`the component asked for an unknown core module ${name}`);
       return module;
-    }, createImports(capabilities, logs));
-    return new SandboxInstance(exports.handle, logs);
+    }, createImports(capabilities, logs, call));
+    return new SandboxInstance(exports.handle, logs, call);
   }
 
   get trapped(): boolean {
@@ -50,6 +53,7 @@ export class SandboxInstance {
 
   call(event: EventValue, context: ContextRecord): CallResult {
     const started = performance.now();
+    this.#call.deadlineMs = Number(context.deadlineMs);
     let status: CallStatus;
     try {
       status = { status: "ok", outcome: this.#handle(event, context) };
@@ -65,8 +69,14 @@ export class SandboxInstance {
   }
 }
 
+/** The guest glue reports an engine out-of-memory as a function error of this type; the instance is then unusable. */
+const OUT_OF_MEMORY_TYPE = "Runtime.OutOfMemory";
+
 function classify(thrown: unknown): CallStatus {
-  if (isFunctionError(thrown)) return { status: "error", error: thrown };
+  if (isFunctionError(thrown)) {
+    if (thrown.errorType === OUT_OF_MEMORY_TYPE) return { status: "trap", message: thrown.message, outOfMemory: true };
+    return { status: "error", error: thrown };
+  }
   const message = thrown instanceof Error ? thrown.message : String(thrown);
   return { status: "trap", message, outOfMemory: /out of memory|could not allocate|memory\.grow/i.test(message) };
 }

@@ -6,8 +6,14 @@ export class FunctionShapeError extends Error {
   override name = "FunctionShapeError";
 }
 
+/** The error type reported when the engine ran out of memory (it throws this string). */
+export const OUT_OF_MEMORY_TYPE = "Runtime.OutOfMemory";
+
 /** Converts a thrown value into a `function-error` record; never throws. */
 export function toFunctionError(thrown: unknown): FunctionErrorRecord {
+  if (thrown === "out of memory") {
+    return { errorType: OUT_OF_MEMORY_TYPE, message: "the function ran out of memory", stack: undefined };
+  }
   if (thrown instanceof Error) {
     return {
       errorType: thrown.name || thrown.constructor?.name || "Error",

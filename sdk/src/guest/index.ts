@@ -20,6 +20,7 @@ import type { Context, FunctionDefinition, MessageBatch, QueueMessage, StorageRe
 import { routeConsole } from "./console.js";
 import { createContext } from "./context.js";
 import { FunctionShapeError, toFunctionError } from "./errors.js";
+import { guardFetch } from "./fetch.js";
 import { fromResponse, toRequest } from "./http.js";
 
 /** The world's export, as implemented in JavaScript. */
@@ -41,6 +42,7 @@ export function createGuest(module: Record<string, unknown>): Handle {
     );
   }
   routeConsole(log);
+  guardFetch();
   let env: Readonly<Record<string, string>> | undefined;
   return async function handle(event, record) {
     env ??= Object.freeze(Object.fromEntries(getEnvironment()));

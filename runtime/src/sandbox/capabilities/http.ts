@@ -92,6 +92,8 @@ export class OutgoingBody {
   readonly #buffer = new BodyBuffer();
   #stream: OutputStream | undefined;
   finished = false;
+  /** @internal called once when the body is finished. */
+  onFinish: (() => void) | undefined;
 
   write(): OutputStream {
     if (this.#stream !== undefined) throw undefined;
@@ -102,6 +104,7 @@ export class OutgoingBody {
   static finish(body: OutgoingBody, _trailers: Fields | undefined): void {
     body.#stream?.close();
     body.finished = true;
+    body.onFinish?.();
   }
 
   /** @internal */
@@ -152,6 +155,17 @@ export class OutgoingRequest {
   }
   headers(): Fields {
     return this.#headers;
+  }
+
+  /**
+   * @internal runs `send` once the request is complete: at once when it has
+   * no body, otherwise when the guest finishes writing the body (a guest may
+   * hand the request over before writing its body).
+   */
+  whenComplete(send: () => void): void {
+    const body = this.#body;
+    if (body === undefined || body.finished) send();
+    else body.onFinish = send;
   }
 
   /** @internal the request as a URL, method and body, for policy and transport. */
@@ -251,15 +265,18 @@ export class FutureIncomingResponse {
   #result: TransportResult | undefined;
   #taken = false;
   readonly #probe: () => TransportResult | undefined;
+  readonly #waitFor: ((ms: number) => void) | undefined;
 
-  constructor(probe: () => TransportResult | undefined) {
+  /** `probe` returns the result once known; `waitFor` blocks until it may be. */
+  constructor(probe: () => TransportResult | undefined, waitFor?: (ms: number) => void) {
     this.#probe = probe;
+    this.#waitFor = waitFor;
   }
   static settled(result: TransportResult): FutureIncomingResponse {
     return new FutureIncomingResponse(() => result);
   }
   subscribe(): Pollable {
-    return new Pollable(0n, () => this.#poll() !== undefined);
+    return new Pollable(0n, () => this.#poll() !== undefined, this.#waitFor);
   }
   get() {
     const result = this.#poll();
@@ -279,12 +296,9 @@ class OutgoingResponse {}
 class ResponseOutparam {}
 
 /** Decides the fate of each outgoing request. */
-export type OutboundHandler = (request: ReturnType<OutgoingRequest["describe"]>) => FutureIncomingResponse;
+export type OutboundHandler = (request: OutgoingRequest) => FutureIncomingResponse;
 
-/** Refuses every outgoing request. */
-export const denyOutbound: OutboundHandler = () => FutureIncomingResponse.settled({ error: { tag: "HTTP-request-denied" } });
-
-export function httpImports(outbound: OutboundHandler = denyOutbound) {
+export function httpImports(outbound: OutboundHandler) {
   return {
     "wasi:http/types": {
       Fields,
@@ -301,7 +315,7 @@ export function httpImports(outbound: OutboundHandler = denyOutbound) {
       httpErrorCode: (_error: IoError) => undefined,
     },
     "wasi:http/outgoing-handler": {
-      handle: (request: OutgoingRequest, _options: RequestOptions | undefined) => outbound(request.describe()),
+      handle: (request: OutgoingRequest, _options: RequestOptions | undefined) => outbound(request),
     },
   };
 }

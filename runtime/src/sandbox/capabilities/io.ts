@@ -29,16 +29,19 @@ export function sleepMs(ms: number): void {
 }
 
 /**
- * `wasi:io/poll.pollable`. A pollable is ready at a monotonic instant
- * (nanoseconds, `process.hrtime.bigint()`), or through its `isReady` probe.
+ * `wasi:io/poll.pollable`. Ready at a monotonic instant (nanoseconds,
+ * `process.hrtime.bigint()`), or when its `isReady` probe says so; `waitFor`
+ * blocks until something may have changed (for pollables fed by another thread).
  */
 export class Pollable {
   readonly #readyAt: bigint;
   readonly #isReady: (() => boolean) | undefined;
+  readonly #waitFor: ((ms: number) => void) | undefined;
 
-  constructor(readyAt: bigint, isReady?: () => boolean) {
+  constructor(readyAt: bigint, isReady?: () => boolean, waitFor?: (ms: number) => void) {
     this.#readyAt = readyAt;
     this.#isReady = isReady;
+    this.#waitFor = waitFor;
   }
 
   /** A pollable that is ready at once. */
@@ -51,18 +54,25 @@ export class Pollable {
   }
 
   block(): void {
-    while (!this.ready()) sleepMs(this.#waitMs());
+    while (!this.ready()) this.waitOnce(100);
   }
 
-  #waitMs(): number {
-    if (this.#isReady) return 1;
+  /** @internal blocks at most `maxMs`, or until this pollable may have become ready. */
+  waitOnce(maxMs: number): void {
+    if (this.#waitFor) this.#waitFor(maxMs);
+    else sleepMs(Math.min(maxMs, this.waitHintMs()));
+  }
+
+  /** @internal milliseconds until this pollable may be ready (Infinity if unknown). */
+  waitHintMs(): number {
+    if (this.#isReady) return Infinity;
     const left = Number(this.#readyAt - process.hrtime.bigint()) / 1e6;
     return Math.max(0, Math.ceil(left));
   }
 
-  /** @internal milliseconds until this pollable may be ready (for poll()). */
-  waitHintMs(): number {
-    return this.#waitMs();
+  /** @internal whether another thread can make this pollable ready. */
+  get external(): boolean {
+    return this.#waitFor !== undefined;
   }
 }
 
@@ -72,12 +82,18 @@ export function poll(pollables: Pollable[]): Uint32Array {
   for (;;) {
     const ready: number[] = [];
     let wait = Infinity;
+    let external: Pollable | undefined;
     pollables.forEach((p, index) => {
       if (p.ready()) ready.push(index);
-      else wait = Math.min(wait, p.waitHintMs());
+      else {
+        wait = Math.min(wait, p.waitHintMs());
+        if (p.external) external ??= p;
+      }
     });
     if (ready.length > 0) return Uint32Array.from(ready);
-    sleepMs(Number.isFinite(wait) ? Math.max(1, wait) : 1);
+    const maxMs = Math.max(1, Math.min(Number.isFinite(wait) ? wait : 100, 100));
+    if (external !== undefined) external.waitOnce(maxMs);
+    else sleepMs(maxMs);
   }
 }
 

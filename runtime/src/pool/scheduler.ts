@@ -1,0 +1,474 @@
+// The scheduler: decides which invocation runs on which executor and
+// instance, enforces time limits by terminating executors, queues what cannot
+// run yet (bounded, timed), keeps pools warm and reclaims idle instances.
+// Runs on the host's main thread. See ./README.md for the design.
+import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
+import { WfnError } from "../errors.js";
+import type { CallResult } from "../sandbox/instance.js";
+import { Executor } from "./executor.js";
+import type { FunctionPool } from "./pool.js";
+import type { ExecutorInit } from "./protocol.js";
+import type { Transferable } from "node:worker_threads";
+
+/** Limits and tuning of a scheduler (host-wide). */
+export interface SchedulerOptions {
+  /** Executor threads. */
+  executors: number;
+  /** Instances across every function; above it, idle instances of other functions are evicted (LRU). */
+  maxInstances: number;
+  /** Invocations that may wait per function before new ones are throttled. */
+  maxQueueLength: number;
+  /** How long an invocation may wait for an instance before it is throttled, in ms. */
+  maxQueueWaitMs: number;
+  /** Idle instances above a function's minimum are reclaimed after this long, in ms. */
+  idleTimeoutMs: number;
+  /** Instances are replaced after this many invocations (0: never). */
+  maxInvocationsPerInstance: number;
+  /** How long close() waits for in-flight work before stopping executors, in ms. */
+  drainTimeoutMs: number;
+  /** Builds what each executor gets at start (outbound-HTTP channel...). */
+  executorInit?: (index: number) => { init: ExecutorInit; transfer: Transferable[] };
+  /** Told about lost executors and evictions, for the host's log. */
+  onEvent?: (event: SchedulerEvent) => void;
+}
+
+export type SchedulerEvent =
+  | { kind: "executor-lost"; index: number; reason: string; instancesLost: number }
+  | { kind: "evicted"; functionName: string; reason: "capacity" | "idle" };
+
+/** One instance, as the scheduler sees it. */
+export interface Instance {
+  readonly id: number;
+  readonly pool: FunctionPool;
+  readonly slot: Slot;
+  state: "starting" | "idle" | "busy";
+  invocations: number;
+  lastUsedAt: number;
+}
+
+/** An executor position: its current thread and what lives on it. */
+interface Slot {
+  readonly index: number;
+  executor: Executor;
+  /** performance.now() when the current executor started. */
+  startedAt: number;
+  busy: boolean;
+  readonly instances: Set<Instance>;
+  /** The call running now, if any. */
+  running: Running | undefined;
+}
+
+interface Running {
+  call: PendingCall;
+  instance: Instance;
+  timer: NodeJS.Timeout;
+  /** Set by whichever of result, failure, timeout or executor exit handles the call first. */
+  settled: boolean;
+  startedAt: number;
+}
+
+/** How a scheduled invocation ended. */
+export type ScheduledResult =
+  | { status: "done"; result: CallResult; coldStart: boolean; initMs: number | undefined }
+  | { status: "timeout"; elapsedMs: number; coldStart: boolean; initMs: number | undefined };
+
+interface PendingCall {
+  pool: FunctionPool;
+  event: EventValue;
+  context: ContextRecord;
+  resolve: (result: ScheduledResult) => void;
+  reject: (error: WfnError) => void;
+  queueTimer: NodeJS.Timeout | undefined;
+  coldStart: boolean;
+  initMs: number | undefined;
+}
+
+interface WarmTask {
+  pool: FunctionPool;
+  done: Promise<void>;
+  settle: (error?: unknown) => void;
+}
+
+let nextInstanceId = 1;
+
+export class Scheduler {
+  readonly #options: SchedulerOptions;
+  readonly #slots: Slot[] = [];
+  readonly #queue: PendingCall[] = [];
+  readonly #warmTasks: WarmTask[] = [];
+  readonly #pools = new Set<FunctionPool>();
+  readonly #sweeper: NodeJS.Timeout;
+  #instanceCount = 0;
+  #closing = false;
+  /** Executors that died soon after starting, in a row; too many and the scheduler stops replacing them. */
+  #quickDeaths = 0;
+  #broken: WfnError | undefined;
+  #idleWaiters: Array<() => void> = [];
+
+  constructor(options: SchedulerOptions) {
+    this.#options = options;
+    for (let index = 0; index < options.executors; index++) {
+      const slot: Slot = { index, executor: undefined as never, startedAt: 0, busy: false, instances: new Set(), running: undefined };
+      slot.executor = this.#startExecutor(slot);
+      this.#slots.push(slot);
+    }
+    this.#sweeper = setInterval(() => this.#sweepIdle(), Math.max(1000, Math.min(30_000, options.idleTimeoutMs / 4)));
+    this.#sweeper.unref();
+  }
+
+  get instanceCount(): number {
+    return this.#instanceCount;
+  }
+
+  /** Registers a pool so its minimum is kept warm. */
+  attach(pool: FunctionPool): void {
+    this.#pools.add(pool);
+  }
+
+  /** Queues a call for a pool; resolves when it ran (or timed out), rejects if it was refused. */
+  submit(pool: FunctionPool, event: EventValue, context: ContextRecord): Promise<ScheduledResult> {
+    if (this.#closing) return Promise.reject(new WfnError("WFN_SHUTTING_DOWN"));
+    if (this.#broken) return Promise.reject(this.#broken);
+    if (pool.waiting >= this.#options.maxQueueLength) {
+      return Promise.reject(throttled(`${pool.name} has ${pool.waiting} invocations waiting already`));
+    }
+    return new Promise<ScheduledResult>((resolve, reject) => {
+      const call: PendingCall = { pool, event, context, resolve, reject, queueTimer: undefined, coldStart: false, initMs: undefined };
+      call.queueTimer = setTimeout(() => {
+        const at = this.#queue.indexOf(call);
+        if (at < 0) return;
+        this.#queue.splice(at, 1);
+        pool.waiting--;
+        reject(throttled(`no instance of ${pool.name} became free within ${this.#options.maxQueueWaitMs} ms`));
+        this.#notifyIdle();
+      }, this.#options.maxQueueWaitMs);
+      this.#queue.push(call);
+      pool.waiting++;
+      this.#pump();
+    });
+  }
+
+  /**
+   * Makes sure a pool has its minimum (or its spares) warm. Resolves when the
+   * instances it had to start are ready; rejects if one could not start.
+   */
+  replenish(pool: FunctionPool): Promise<void> {
+    if (this.#closing || pool.draining) return Promise.resolve();
+    const pending = this.#warmTasks.filter((task) => task.pool === pool);
+    const missing = pool.warmTarget - pool.warmCount - pending.length;
+    for (let i = 0; i < missing; i++) {
+      let settle!: (error?: unknown) => void;
+      const done = new Promise<void>((resolve, reject) => (settle = (error) => (error === undefined ? resolve() : reject(error))));
+      done.catch(() => {});
+      const task: WarmTask = { pool, done, settle };
+      this.#warmTasks.push(task);
+      pending.push(task);
+    }
+    if (missing > 0) this.#pump();
+    return Promise.all(pending.map((task) => task.done)).then(() => {});
+  }
+
+  /** Removes every instance of a pool once its running and queued invocations are done. */
+  async drain(pool: FunctionPool): Promise<void> {
+    pool.draining = true;
+    for (let at = this.#warmTasks.length - 1; at >= 0; at--) {
+      if (this.#warmTasks[at]!.pool === pool) this.#warmTasks.splice(at, 1)[0]!.settle();
+    }
+    while (pool.running > 0 || pool.waiting > 0 || [...pool.instances].some((i) => i.state === "starting")) {
+      await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+    }
+    for (const instance of [...pool.instances]) this.#destroy(instance);
+    this.#pools.delete(pool);
+    for (const slot of this.#slots) slot.executor.unload(pool.component.key);
+  }
+
+  /** Stops taking work, lets in-flight invocations finish (bounded), then stops the executors. */
+  async close(): Promise<void> {
+    this.#closing = true;
+    clearInterval(this.#sweeper);
+    for (const task of this.#warmTasks.splice(0)) task.settle();
+    const deadline = Date.now() + this.#options.drainTimeoutMs;
+    while ((this.#queue.length > 0 || this.#slots.some((s) => s.busy)) && Date.now() < deadline) {
+      await Promise.race([new Promise<void>((resolve) => this.#idleWaiters.push(resolve)), sleep(Math.max(1, deadline - Date.now()))]);
+    }
+    const stopped = new WfnError("WFN_SHUTTING_DOWN", "the host stopped before this invocation could finish");
+    for (const call of this.#queue.splice(0)) {
+      clearTimeout(call.queueTimer);
+      call.reject(stopped);
+    }
+    await Promise.all(this.#slots.map((slot) => slot.executor.terminate(stopped)));
+  }
+
+  /** Starts whatever can start: queued calls first (oldest first), then warm-ups. */
+  #pump(): void {
+    if (this.#slots.every((slot) => slot.busy)) return;
+    for (let at = 0; at < this.#queue.length; ) {
+      const call = this.#queue[at]!;
+      const placed = this.#place(call.pool);
+      if (placed === undefined) {
+        at++;
+        continue;
+      }
+      this.#queue.splice(at, 1);
+      call.pool.waiting--;
+      clearTimeout(call.queueTimer);
+      void this.#start(call, placed);
+      if (this.#slots.every((slot) => slot.busy)) return;
+    }
+    while (this.#warmTasks.length > 0) {
+      const at = this.#warmTasks.findIndex((task) => this.#freeSlotFor(task.pool) !== undefined && this.#canGrow(task.pool));
+      if (at < 0) return;
+      const [task] = this.#warmTasks.splice(at, 1);
+      void this.#warm(task!, this.#freeSlotFor(task!.pool)!);
+    }
+  }
+
+  /** Where a call of `pool` can run now: a warm instance on a free executor, or a free executor to start one on. */
+  #place(pool: FunctionPool): { slot: Slot; instance: Instance | undefined } | undefined {
+    if (pool.running >= pool.config.maxConcurrency) return undefined;
+    for (const instance of pool.idleInstances()) {
+      if (!instance.slot.busy) return { slot: instance.slot, instance };
+    }
+    if (!this.#canGrow(pool)) return undefined;
+    const slot = this.#freeSlotFor(pool);
+    return slot === undefined ? undefined : { slot, instance: undefined };
+  }
+
+  /** A free executor, preferring the one with the fewest instances of `pool` (then the fewest overall). */
+  #freeSlotFor(pool: FunctionPool): Slot | undefined {
+    let best: Slot | undefined;
+    let bestScore = Infinity;
+    for (const slot of this.#slots) {
+      if (slot.busy || !slot.executor.alive) continue;
+      let mine = 0;
+      for (const instance of slot.instances) if (instance.pool === pool) mine++;
+      const score = mine * 10_000 + slot.instances.size;
+      if (score < bestScore) {
+        best = slot;
+        bestScore = score;
+      }
+    }
+    return best;
+  }
+
+  /** Whether `pool` may have one more instance, evicting an idle instance of another function if the host is full. */
+  #canGrow(pool: FunctionPool): boolean {
+    if (pool.instances.size >= pool.instanceLimit) return false;
+    if (this.#instanceCount < this.#options.maxInstances) return true;
+    return this.#evictFor(pool);
+  }
+
+  #evictFor(pool: FunctionPool): boolean {
+    let victim: Instance | undefined;
+    for (const other of this.#pools) {
+      if (other === pool || other.instances.size <= other.config.minInstances) continue;
+      for (const instance of other.idleInstances()) {
+        if (victim === undefined || instance.lastUsedAt < victim.lastUsedAt) victim = instance;
+      }
+    }
+    if (victim === undefined) return false;
+    this.#destroy(victim);
+    this.#options.onEvent?.({ kind: "evicted", functionName: victim.pool.name, reason: "capacity" });
+    return true;
+  }
+
+  async #start(call: PendingCall, placed: { slot: Slot; instance: Instance | undefined }): Promise<void> {
+    const { slot } = placed;
+    slot.busy = true;
+    call.pool.running++;
+    let instance = placed.instance;
+    if (instance === undefined) {
+      call.coldStart = true;
+      try {
+        const created = await this.#create(call.pool, slot);
+        instance = created.instance;
+        call.initMs = created.initMs;
+      } catch (error) {
+        call.pool.running--;
+        slot.busy = false;
+        call.reject(error instanceof WfnError ? error : new WfnError("WFN_INTERNAL", String(error)));
+        this.#afterWork();
+        return;
+      }
+    }
+    this.#run(call, slot, instance);
+  }
+
+  async #create(pool: FunctionPool, slot: Slot): Promise<{ instance: Instance; initMs: number }> {
+    const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", invocations: 0, lastUsedAt: Date.now() };
+    pool.instances.add(instance);
+    slot.instances.add(instance);
+    this.#instanceCount++;
+    try {
+      const initMs = await slot.executor.createInstance(instance.id, pool.component, pool.instanceSettings);
+      return { instance, initMs };
+    } catch (error) {
+      this.#forget(instance);
+      throw error;
+    }
+  }
+
+  async #warm(task: WarmTask, slot: Slot): Promise<void> {
+    slot.busy = true;
+    try {
+      const { instance } = await this.#create(task.pool, slot);
+      instance.state = "idle";
+      instance.lastUsedAt = Date.now();
+      task.settle();
+    } catch (error) {
+      // The pool stays below its minimum; the next replenish tries again.
+      task.settle(error);
+    } finally {
+      if (slot.executor.alive) slot.busy = false;
+      this.#afterWork();
+    }
+  }
+
+  #run(call: PendingCall, slot: Slot, instance: Instance): void {
+    instance.state = "busy";
+    const timeoutMs = call.pool.config.timeoutMs;
+    const startedAt = performance.now();
+    call.context.deadlineMs = BigInt(Date.now() + timeoutMs);
+    const running: Running = {
+      call,
+      instance,
+      startedAt,
+      settled: false,
+      timer: setTimeout(() => this.#timeout(slot, running), timeoutMs),
+    };
+    slot.running = running;
+    slot.executor.call(instance.id, call.event, call.context).then(
+      (result) => this.#finish(slot, running, result),
+      (error: unknown) => this.#fail(slot, running, error),
+    );
+  }
+
+  #finish(slot: Slot, running: Running, result: CallResult): void {
+    if (running.settled) return;
+    running.settled = true;
+    clearTimeout(running.timer);
+    const { call, instance } = running;
+    slot.running = undefined;
+    slot.busy = false;
+    call.pool.running--;
+    instance.invocations++;
+    instance.lastUsedAt = Date.now();
+    const { isolation } = call.pool;
+    const limit = this.#options.maxInvocationsPerInstance;
+    if (result.status === "trap" || isolation === "request" || (limit > 0 && instance.invocations >= limit)) this.#destroy(instance);
+    else instance.state = "idle";
+    call.resolve({ status: "done", result, coldStart: call.coldStart, initMs: call.initMs });
+    this.replenish(call.pool).catch(() => {});
+    this.#afterWork();
+  }
+
+  #fail(slot: Slot, running: Running, error: unknown): void {
+    if (running.settled) return;
+    running.settled = true;
+    clearTimeout(running.timer);
+    running.call.pool.running--;
+    slot.running = undefined;
+    running.call.reject(error instanceof WfnError ? error : new WfnError("WFN_EXECUTOR_FAILED", String(error)));
+    // The executor's exit handler replaces it and re-warms what was lost.
+  }
+
+  /** The call overran: stop its executor (the only way to stop a guest), answer the caller, replace the executor. */
+  #timeout(slot: Slot, running: Running): void {
+    if (running.settled) return;
+    running.settled = true;
+    const { call } = running;
+    call.pool.running--;
+    slot.running = undefined;
+    call.resolve({ status: "timeout", elapsedMs: performance.now() - running.startedAt, coldStart: call.coldStart, initMs: call.initMs });
+    void slot.executor.terminate(new WfnError("WFN_TIMED_OUT", `an invocation of ${call.pool.name} timed out`));
+  }
+
+  /** An executor ended (terminated on a timeout, or crashed): drop its instances, start a new one, re-warm. */
+  #onExecutorExit(slot: Slot, executor: Executor, reason: WfnError): void {
+    if (slot.executor !== executor) return;
+    const lost = [...slot.instances];
+    for (const instance of lost) this.#forget(instance);
+    if (slot.running !== undefined && !slot.running.settled) {
+      slot.running.settled = true;
+      const { call } = slot.running;
+      clearTimeout(slot.running.timer);
+      call.pool.running--;
+      call.reject(reason.code === "WFN_SHUTTING_DOWN" ? reason : new WfnError("WFN_EXECUTOR_FAILED", `the executor running this invocation stopped: ${reason.message}`));
+    }
+    slot.running = undefined;
+    if (this.#closing) return;
+    if (reason.code !== "WFN_TIMED_OUT") {
+      this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: reason.message, instancesLost: lost.length });
+      this.#quickDeaths = performance.now() - slot.startedAt < 5000 ? this.#quickDeaths + 1 : 0;
+      if (this.#quickDeaths >= 3 * this.#slots.length) {
+        this.#broken = new WfnError("WFN_EXECUTOR_FAILED", `executors keep failing as soon as they start (last: ${reason.message})`);
+        this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: `${this.#broken.message}; no longer replacing them`, instancesLost: 0 });
+        for (const call of this.#queue.splice(0)) {
+          clearTimeout(call.queueTimer);
+          call.pool.waiting--;
+          call.reject(this.#broken);
+        }
+        for (const task of this.#warmTasks.splice(0)) task.settle(this.#broken);
+        return;
+      }
+    }
+    slot.executor = this.#startExecutor(slot);
+    slot.busy = false;
+    for (const pool of this.#pools) this.replenish(pool).catch(() => {});
+    this.#afterWork();
+  }
+
+  #startExecutor(slot: Slot): Executor {
+    slot.startedAt = performance.now();
+    const setup = this.#options.executorInit?.(slot.index) ?? { init: {}, transfer: [] };
+    const executor = new Executor(slot.index, setup.init, setup.transfer);
+    executor.once("exit", (reason) => this.#onExecutorExit(slot, executor, reason));
+    return executor;
+  }
+
+  /** Removes an instance and tells its executor to free it. */
+  #destroy(instance: Instance): void {
+    if (!instance.pool.instances.has(instance)) return;
+    this.#forget(instance);
+    instance.slot.executor.destroyInstance(instance.id);
+  }
+
+  /** Removes an instance from the books only (its executor is gone or will be). */
+  #forget(instance: Instance): void {
+    if (instance.pool.instances.delete(instance)) this.#instanceCount--;
+    instance.slot.instances.delete(instance);
+  }
+
+  #sweepIdle(): void {
+    const cutoff = Date.now() - this.#options.idleTimeoutMs;
+    for (const pool of this.#pools) {
+      const idle = pool.idleInstances().sort((a, b) => a.lastUsedAt - b.lastUsedAt);
+      let surplus = pool.instances.size - pool.warmTarget;
+      for (const instance of idle) {
+        if (surplus <= 0 || instance.lastUsedAt > cutoff) break;
+        this.#destroy(instance);
+        surplus--;
+        this.#options.onEvent?.({ kind: "evicted", functionName: pool.name, reason: "idle" });
+      }
+    }
+  }
+
+  #afterWork(): void {
+    this.#pump();
+    this.#notifyIdle();
+  }
+
+  #notifyIdle(): void {
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const waiter of waiters) waiter();
+  }
+}
+
+function throttled(detail: string): WfnError {
+  return new WfnError("WFN_THROTTLED", "Rate Exceeded.", { details: { reason: "ReservedFunctionConcurrentInvocationLimitExceeded", detail } });
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}

@@ -1,0 +1,106 @@
+// Scaling rules: throttling, reclaiming, recycling, the host-wide cap, shutdown.
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { readArtifact, serve, createHost } from "@wfn/runtime";
+import { APP_BUILD, CACHE_DIR, HOSTILE_BUILD, ROOT } from "./helpers/paths.js";
+import { startHost } from "./helpers/host.js";
+
+const count = (fnName: string, host: { functions(): Array<{ name: string; instances: { total: number } }> }) =>
+  host.functions().find((fn) => fn.name === fnName)!.instances.total;
+
+describe("throttling", () => {
+  it("queues beyond maxConcurrency, then answers 429 TooManyRequestsException when the queue is full or the wait too long", async () => {
+    const app = await startHost({ functions: [await readArtifact(join(HOSTILE_BUILD, "sleepy"))], maxQueueLength: 1, maxQueueWaitMs: 300 });
+    const responses = await Promise.all(Array.from({ length: 6 }, () => app.get("/sleepy?ms=800")));
+    const statuses = responses.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);
+    const throttled = responses.find((r) => r.status === 429)!;
+    expect(throttled.headers.get("retry-after")).toBe("1");
+    expect(await throttled.json()).toMatchObject({ errorType: "TooManyRequestsException", errorMessage: "Rate Exceeded." });
+  });
+
+  it("lets a queued invocation run as soon as an instance frees up", async () => {
+    const app = await startHost({ functions: [await readArtifact(join(HOSTILE_BUILD, "sleepy"))], maxQueueLength: 10, maxQueueWaitMs: 5000 });
+    const responses = await Promise.all(Array.from({ length: 5 }, () => app.get("/sleepy?ms=200")));
+    expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(count("sleepy", app.host)).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("reclaiming and recycling", () => {
+  it("reclaims idle instances above minInstances after the idle timeout", async () => {
+    const app = await startHost({ functions: [await readArtifact(join(APP_BUILD, "echo"))], idleTimeoutMs: 1000 });
+    await Promise.all([app.get("/echo/wait?ms=100"), app.get("/echo/wait?ms=100")]);
+    expect(count("echo", app.host)).toBe(2);
+    await expect.poll(() => count("echo", app.host), { timeout: 6000, interval: 200 }).toBe(0);
+  });
+
+  it("keeps minInstances warm through the idle timeout", async () => {
+    const app = await startHost({ functions: [await readArtifact(join(APP_BUILD, "warm"))], idleTimeoutMs: 1000 });
+    await new Promise((resolve) => setTimeout(resolve, 2500));
+    expect(count("warm", app.host)).toBe(2);
+  });
+
+  it("replaces an instance after maxInvocationsPerInstance", async () => {
+    const app = await startHost({ functions: [await readArtifact(join(APP_BUILD, "echo"))], maxInvocationsPerInstance: 3 });
+    const calls: number[] = [];
+    for (let i = 0; i < 7; i++) calls.push(((await (await app.get("/echo/count")).json()) as { calls: number }).calls);
+    expect(calls).toEqual([1, 2, 3, 1, 2, 3, 1]);
+  });
+});
+
+describe("the host-wide instance cap", () => {
+  it("evicts the least recently used idle instance of another function", async () => {
+    const functions = await Promise.all(["env-a", "env-b", "echo"].map((name) => readArtifact(join(APP_BUILD, name))));
+    const app = await startHost({ functions, maxInstances: 2 });
+    await app.get("/env/a");
+    await app.get("/env/b");
+    expect([count("env-a", app.host), count("env-b", app.host)]).toEqual([1, 1]);
+    expect((await app.get("/echo/count")).status).toBe(200);
+    expect([count("env-a", app.host), count("env-b", app.host), count("echo", app.host)]).toEqual([0, 1, 1]);
+  });
+});
+
+describe("shutdown", () => {
+  it("finishes in-flight invocations, then refuses new ones", async () => {
+    const host = await createHost({ functions: [await readArtifact(join(HOSTILE_BUILD, "sleepy"))], cacheDir: CACHE_DIR, log: () => {} });
+    const server = await serve(host, { port: 0 });
+    const inFlight = fetch(`${server.url}/sleepy?ms=600`);
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const closed = server.close();
+    const response = await inFlight;
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ slept: 600 });
+    await closed;
+    await expect(host.invoke("sleepy", {})).rejects.toMatchObject({ code: "WFN_SHUTTING_DOWN" });
+  });
+
+  it("leaves nothing running: a process that used a host exits on its own", async () => {
+    const script = `
+      import { createHost } from "@wfn/runtime";
+      const host = await createHost({ dir: ${JSON.stringify(HOSTILE_BUILD)}, cacheDir: ${JSON.stringify(CACHE_DIR)}, log: () => {} });
+      await host.invoke("good", {});
+      await host.invoke("spin", {});
+      await host.invoke("fetcher", {});
+      await host.close();
+      console.log("closed");
+    `;
+    const child = spawn(process.execPath, ["--input-type=module", "-e", script], { cwd: ROOT });
+    let output = "";
+    child.stdout.on("data", (chunk) => (output += chunk));
+    child.stderr.on("data", (chunk) => (output += chunk));
+    const exit = await new Promise<number | null>((resolve) => {
+      const timer = setTimeout(() => {
+        child.kill("SIGKILL");
+        resolve(-1);
+      }, 20_000);
+      child.on("exit", (code) => {
+        clearTimeout(timer);
+        resolve(code);
+      });
+    });
+    expect(output).toContain("closed");
+    expect(exit).toBe(0);
+  });
+});
