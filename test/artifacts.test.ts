@@ -65,3 +65,15 @@ it("logs each failure once at start", () => {
   const errors = app.logs.filter((r) => r.level === "error" && /failed to load/.test(r.message));
   expect(errors).toHaveLength(3);
 });
+
+it("slims the glue jco-transpile generates (patches verified against the pinned version)", async () => {
+  const { readdir } = await import("node:fs/promises");
+  const { CACHE_DIR } = await import("./helpers/paths.js");
+  const sha = JSON.parse(await readFile(join(dir, "env-b", "manifest.json"), "utf8")).component.sha256 as string;
+  const levels = (await readdir(join(CACHE_DIR, "transpiled"))).filter((name) => name.startsWith("jco-transpile-0.15.0-"));
+  expect(levels.length).toBeGreaterThan(0);
+  const entry = join(CACHE_DIR, "transpiled", levels.sort().at(-1)!, sha);
+  const meta = JSON.parse(await readFile(join(entry, "meta.json"), "utf8"));
+  expect(meta.patches).toEqual({ applied: ["no-debug-log"], missed: [] });
+  expect(await readFile(join(entry, "component.mjs"), "utf8")).toContain("const _debugLog = () => {};");
+});

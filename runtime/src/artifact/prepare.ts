@@ -11,6 +11,7 @@ import { WfnError } from "../errors.js";
 import type { LoadableComponent } from "../pool/protocol.js";
 import { packageVersion } from "../util/package-version.js";
 import { capMemory } from "../util/wasm-binary.js";
+import { GLUE_PATCH_LEVEL, patchGlue, type GluePatchReport } from "./glue.js";
 import type { Artifact } from "./load.js";
 
 /** A component ready to be instantiated in executors: transpiled glue and compiled, memory-capped core modules. */
@@ -34,6 +35,7 @@ interface TranspileMeta {
   imports: string[];
   exports: Array<[string, string]>;
   coreModules: string[];
+  patches: GluePatchReport;
 }
 
 const inFlight = new Map<string, Promise<PreparedComponent>>();
@@ -54,7 +56,7 @@ const PAGES_PER_MB = 16;
 
 async function prepare(artifact: Artifact, cacheDir: string, key: string): Promise<PreparedComponent> {
   const sha256 = artifact.manifest.component.sha256;
-  const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}`, sha256);
+  const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}-p${GLUE_PATCH_LEVEL}`, sha256);
   let meta = await readMeta(dir);
   const cached = meta !== undefined;
   let transpileMs = 0;
@@ -120,17 +122,19 @@ async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMe
       { cause },
     );
   }
+  const glue = patchGlue(new TextDecoder().decode(result.files["component.js"]));
   const meta: TranspileMeta = {
     imports: result.imports,
     exports: result.exports,
     coreModules: Object.keys(result.files).filter((name) => name.endsWith(".wasm")).sort(),
+    patches: glue.report,
   };
   // Write beside the final folder, then rename: readers never see half a cache entry.
   const temp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   await mkdir(temp, { recursive: true });
   for (const [name, bytes] of Object.entries(result.files)) {
     if (name.endsWith(".d.ts")) continue;
-    await writeFile(join(temp, name === "component.js" ? GLUE_FILE : name), bytes);
+    await writeFile(join(temp, name === "component.js" ? GLUE_FILE : name), name === "component.js" ? glue.source : bytes);
   }
   await writeFile(join(temp, META_FILE), JSON.stringify(meta));
   try {

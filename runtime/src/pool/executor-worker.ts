@@ -1,36 +1,47 @@
 // The executor: a worker thread that holds sandboxed instances and runs
 // their calls, one at a time. It never decides policy; the scheduler does.
-import { parentPort, workerData, type Transferable } from "node:worker_threads";
+//
+// It never returns to its event loop: it sleeps on the doorbell of the
+// memory it shares with the host, reads control messages synchronously, and
+// writes each call's result straight into that memory. Everything here is
+// synchronous (glue modules are loaded with require()).
+import { createRequire } from "node:module";
+import { fileURLToPath } from "node:url";
+import { parentPort, receiveMessageOnPort, workerData, type Transferable } from "node:worker_threads";
 import { OutboundChannel } from "../outbound/client.js";
-import type { ComponentGlue } from "../sandbox/instance.js";
+import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
-import { ownsBuffer, type ExecutorInit, type FromExecutor, type ToExecutor } from "./protocol.js";
+import { Overflow, readCall, Reader, Writer, writeResult } from "./codec.js";
+import { CHANNEL, ownsBuffer, type ChannelInit, type ExecutorInit, type FromExecutor, type ToExecutor } from "./protocol.js";
 
 interface LoadedComponent {
-  glue: Promise<ComponentGlue>;
+  glueUrl: string;
+  glue: ComponentGlue | undefined;
   modules: ReadonlyMap<string, WebAssembly.Module>;
 }
 
-const port = parentPort!;
-const init = (workerData ?? {}) as ExecutorInit;
+const require = createRequire(import.meta.url);
+const init = workerData as ExecutorInit & { channel: ChannelInit };
+const header = new Int32Array(init.channel.shared, 0, CHANNEL.HEADER_BYTES / 4);
+const data = new Uint8Array(init.channel.shared, CHANNEL.HEADER_BYTES, CHANNEL.DATA_BYTES);
 const outbound = init.outbound === undefined ? undefined : new OutboundChannel(init.outbound.port, init.outbound.signal);
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
 
-function reply(message: FromExecutor, transfer: Transferable[] = []): void {
-  port.postMessage(message, transfer);
+function reply(message: FromExecutor): void {
+  parentPort!.postMessage(message);
 }
 
-async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<void> {
+function create(message: Extract<ToExecutor, { op: "create" }>): void {
   const started = performance.now();
   try {
     const component = components.get(message.component);
     if (component === undefined) throw new Error(`component ${message.component} is not loaded in this executor`);
-    const glue = await component.glue;
+    component.glue ??= require(fileURLToPath(component.glueUrl)) as ComponentGlue;
     const { settings } = message;
     instances.set(
       message.instance,
-      SandboxInstance.create(glue, component.modules, {
+      SandboxInstance.create(component.glue, component.modules, {
         functionName: settings.functionName,
         env: settings.env,
         logLimitBytes: settings.logLimitBytes,
@@ -45,41 +56,68 @@ async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<v
   }
 }
 
-function call(message: Extract<ToExecutor, { op: "call" }>): void {
-  const instance = instances.get(message.instance);
+function run(call: { instance: number; event: Parameters<SandboxInstance["call"]>[0]; context: Parameters<SandboxInstance["call"]>[1] }): void {
+  const instance = instances.get(call.instance);
+  let result: CallResult;
   if (instance === undefined) {
-    reply({ op: "failed", id: message.id, message: `instance ${message.instance} does not exist` });
-    return;
+    result = { status: "trap", message: `instance ${call.instance} does not exist`, outOfMemory: false, logs: [], durationMs: 0 };
+  } else {
+    result = instance.call(call.event, call.context);
+    if (instance.trapped) instances.delete(call.instance);
   }
-  const result = instance.call(message.event, message.context);
-  if (instance.trapped) instances.delete(message.instance);
-  const transfer: Transferable[] = [];
-  if (result.status === "ok") {
-    const body = result.outcome.tag === "http" ? result.outcome.val.body : result.outcome.val;
-    if (ownsBuffer(body)) transfer.push(body.buffer as ArrayBuffer);
-  }
-  reply({ op: "result", id: message.id, result }, transfer);
+  deliver(result);
 }
 
-port.on("message", (message: ToExecutor) => {
+/** Writes a result into shared memory (or posts it when too large) and wakes the host. */
+function deliver(result: CallResult): void {
+  let kind = 1;
+  try {
+    const writer = new Writer(data);
+    writeResult(writer, result);
+    Atomics.store(header, CHANNEL.RESULT_LENGTH, writer.offset);
+  } catch (error) {
+    if (!(error instanceof Overflow)) throw error;
+    kind = 2;
+    const transfer: Transferable[] = [];
+    if (result.status === "ok") {
+      const body = result.outcome.tag === "http" ? result.outcome.val.body : result.outcome.val;
+      if (ownsBuffer(body)) transfer.push(body.buffer as ArrayBuffer);
+    }
+    init.channel.results.postMessage(result, transfer);
+  }
+  Atomics.store(header, CHANNEL.RESULT_KIND, kind);
+  Atomics.add(header, CHANNEL.RESULT_SEQ, 1);
+  Atomics.notify(header, CHANNEL.RESULT_SEQ);
+}
+
+function handle(message: ToExecutor): void {
   switch (message.op) {
     case "load":
-      components.set(message.component.key, {
-        glue: import(message.component.glueUrl) as Promise<ComponentGlue>,
-        modules: new Map(message.component.modules),
-      });
+      components.set(message.component.key, { glueUrl: message.component.glueUrl, glue: undefined, modules: new Map(message.component.modules) });
       break;
     case "unload":
       components.delete(message.component);
       break;
     case "create":
-      void create(message);
+      create(message);
       break;
-    case "call":
-      call(message);
+    case "call-large":
+      run(message);
       break;
     case "destroy":
       instances.delete(message.instance);
       break;
   }
-});
+}
+
+for (;;) {
+  const rung = Atomics.load(header, CHANNEL.DOORBELL);
+  for (let message = receiveMessageOnPort(init.channel.control); message !== undefined; message = receiveMessageOnPort(init.channel.control)) {
+    handle(message.message as ToExecutor);
+  }
+  if (Atomics.load(header, CHANNEL.CALL) === 1) {
+    Atomics.store(header, CHANNEL.CALL, 0);
+    run(readCall(new Reader(data.subarray(0, Atomics.load(header, CHANNEL.REQUEST_LENGTH)))));
+  }
+  Atomics.wait(header, CHANNEL.DOORBELL, rung);
+}

@@ -28,16 +28,45 @@ export interface ExecutorInit {
   outbound?: { port: MessagePort; signal: SharedArrayBuffer };
 }
 
+/** The executor's side of its channel with the host (see CHANNEL). */
+export interface ChannelInit {
+  shared: SharedArrayBuffer;
+  /** Host → executor: control messages, and calls too large for the shared buffer. */
+  control: MessagePort;
+  /** Executor → host: results too large for the shared buffer. */
+  results: MessagePort;
+}
+
+/**
+ * Layout of the memory the host and an executor share: a header of Int32
+ * slots, then a data area holding one encoded call or result at a time.
+ * The executor sleeps on DOORBELL; the host sleeps (asynchronously) on
+ * RESULT_SEQ.
+ */
+export const CHANNEL = {
+  /** Bumped by the host whenever there is something for the executor. */
+  DOORBELL: 0,
+  /** 1 when an encoded call waits in the data area. */
+  CALL: 1,
+  /** Bumped by the executor when a result is ready. */
+  RESULT_SEQ: 2,
+  /** 1: the result is in the data area; 2: it was posted on the results port. */
+  RESULT_KIND: 3,
+  REQUEST_LENGTH: 4,
+  RESULT_LENGTH: 5,
+  HEADER_BYTES: 64,
+  DATA_BYTES: 1024 * 1024,
+} as const;
+
 export type ToExecutor =
   | { op: "load"; component: LoadableComponent }
+  | { op: "call-large"; instance: number; event: EventValue; context: ContextRecord }
   | { op: "unload"; component: string }
   | { op: "create"; id: number; instance: number; component: string; settings: InstanceSettings }
-  | { op: "call"; id: number; instance: number; event: EventValue; context: ContextRecord }
   | { op: "destroy"; instance: number };
 
 export type FromExecutor =
   | { op: "created"; id: number; initMs: number }
-  | { op: "result"; id: number; result: CallResult }
   | { op: "failed"; id: number; message: string };
 
 /** Whether a view spans its whole (non-shared) buffer, so the buffer can be transferred instead of copied. */

@@ -189,7 +189,12 @@ export class Scheduler {
     for (const task of this.#warmTasks.splice(0)) task.settle();
     const deadline = Date.now() + this.#options.drainTimeoutMs;
     while ((this.#queue.length > 0 || this.#slots.some((s) => s.busy)) && Date.now() < deadline) {
-      await Promise.race([new Promise<void>((resolve) => this.#idleWaiters.push(resolve)), sleep(Math.max(1, deadline - Date.now()))]);
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        this.#idleWaiters.push(resolve);
+        timer = setTimeout(resolve, Math.max(1, deadline - Date.now()));
+      });
+      clearTimeout(timer);
     }
     const stopped = new WfnError("WFN_SHUTTING_DOWN", "the host stopped before this invocation could finish");
     for (const call of this.#queue.splice(0)) {
@@ -380,7 +385,9 @@ export class Scheduler {
     call.pool.running--;
     slot.running = undefined;
     call.resolve({ status: "timeout", elapsedMs: performance.now() - running.startedAt, coldStart: call.coldStart, initMs: call.initMs });
-    void slot.executor.terminate(new WfnError("WFN_TIMED_OUT", `an invocation of ${call.pool.name} timed out`));
+    // Stopping a thread blocks for a few milliseconds: answer the caller first.
+    const executor = slot.executor;
+    setImmediate(() => void executor.terminate(new WfnError("WFN_TIMED_OUT", `an invocation of ${call.pool.name} timed out`)));
   }
 
   /** An executor ended (terminated on a timeout, or crashed): drop its instances, start a new one, re-warm. */
@@ -396,7 +403,11 @@ export class Scheduler {
       call.reject(reason.code === "WFN_SHUTTING_DOWN" ? reason : new WfnError("WFN_EXECUTOR_FAILED", `the executor running this invocation stopped: ${reason.message}`));
     }
     slot.running = undefined;
-    if (this.#closing) return;
+    if (this.#closing) {
+      slot.busy = false;
+      this.#notifyIdle();
+      return;
+    }
     if (reason.code !== "WFN_TIMED_OUT") {
       this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: reason.message, instancesLost: lost.length });
       this.#quickDeaths = performance.now() - slot.startedAt < 5000 ? this.#quickDeaths + 1 : 0;
@@ -467,8 +478,4 @@ export class Scheduler {
 
 function throttled(detail: string): WfnError {
   return new WfnError("WFN_THROTTLED", "Rate Exceeded.", { details: { reason: "ReservedFunctionConcurrentInvocationLimitExceeded", detail } });
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
