@@ -10,7 +10,7 @@ import { transpileBytes } from "@bytecodealliance/jco-transpile";
 import { WfnError } from "../errors.js";
 import type { LoadableComponent } from "../pool/protocol.js";
 import { packageVersion } from "../util/package-version.js";
-import { capMemory } from "../util/wasm-binary.js";
+import { capMemory, extractDataSegments, type MemoryImage } from "../util/wasm-binary.js";
 import { GLUE_PATCH_LEVEL, patchGlue, type GluePatchReport } from "./glue.js";
 import type { Artifact } from "./load.js";
 
@@ -69,6 +69,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
   const started = performance.now();
   const { memoryMB } = artifact.manifest.config;
   const modules: Array<[string, WebAssembly.Module]> = [];
+  const images: Array<[string, MemoryImage]> = [];
   for (const name of meta.coreModules) {
     let bytes: Uint8Array<ArrayBuffer>;
     try {
@@ -78,6 +79,16 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
         throw new WfnError("WFN_INVALID_CONFIG", `function ${artifact.manifest.name} ${cause.message.replace(/(\d+) pages/g, (_, p: string) => `${Math.ceil(Number(p) / PAGES_PER_MB)} MB`)}: raise its memoryMB`, { cause });
       }
       throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} is malformed: ${(cause as Error).message}`, { cause });
+    }
+    const lifted = liftDataSegments(bytes);
+    if (lifted !== undefined) {
+      try {
+        modules.push([name, await WebAssembly.compile(lifted.module)]);
+        images.push([name, lifted.image]);
+        continue;
+      } catch {
+        // The code refers to its data segments: keep them in the module.
+      }
     }
     try {
       modules.push([name, await WebAssembly.compile(bytes)]);
@@ -91,10 +102,20 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
     sha256,
     glueUrl: pathToFileURL(join(dir, GLUE_FILE)).href,
     modules,
+    images,
     cached,
     transpileMs,
     compileMs: performance.now() - started,
   };
+}
+
+/** Lifts a module's data segments into an image in shared memory (executors share it without copies). */
+function liftDataSegments(bytes: Uint8Array): { module: Uint8Array<ArrayBuffer>; image: MemoryImage } | undefined {
+  const lifted = extractDataSegments(bytes);
+  if (lifted === undefined || lifted.image.bytes.byteLength === 0) return undefined;
+  const shared = new Uint8Array(new SharedArrayBuffer(lifted.image.bytes.byteLength));
+  shared.set(lifted.image.bytes);
+  return { module: lifted.module, image: { bytes: shared, segments: lifted.image.segments } };
 }
 
 async function readMeta(dir: string): Promise<TranspileMeta | undefined> {

@@ -12,12 +12,14 @@ import { OutboundChannel } from "../outbound/client.js";
 import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
 import { Overflow, readCall, Reader, Writer, writeResult } from "./codec.js";
+import type { MemoryImage } from "../util/wasm-binary.js";
 import { CHANNEL, ownsBuffer, type ChannelInit, type ExecutorInit, type FromExecutor, type ToExecutor } from "./protocol.js";
 
 interface LoadedComponent {
   glueUrl: string;
   glue: ComponentGlue | undefined;
   modules: ReadonlyMap<string, WebAssembly.Module>;
+  images: ReadonlyMap<WebAssembly.Module, MemoryImage>;
 }
 
 const require = createRequire(import.meta.url);
@@ -41,7 +43,7 @@ function create(message: Extract<ToExecutor, { op: "create" }>): void {
     const { settings } = message;
     instances.set(
       message.instance,
-      SandboxInstance.create(component.glue, component.modules, {
+      SandboxInstance.create(component.glue, component.modules, component.images, {
         functionName: settings.functionName,
         env: settings.env,
         logLimitBytes: settings.logLimitBytes,
@@ -92,9 +94,12 @@ function deliver(result: CallResult): void {
 
 function handle(message: ToExecutor): void {
   switch (message.op) {
-    case "load":
-      components.set(message.component.key, { glueUrl: message.component.glueUrl, glue: undefined, modules: new Map(message.component.modules) });
+    case "load": {
+      const modules = new Map(message.component.modules);
+      const images = new Map(message.component.images.map(([name, image]) => [modules.get(name)!, image]));
+      components.set(message.component.key, { glueUrl: message.component.glueUrl, glue: undefined, modules, images });
       break;
+    }
     case "unload":
       components.delete(message.component);
       break;

@@ -2,6 +2,7 @@
 import type { MessagePort } from "node:worker_threads";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import type { CallResult } from "../sandbox/instance.js";
+import type { MemoryImage } from "../util/wasm-binary.js";
 
 /** A component as an executor loads it: glue module and compiled core modules. */
 export interface LoadableComponent {
@@ -9,6 +10,8 @@ export interface LoadableComponent {
   key: string;
   glueUrl: string;
   modules: Array<[string, WebAssembly.Module]>;
+  /** Data segments lifted out of core modules (by module name), written into memory at instantiation. */
+  images: Array<[string, MemoryImage]>;
 }
 
 /** What an instance is given when it is created (structured-clone safe). */

@@ -3,6 +3,7 @@
 // promises inside the call. An instance that traps is never called again.
 import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } from "@wfn/sdk/abi";
 import type { GuestLogEntry } from "./capabilities/logs.js";
+import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
 import { createImports, LogCollector, type CallState, type Capabilities } from "./imports.js";
 
 /** The module jco-transpile generates (instantiation mode "sync"). */
@@ -10,6 +11,7 @@ export interface ComponentGlue {
   instantiate(
     getCoreModule: (name: string) => WebAssembly.Module,
     imports: Record<string, object>,
+    instantiateCore?: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
   ): { handle(event: EventValue, context: ContextRecord): OutcomeValue };
 }
 
@@ -36,14 +38,29 @@ export class SandboxInstance {
   }
 
   /** Instantiates a component; throws if instantiation fails. */
-  static create(glue: ComponentGlue, modules: ReadonlyMap<string, WebAssembly.Module>, capabilities: Capabilities): SandboxInstance {
+  static create(
+    glue: ComponentGlue,
+    modules: ReadonlyMap<string, WebAssembly.Module>,
+    images: ReadonlyMap<WebAssembly.Module, MemoryImage>,
+    capabilities: Capabilities,
+  ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
     const call: CallState = { deadlineMs: 0 };
-    const exports = glue.instantiate((name) => {
-      const module = modules.get(name);
-      if (module === undefined) throw new Error(`the component asked for an unknown core module ${name}`);
-      return module;
-    }, createImports(capabilities, logs, call));
+    const exports = glue.instantiate(
+      (name) => {
+        const module = modules.get(name);
+        if (module === undefined) throw new Error(`the component asked for an unknown core module ${name}`);
+        return module;
+      },
+      createImports(capabilities, logs, call),
+      (module, imports) => {
+        const instance = new WebAssembly.Instance(module, imports);
+        const image = images.get(module);
+        // Before the next core module is instantiated (it may write into this memory too).
+        if (image !== undefined) writeMemoryImage(instance.exports.memory as WebAssembly.Memory, image);
+        return instance;
+      },
+    );
     return new SandboxInstance(exports.handle, logs, call);
   }
 

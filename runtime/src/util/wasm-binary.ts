@@ -169,3 +169,65 @@ export function capMemory(bytes: Uint8Array, maxPages: number): Uint8Array<Array
   });
   return replaceSections(bytes, sections, new Map([[memory, section(SECTION.memory, vector(memories))]]));
 }
+
+/** A module's active data segments, lifted out to be written into memory after instantiation. */
+export interface MemoryImage {
+  /** The bytes of every segment, back to back. */
+  bytes: Uint8Array;
+  /** Pairs of (memory offset, length), one per segment, in order. */
+  segments: Uint32Array;
+}
+
+/**
+ * Removes a module's data segments and returns them as a memory image, when
+ * every segment is active, targets memory 0 and has an `i32.const` offset
+ * (what a pre-initialised snapshot has). V8 initialises data segments far more
+ * slowly than a plain copy, so instances start faster when the host copies
+ * the image itself. Returns undefined when the module does not qualify.
+ */
+export function extractDataSegments(bytes: Uint8Array): { module: Uint8Array<ArrayBuffer>; image: MemoryImage } | undefined {
+  const sections = readSections(bytes);
+  const data = sections.find((s) => s.id === SECTION.data);
+  if (data === undefined) return undefined;
+  const reader = new Reader(bytes, data.body);
+  const count = reader.u32();
+  const segments = new Uint32Array(count * 2);
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (let i = 0; i < count; i++) {
+    const flags = reader.u32();
+    if (flags !== 0 && flags !== 2) return undefined;
+    if (flags === 2 && reader.u32() !== 0) return undefined;
+    if (reader.byte() !== 0x41) return undefined;
+    const offset = Number(reader.sleb());
+    if (reader.byte() !== 0x0b || offset < 0) return undefined;
+    const length = reader.u32();
+    chunks.push(bytes.subarray(reader.at, reader.at + length));
+    reader.at += length;
+    segments[i * 2] = offset;
+    segments[i * 2 + 1] = length;
+    total += length;
+  }
+  const image = new Uint8Array(total);
+  let at = 0;
+  for (const chunk of chunks) {
+    image.set(chunk, at);
+    at += chunk.byteLength;
+  }
+  const replace = new Map<Section, Uint8Array>([[data, section(SECTION.data, vector([]))]]);
+  const dataCount = sections.find((s) => s.id === SECTION.dataCount);
+  if (dataCount !== undefined) replace.set(dataCount, section(SECTION.dataCount, Uint8Array.of(0)));
+  return { module: replaceSections(bytes, sections, replace), image: { bytes: image, segments } };
+}
+
+/** Writes a memory image into a fresh instance's memory. */
+export function writeMemoryImage(memory: WebAssembly.Memory, image: MemoryImage): void {
+  const target = new Uint8Array(memory.buffer);
+  const { bytes, segments } = image;
+  let at = 0;
+  for (let i = 0; i < segments.length; i += 2) {
+    const length = segments[i + 1]!;
+    target.set(bytes.subarray(at, at + length), segments[i]!);
+    at += length;
+  }
+}
