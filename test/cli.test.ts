@@ -103,7 +103,7 @@ describe("build errors name the file and line", () => {
     const dir = await project("export const handlerish = 1;\n");
     const { code, stderr } = await wfn(["build", dir, "--no-typecheck"]);
     expect(code).toBe(1);
-    expect(stderr).toContain("src/index.ts: has no default export");
+    expect(stderr).toContain("src/index.ts: has no default export and no `handler` export");
   });
 
   it("explains that Node.js modules are not available in a function", async () => {

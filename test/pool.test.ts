@@ -7,7 +7,7 @@ import { startHost, type TestHost } from "./helpers/host.js";
 
 let app: TestHost;
 
-const get = (path: string): EventValue => ({ tag: "http", val: { method: "GET", url: `http://test${path}`, headers: [], body: new Uint8Array(0) } });
+const get = (path: string): EventValue => ({ tag: "http", val: { method: "GET", url: `http://test${path}`, headers: [], body: new Uint8Array(0), route: undefined, remoteAddress: undefined } });
 const json = (result: Awaited<ReturnType<TestHost["host"]["dispatch"]>>) => {
   if (result.status !== "ok" || result.outcome.tag !== "http") throw new Error(`unexpected result ${result.status}`);
   return JSON.parse(new TextDecoder().decode(result.outcome.val.body)) as Record<string, unknown>;

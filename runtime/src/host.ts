@@ -9,12 +9,16 @@ import { checkArtifact, readArtifact, readArtifacts, type Artifact } from "./art
 import type { Manifest } from "./artifact/manifest.js";
 import { prepareComponent } from "./artifact/prepare.js";
 import type { FunctionConfig } from "./config/function-config.js";
+import { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 import { asWfnError, WfnError } from "./errors.js";
 import type { InvocationResult } from "./invocation.js";
-import { textSink, type LogLevel, type LogSink } from "./observe/log.js";
+import { InvocationLog } from "./observe/invocation-log.js";
+import { textSink, type LogSink } from "./observe/log.js";
 import { OutboundThread } from "./outbound/thread.js";
 import { FunctionPool } from "./pool/pool.js";
 import { Scheduler } from "./pool/scheduler.js";
+import { mountLambdaApi } from "./api/lambda.js";
+import { AsyncInvoker } from "./triggers/async.js";
 import { errorResponse, invocationResponse, RouteTable, toHttpRequestRecord } from "./triggers/http.js";
 import { defaultCacheDir } from "./util/cache-dir.js";
 
@@ -50,7 +54,11 @@ export interface HostOptions {
   maxInvocationsPerInstance?: number;
   /** How long close() lets in-flight invocations finish, in ms. Default: 10 000. */
   drainTimeoutMs?: number;
-  /** Region used in ARN-style names. Default: `local`. */
+  /** Largest payload of an asynchronous (`Event`) invocation, in bytes. Default: 1 MiB. */
+  maxAsyncPayloadBytes?: number;
+  /** Delays before retrying a failed asynchronous invocation, in ms; one entry per retry. Default: [1000, 2000]. */
+  asyncRetryDelaysMs?: number[];
+  /** Region in ARN-style names and in Lambda-style functions' AWS_REGION. Default: `us-east-1`. */
   region?: string;
 }
 
@@ -60,6 +68,8 @@ export interface InvokeOptions {
   requestId?: string;
   /** JSON text handed to the function as its client context. */
   clientContext?: string;
+  /** The version or alias to run: `$LATEST` (the default). */
+  qualifier?: string;
 }
 
 /** What a host knows about one function. */
@@ -85,6 +95,8 @@ export interface Host {
   invoke(name: string, payload?: unknown, options?: InvokeOptions): Promise<InvocationResult>;
   /** Runs an event through a function (any trigger). */
   dispatch(name: string, event: EventValue, options?: InvokeOptions): Promise<InvocationResult>;
+  /** Accepts an asynchronous invocation (run in the background, retried on failure); returns its request id. */
+  invokeAsync(name: string, payload?: unknown, options?: Pick<InvokeOptions, "qualifier" | "requestId">): { requestId: string };
   /** Adds or replaces a function without dropping in-flight invocations. */
   deploy(artifact: Artifact | string): Promise<FunctionStatus>;
   /** Removes a function; its in-flight invocations finish first. Returns false if there was none. */
@@ -93,6 +105,10 @@ export interface Host {
   functions(): FunctionStatus[];
   /** Stops accepting work, lets in-flight invocations finish, then stops the executors. */
   close(): Promise<void>;
+  /** The region used in ARNs and in Lambda-style functions' environment. */
+  readonly region: string;
+  /** The ARN-style name of a function. */
+  arn(name: string, qualifier?: string): string;
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
@@ -106,6 +122,8 @@ const DEFAULTS = {
   idleTimeoutMs: 300_000,
   maxInvocationsPerInstance: 0,
   drainTimeoutMs: 10_000,
+  maxAsyncPayloadBytes: 1024 * 1024,
+  asyncRetryDelaysMs: [1000, 2000],
 };
 
 interface Entry {
@@ -133,6 +151,7 @@ class WfnHost implements Host {
   readonly #cacheDir: string;
   readonly #scheduler: Scheduler;
   readonly #outbound = new OutboundThread();
+  readonly #async: AsyncInvoker;
   readonly #entries = new Map<string, Entry>();
   readonly #maxRequestBytes: number;
   readonly #maxResponseBytes: number;
@@ -160,6 +179,10 @@ class WfnHost implements Host {
           this.#hostLog("warn", `executor ${event.index} stopped (${event.reason}); replaced it, ${event.instancesLost} instance(s) lost and re-warmed`);
         }
       },
+    });
+    this.#async = new AsyncInvoker((name, payload, requestId, qualifier) => this.dispatch(name, { tag: "invoke", val: { payload } }, { requestId, ...(qualifier === undefined ? {} : { qualifier }) }), {
+      retryDelaysMs: options.asyncRetryDelaysMs ?? DEFAULTS.asyncRetryDelaysMs,
+      log: this.#log,
     });
     this.#mountRoutes();
   }
@@ -227,7 +250,7 @@ class WfnHost implements Host {
       scheduler: this.#scheduler,
       instanceSettings: {
         functionName: manifest.name,
-        env: manifest.config.env,
+        env: manifest.config.style === "lambda" ? lambdaEnvironment(manifest.name, manifest.config, { region: this.region }) : manifest.config.env,
         allowedOutboundHosts: manifest.config.allowedOutboundHosts,
         logLimitBytes: this.#options.logLimitBytes ?? DEFAULTS.logLimitBytes,
         maxOutboundResponseBytes: this.#options.maxOutboundResponseBytes ?? DEFAULTS.maxOutboundResponseBytes,
@@ -291,8 +314,7 @@ class WfnHost implements Host {
 
   async dispatch(name: string, event: EventValue, options: InvokeOptions = {}): Promise<InvocationResult> {
     if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
-    const entry = this.#entries.get(name);
-    if (entry === undefined) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${this.#arn(name)}`);
+    const entry = this.#resolve(name, options.qualifier);
     if (entry.pool === undefined || entry.manifest === undefined) {
       throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `function ${name} is not available: ${entry.failure?.message ?? "not loaded"}`);
     }
@@ -302,51 +324,78 @@ class WfnHost implements Host {
       requestId,
       functionName: name,
       functionVersion: "$LATEST",
-      invokedFunctionArn: this.#arn(name),
+      invokedFunctionArn: this.arn(name, options.qualifier),
       memoryLimitMb: config.memoryMB,
       deadlineMs: 0n, // set by the scheduler when the invocation starts
       clientContext: options.clientContext,
     };
     const scheduled = await entry.pool.invoke(event, context);
-    const log = (level: LogLevel, message: string, source: "host" | "guest" = "host", time = Date.now()) =>
-      this.#log({ time, level, message, source, function: name, version: "$LATEST", requestId });
+    const log = new InvocationLog(this.#log, { function: name, version: "$LATEST", requestId });
     const facts = { requestId, functionName: name, functionVersion: "$LATEST", coldStart: scheduled.coldStart, initMs: scheduled.initMs };
+    const report = { memorySizeMB: config.memoryMB, initMs: scheduled.initMs };
+    let result: InvocationResult;
     if (scheduled.status === "timeout") {
       const error = new WfnError("WFN_TIMED_OUT", `RequestId: ${requestId} Error: Task timed out after ${(scheduled.elapsedMs / 1000).toFixed(2)} seconds`);
-      log("error", error.message);
-      return { ...facts, durationMs: scheduled.elapsedMs, status: "failed", error };
+      log.host("error", error.message);
+      log.finish({ ...report, durationMs: scheduled.elapsedMs, memoryUsedBytes: undefined, timedOut: true });
+      return { ...facts, durationMs: scheduled.elapsedMs, status: "failed", error, log: log.text() };
     }
-    const { result } = scheduled;
-    for (const line of result.logs) log(line.level, line.message, "guest", line.time);
-    const done = { ...facts, durationMs: result.durationMs };
-    switch (result.status) {
+    const call = scheduled.result;
+    log.guest(call.logs);
+    const done = { ...facts, durationMs: call.durationMs };
+    switch (call.status) {
       case "ok": {
-        const size = result.outcome.tag === "http" ? result.outcome.val.body.byteLength : result.outcome.val.byteLength;
+        const size = call.outcome.tag === "http" ? call.outcome.val.body.byteLength : call.outcome.val.byteLength;
         if (size > this.#maxResponseBytes) {
           const error = new WfnError(
             "WFN_RESPONSE_TOO_LARGE",
             `Response payload size exceeded maximum allowed payload size (${this.#maxResponseBytes} bytes): the function returned ${size} bytes`,
           );
-          log("error", error.message);
-          return { ...done, status: "failed", error };
+          log.host("error", error.message);
+          result = { ...done, status: "failed", error, log: "" };
+        } else {
+          result = { ...done, status: "ok", outcome: call.outcome, log: "" };
         }
-        return { ...done, status: "ok", outcome: result.outcome };
+        break;
       }
       case "error":
-        log("error", `Invoke Error ${result.error.errorType}: ${result.error.message}${result.error.stack ? `\n${result.error.stack.trimEnd()}` : ""}`);
-        return { ...done, status: "error", error: result.error };
+        log.host("error", `Invoke Error ${call.error.errorType}: ${call.error.message}${call.error.stack ? `\n${call.error.stack.trimEnd()}` : ""}`);
+        result = { ...done, status: "error", error: call.error, log: "" };
+        break;
       case "trap": {
-        const error = result.outOfMemory
+        const error = call.outOfMemory
           ? new WfnError("WFN_OUT_OF_MEMORY", `RequestId: ${requestId} Error: Runtime exited with error: out of memory (limit ${config.memoryMB} MB)`)
-          : new WfnError("WFN_GUEST_TRAP", `RequestId: ${requestId} Error: Runtime exited with error: ${result.message}`);
-        log("error", error.message);
-        return { ...done, status: "failed", error };
+          : new WfnError("WFN_GUEST_TRAP", `RequestId: ${requestId} Error: Runtime exited with error: ${call.message}`);
+        log.host("error", error.message);
+        result = { ...done, status: "failed", error, log: "" };
+        break;
       }
     }
+    log.finish({ ...report, durationMs: call.durationMs, memoryUsedBytes: call.memoryBytes, timedOut: false });
+    result.log = log.text();
+    return result;
+  }
+
+  invokeAsync(name: string, payload: unknown = null, options: Pick<InvokeOptions, "qualifier" | "requestId"> = {}): { requestId: string } {
+    if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    this.#resolve(name, options.qualifier);
+    const requestId = options.requestId ?? randomUUID();
+    this.#async.enqueue(name, JSON.stringify(payload === undefined ? null : payload), requestId, options.qualifier);
+    return { requestId };
+  }
+
+  /** The entry a name (and qualifier) designates, or WFN_FUNCTION_NOT_FOUND. */
+  #resolve(name: string, qualifier: string | undefined): Entry {
+    const entry = this.#entries.get(name);
+    if (entry === undefined || (qualifier !== undefined && qualifier !== "$LATEST")) {
+      throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${this.arn(name, qualifier ?? "$LATEST")}`);
+    }
+    return entry;
   }
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      await this.#async.close();
       await Promise.all([...this.#entries.values()].map((entry) => entry.pool?.drain()));
       await this.#scheduler.close();
       await this.#outbound.close();
@@ -366,13 +415,21 @@ class WfnHost implements Host {
     app.all("/_wfn/*", (c) =>
       errorResponse(new WfnError("WFN_ROUTE_NOT_FOUND", `No host route ${c.req.method} ${c.req.path}`), c.get("requestId")),
     );
+    mountLambdaApi(app, {
+      dispatchInvoke: (name, payload, options) =>
+        this.dispatch(name, { tag: "invoke", val: { payload } }, { requestId: options.requestId, ...(options.qualifier === undefined ? {} : { qualifier: options.qualifier }), ...(options.clientContext === undefined ? {} : { clientContext: options.clientContext }) }),
+      resolve: (name, qualifier) => this.#resolve(name, qualifier),
+      invokeAsync: (name, payload, requestId, qualifier) => this.#async.enqueue(name, payload, requestId, qualifier),
+      maxRequestBytes: this.#maxRequestBytes,
+      maxAsyncPayloadBytes: this.#options.maxAsyncPayloadBytes ?? DEFAULTS.maxAsyncPayloadBytes,
+    });
     app.all("*", async (c) => {
       const requestId = c.get("requestId");
       try {
         if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
         const match = this.#routes.match(c.req.method, c.req.path);
         if (match === undefined) throw new WfnError("WFN_ROUTE_NOT_FOUND", `No function handles ${c.req.method} ${c.req.path}`);
-        const request = await toHttpRequestRecord(c, { maxRequestBytes: this.#maxRequestBytes });
+        const request = await toHttpRequestRecord(c, { maxRequestBytes: this.#maxRequestBytes }, match);
         return invocationResponse(await this.dispatch(match.name, { tag: "http", val: request }, { requestId }));
       } catch (error) {
         const failure = asWfnError(error);
@@ -420,8 +477,13 @@ class WfnHost implements Host {
     };
   }
 
-  #arn(name: string): string {
-    return `arn:aws:lambda:${this.#options.region ?? "local"}:000000000000:function:${name}`;
+  /** `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]` */
+  arn(name: string, qualifier?: string): string {
+    return `arn:aws:lambda:${this.region}:${ACCOUNT_ID}:function:${name}${qualifier === undefined ? "" : `:${qualifier}`}`;
+  }
+
+  get region(): string {
+    return this.#options.region ?? DEFAULT_REGION;
   }
 
   #hostLog(level: "info" | "warn" | "error", message: string, requestId?: string): void {

@@ -3,6 +3,7 @@ export { createHost, DEFAULT_MAX_REQUEST_BYTES } from "./host.js";
 export { serve } from "./serve.js";
 export type { RunningServer, ServeOptions } from "./serve.js";
 export { RouteTable } from "./triggers/http.js";
+export { parseFunctionName, resultBody as invocationPayload } from "./api/lambda.js";
 export type { RouteMatch, RoutedFunction } from "./triggers/http.js";
 export type { FunctionStatus, Host, HostOptions, InvokeOptions } from "./host.js";
 export type { InvocationResult } from "./invocation.js";
@@ -23,6 +24,7 @@ export {
 } from "./config/function-config.js";
 export type { ConfigProblem, FunctionConfig, FunctionConfigInput, Route } from "./config/function-config.js";
 export { PROJECT_SCHEMA_URL, validateProjectDocument } from "./config/schema.js";
+export { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 export type { SchemaProblem } from "./config/schema.js";
 export { jsonSink, silentSink, teeSink, textSink } from "./observe/log.js";
 export type { LogLevel, LogRecord, LogSink } from "./observe/log.js";

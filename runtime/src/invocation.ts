@@ -12,6 +12,8 @@ interface InvocationFacts {
   coldStart: boolean;
   /** Instance start-up time on a cold start, in milliseconds. */
   initMs: number | undefined;
+  /** The invocation's log in AWS Lambda's text format: START, the lines, END, REPORT. */
+  log: string;
 }
 
 /**

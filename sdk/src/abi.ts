@@ -5,11 +5,18 @@
 /** Ordered name/value pairs; names may repeat. */
 export type Fields = Array<[string, string]>;
 
+export interface HttpRouteRecord {
+  key: string;
+  params: Fields;
+}
+
 export interface HttpRequestRecord {
   method: string;
   url: string;
   headers: Fields;
   body: Uint8Array;
+  route: HttpRouteRecord | undefined;
+  remoteAddress: string | undefined;
 }
 
 export interface HttpResponseRecord {

@@ -9,7 +9,7 @@ import { CACHE_DIR, ROOT, WFN } from "../helpers/paths.js";
 
 const run = promisify(execFile);
 
-export const PROJECTS = ["test/fixtures/app", "test/fixtures/hostile", "examples/hello", "examples/hono-app"];
+export const PROJECTS = ["test/fixtures/app", "test/fixtures/hostile", "test/fixtures/lambda", "examples/hello", "examples/hono-app", "examples/lambda-api", "examples/lambda-json"];
 
 export default async function setup(project: TestProject): Promise<void> {
   const started = performance.now();

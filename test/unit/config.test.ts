@@ -40,6 +40,7 @@ describe("function configuration", () => {
       maxConcurrency: 10,
       isolation: "instance",
       allowedOutboundHosts: [],
+      style: "auto",
     });
   });
 
@@ -80,6 +81,16 @@ describe("allowedOutboundHosts", () => {
     expect(allowed("https://localhost:8080/")).toBe(true);
     expect(allowed("http://localhost/")).toBe(false);
     expect(allowed("file:///etc/passwd")).toBe(false);
+  });
+});
+
+describe("md5 (for SQS md5OfBody, computed inside the guest)", () => {
+  it("matches Node's implementation", async () => {
+    const { md5Hex } = await import("../../sdk/dist/guest/md5.js");
+    const { createHash } = await import("node:crypto");
+    for (const text of ["", "a", "Test message.", "é€😀", "x".repeat(1000)]) {
+      expect(md5Hex(text)).toBe(createHash("md5").update(text).digest("hex"));
+    }
   });
 });
 

@@ -9,6 +9,7 @@ import {
   MANIFEST_VERSION,
   WORLD,
   defaultCacheDir,
+  lambdaEnvironment,
   sha256Hex,
   type FunctionConfig,
   type Manifest,
@@ -97,7 +98,7 @@ export async function buildProject(project: Project, options: BuildOptions = {})
       sdkVersion: made.sdkVersion,
       component: { file: COMPONENT_FILE, sha256: sha256Hex(made.component), size: made.component.byteLength },
       sourceSha256: made.sourceSha256,
-      config,
+      config: { ...config, style: made.style },
     };
     const dir = join(outDir, name);
     const info: BuildInfo = { toolchain: toolchain(), configSha256: configHash(config), inputs: await hashInputs(project.dir, made.inputs) };
@@ -112,6 +113,8 @@ export async function buildProject(project: Project, options: BuildOptions = {})
 
 interface Made {
   component: Uint8Array;
+  /** Web or Lambda style; prebuilt components are neither, and count as web. */
+  style: "web" | "lambda";
   engine: Manifest["engine"];
   sdkVersion: string;
   sourceSha256: string;
@@ -125,7 +128,7 @@ interface Made {
 async function fromSource(project: Project, name: string, config: FunctionConfig, cacheDir: string, progress: (event: BuildProgress) => void, started: number): Promise<Made> {
   let bundle;
   try {
-    bundle = await bundleFunction(project.dir, config.entry);
+    bundle = await bundleFunction(project.dir, config.entry, { style: config.style, lambdaEnv: lambdaEnvironment(name, config) });
   } catch (error) {
     if (error instanceof BundleError) throw new BuildError(name, error.problems, `function "${name}" does not build`);
     throw error;
@@ -142,6 +145,7 @@ async function fromSource(project: Project, name: string, config: FunctionConfig
   }
   return {
     component: output.component,
+    style: bundle.style,
     engine: { name: "starlingmonkey", version: engineVersion() },
     sdkVersion: bundle.sdkVersion,
     sourceSha256: bundle.sha256,
@@ -159,6 +163,7 @@ async function prebuilt(project: Project, name: string, config: FunctionConfig):
     const { component, kind } = await buildPrebuilt(project.dir, config.entry, await loadWorld(CLI_SDK_DIR));
     return {
       component,
+      style: "web",
       engine: { name: "prebuilt", version: kind },
       sdkVersion: JSON.parse(await readFile(join(CLI_SDK_DIR, "package.json"), "utf8")).version as string,
       sourceSha256: sha256Hex(await readFile(join(project.dir, config.entry))),

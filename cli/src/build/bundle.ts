@@ -13,6 +13,9 @@ import * as esbuild from "esbuild";
 export const CLI_SDK_DIR = dirname(dirname(fileURLToPath(import.meta.resolve("@wfn/sdk"))));
 
 const GUEST_IMPORTS = ["wasi:*", "wfn:*"];
+/** Globals from Node.js that function code may use, supplied by well-kept browser implementations. */
+const BUFFER_SHIM = fileURLToPath(new URL("../../shims/buffer.js", import.meta.url));
+const CLI_DIR = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 
 /** A problem in the function's source, with its location when known. */
@@ -39,6 +42,8 @@ export function formatProblem(problem: SourceProblem): string {
 export interface Bundle {
   /** The guest module's source. */
   code: string;
+  /** How the entry is written. */
+  style: "web" | "lambda";
   sha256: string;
   /** Project-relative paths of the project's own files that went in (for change detection). */
   inputs: string[];
@@ -48,28 +53,35 @@ export interface Bundle {
   sdkDir: string;
 }
 
+export interface BundleOptions {
+  /** `auto` detects the style from the entry's exports. */
+  style: "auto" | "web" | "lambda";
+  /** For Lambda-style functions: what `process.env` holds while the module's top level runs (at build time). */
+  lambdaEnv: Record<string, string>;
+}
+
 /** Bundles `entry` (relative to `projectDir`). */
-export async function bundleFunction(projectDir: string, entry: string): Promise<Bundle> {
+export async function bundleFunction(projectDir: string, entry: string, options: BundleOptions): Promise<Bundle> {
   const entryPath = resolve(projectDir, entry);
-  const exports = await entryExports(projectDir, entryPath);
-  if (!exports.includes("default")) {
-    throw new BundleError([
-      {
-        file: entry,
-        message: "has no default export; a function's entry must `export default defineFunction({ ... })` (from \"@wfn/sdk\")",
-      },
-    ]);
-  }
+  const style = detectStyle(entry, await entryExports(projectDir, entryPath), options.style);
   let sdkDir = CLI_SDK_DIR;
   const wrapper = [
     `import * as fn from ${JSON.stringify(entryPath)};`,
-    `import { createGuest } from "@wfn/sdk/guest";`,
-    `export const handle = createGuest(fn);`,
+    style === "web" ? `import { createGuest as create } from "@wfn/sdk/guest";` : `import { createLambdaGuest as create } from "@wfn/sdk/guest";`,
+    `export const handle = create(fn);`,
   ].join("\n");
-  const result = await run(projectDir, {
-    stdin: { contents: wrapper, resolveDir: projectDir, sourcefile: "wfn-entry.js", loader: "js" },
-    plugins: [guestImports(projectDir, (dir) => (sdkDir = dir))],
-  });
+  const build = (inject: string[]) =>
+    run(projectDir, {
+      stdin: { contents: wrapper, resolveDir: projectDir, sourcefile: "wfn-entry.js", loader: "js" },
+      plugins: [guestImports(projectDir, (dir) => (sdkDir = dir))],
+      inject,
+      // Lambda handlers read process.env at module load, which happens at build time.
+      // (The banner runs before any module, so even the entry's top level sees process.env.)
+      ...(style === "lambda" ? { banner: { js: `globalThis.process ??= { env: ${JSON.stringify(options.lambdaEnv)} };` } } : {}),
+    });
+  let result = await build([]);
+  // Code written for Node.js often uses the Buffer global: supply it, but only to code that does.
+  if (/\bBuffer\b/.test(result.outputFiles?.[0]?.text ?? "")) result = await build([BUFFER_SHIM]);
   const output = result.outputFiles?.[0];
   if (output === undefined) throw new BundleError([{ message: "esbuild produced no output" }]);
   const code = normalizePathComments(output.text, projectDir, sdkDir);
@@ -78,6 +90,7 @@ export async function bundleFunction(projectDir: string, entry: string): Promise
     .sort();
   return {
     code,
+    style,
     sha256: createHash("sha256").update(code).digest("hex"),
     inputs,
     sdkVersion: await sdkVersion(sdkDir),
@@ -85,9 +98,33 @@ export async function bundleFunction(projectDir: string, entry: string): Promise
   };
 }
 
+function detectStyle(entry: string, exports: string[], configured: BundleOptions["style"]): "web" | "lambda" {
+  const web = exports.includes("default");
+  const lambda = exports.includes("handler");
+  if (configured === "web" && !web) {
+    throw new BundleError([{ file: entry, message: "has no default export; a web-style function's entry must `export default defineFunction({ ... })` (from \"@wfn/sdk\")" }]);
+  }
+  if (configured === "lambda" && !lambda) {
+    throw new BundleError([{ file: entry, message: "has no `handler` export; a Lambda-style entry must `export const handler = async (event, context) => { ... }`" }]);
+  }
+  if (configured !== "auto") return configured;
+  if (web) return "web";
+  if (lambda) return "lambda";
+  throw new BundleError([
+    {
+      file: entry,
+      message:
+        "has no default export and no `handler` export; export `default defineFunction({ ... })` (from \"@wfn/sdk\") or, Lambda-style, `const handler = async (event, context) => { ... }`",
+    },
+  ]);
+}
+
+/** The entry's export names; a CommonJS entry (`exports.handler = ...`) counts as exporting `handler`. */
 async function entryExports(projectDir: string, entryPath: string): Promise<string[]> {
   const result = await run(projectDir, { entryPoints: [entryPath], plugins: [guestImports(projectDir, () => {})] });
   const output = Object.values(result.metafile?.outputs ?? {})[0];
+  const input = Object.entries(result.metafile?.inputs ?? {}).find(([path]) => resolve(projectDir, path) === entryPath)?.[1];
+  if (input?.format === "cjs") return ["handler"];
   return output?.exports ?? [];
 }
 
@@ -181,10 +218,12 @@ async function sdkVersion(dir: string): Promise<string> {
  */
 function normalizePathComments(code: string, projectDir: string, sdkDir: string): string {
   const sdkRelative = relative(projectDir, sdkDir);
+  const cliRelative = relative(projectDir, CLI_DIR);
   return code.replace(/^\/\/ (\.\.\/\S*)$/gm, (line, path: string) => {
     const at = path.lastIndexOf("node_modules/");
     if (at >= 0) return `// ${path.slice(at)}`;
     if (path.startsWith(sdkRelative + "/")) return `// @wfn/sdk/${path.slice(sdkRelative.length + 1)}`;
+    if (path.startsWith(cliRelative + "/")) return `// @wfn/cli/${path.slice(cliRelative.length + 1)}`;
     return line;
   });
 }

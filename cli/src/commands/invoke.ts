@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { createHost, readArtifact, textSink, type InvocationResult, type LogSink } from "@wfn/runtime";
+import { createHost, invocationPayload, readArtifact, textSink, type InvocationResult, type LogSink } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR } from "../build/build.js";
 import { loadProject } from "../project/project.js";
 import { out, UsageError } from "../ui.js";
@@ -95,10 +95,8 @@ function printResult(result: InvocationResult): void {
       return;
     }
     case "error":
-      out(JSON.stringify({ errorType: result.error.errorType, errorMessage: result.error.message, trace: result.error.stack?.split("\n") ?? [] }, null, 2));
-      return;
     case "failed":
-      out(JSON.stringify({ errorType: result.error.lambdaType, errorMessage: result.error.message }, null, 2));
+      out(JSON.stringify(JSON.parse(new TextDecoder().decode(invocationPayload(result))), null, 2));
       return;
   }
 }

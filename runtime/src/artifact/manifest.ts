@@ -62,7 +62,11 @@ const MANIFEST_SCHEMA = {
     config: {
       allOf: [
         { $ref: `${PROJECT_SCHEMA_ID}#/definitions/function` },
-        { type: "object", required: ["entry", "routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts"] },
+        {
+          type: "object",
+          required: ["entry", "routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts", "style"],
+          properties: { style: { enum: ["web", "lambda"] } },
+        },
       ],
     },
   },

@@ -24,6 +24,13 @@ export interface FunctionConfig {
   isolation: "instance" | "request";
   /** Where outbound `fetch` may go: `scheme://host[:port]` entries, wildcards allowed. Empty: nowhere. */
   allowedOutboundHosts: string[];
+  /**
+   * How the entry is written: `web` (`export default defineFunction({...})`)
+   * or `lambda` (`export const handler = async (event, context) => ...`).
+   * `auto` (configuration only) lets `wfn build` detect it; a built
+   * function's manifest always says which.
+   */
+  style: "auto" | "web" | "lambda";
 }
 
 /** What a user may write: everything but `entry` is optional. */
@@ -38,6 +45,7 @@ export const FUNCTION_DEFAULTS = Object.freeze({
   maxConcurrency: 10,
   isolation: "instance" as "instance" | "request",
   allowedOutboundHosts: [] as string[],
+  style: "auto" as "auto" | "web" | "lambda",
 });
 
 export const LIMITS = Object.freeze({
@@ -138,6 +146,7 @@ export function resolveFunctionConfig(input: FunctionConfigInput): FunctionConfi
     maxConcurrency: input.maxConcurrency ?? FUNCTION_DEFAULTS.maxConcurrency,
     isolation: input.isolation ?? FUNCTION_DEFAULTS.isolation,
     allowedOutboundHosts: [...(input.allowedOutboundHosts ?? FUNCTION_DEFAULTS.allowedOutboundHosts)],
+    style: input.style ?? FUNCTION_DEFAULTS.style,
   };
 }
 

@@ -146,6 +146,12 @@ export function writeCall(w: Writer, instance: number, event: EventValue, contex
       w.string(event.val.url);
       w.fields(event.val.headers);
       w.bytes(event.val.body);
+      w.u8(event.val.route === undefined ? 0 : 1);
+      if (event.val.route !== undefined) {
+        w.string(event.val.route.key);
+        w.fields(event.val.route.params);
+      }
+      w.optionalString(event.val.remoteAddress);
       return;
     case "invoke":
       w.string(event.val.payload);
@@ -199,7 +205,17 @@ export function readCall(r: Reader): { instance: number; event: EventValue; cont
   let event: EventValue;
   switch (EVENT_TAGS[r.u8()]) {
     case "http":
-      event = { tag: "http", val: { method: r.string(), url: r.string(), headers: r.fields(), body: r.bytes() } };
+      event = {
+        tag: "http",
+        val: {
+          method: r.string(),
+          url: r.string(),
+          headers: r.fields(),
+          body: r.bytes(),
+          route: r.u8() === 0 ? undefined : { key: r.string(), params: r.fields() },
+          remoteAddress: r.optionalString(),
+        },
+      };
       break;
     case "invoke":
       event = { tag: "invoke", val: { payload: r.string() } };
@@ -247,6 +263,7 @@ const STATUS = ["ok", "error", "trap"] as const;
 export function writeResult(w: Writer, result: CallResult): void {
   w.u8(STATUS.indexOf(result.status));
   w.f64(result.durationMs);
+  w.f64(result.memoryBytes);
   switch (result.status) {
     case "ok":
       writeOutcome(w, result.outcome);
@@ -270,16 +287,17 @@ export function writeResult(w: Writer, result: CallResult): void {
 export function readResult(r: Reader): CallResult {
   const status = STATUS[r.u8()];
   const durationMs = r.f64();
+  const memoryBytes = r.f64();
   let result: CallResult;
   switch (status) {
     case "ok":
-      result = { status, outcome: readOutcome(r), logs: [], durationMs };
+      result = { status, outcome: readOutcome(r), logs: [], durationMs, memoryBytes };
       break;
     case "error":
-      result = { status, error: readError(r), logs: [], durationMs };
+      result = { status, error: readError(r), logs: [], durationMs, memoryBytes };
       break;
     case "trap":
-      result = { status, message: r.string(), outOfMemory: r.u8() === 1, logs: [], durationMs };
+      result = { status, message: r.string(), outOfMemory: r.u8() === 1, logs: [], durationMs, memoryBytes };
       break;
     default:
       throw new Error("unknown result status");

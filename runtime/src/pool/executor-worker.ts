@@ -62,7 +62,7 @@ function run(call: { instance: number; event: Parameters<SandboxInstance["call"]
   const instance = instances.get(call.instance);
   let result: CallResult;
   if (instance === undefined) {
-    result = { status: "trap", message: `instance ${call.instance} does not exist`, outOfMemory: false, logs: [], durationMs: 0 };
+    result = { status: "trap", message: `instance ${call.instance} does not exist`, outOfMemory: false, logs: [], durationMs: 0, memoryBytes: 0 };
   } else {
     result = instance.call(call.event, call.context);
     if (instance.trapped) instances.delete(call.instance);

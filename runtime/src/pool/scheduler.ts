@@ -125,27 +125,41 @@ export class Scheduler {
     this.#pools.add(pool);
   }
 
-  /** Queues a call for a pool; resolves when it ran (or timed out), rejects if it was refused. */
+  /**
+   * Runs a call for a pool as soon as an instance and an executor are free;
+   * resolves when it ran (or timed out). A call that cannot start at once
+   * waits — at most `maxQueueLength` per function, each at most
+   * `maxQueueWaitMs` — or is refused with WFN_THROTTLED.
+   */
   submit(pool: FunctionPool, event: EventValue, context: ContextRecord): Promise<ScheduledResult> {
     if (this.#closing) return Promise.reject(new WfnError("WFN_SHUTTING_DOWN"));
     if (this.#broken) return Promise.reject(this.#broken);
-    if (pool.waiting >= this.#options.maxQueueLength) {
-      return Promise.reject(throttled(`${pool.name} has ${pool.waiting} invocations waiting already`));
-    }
     return new Promise<ScheduledResult>((resolve, reject) => {
       const call: PendingCall = { pool, event, context, resolve, reject, queueTimer: undefined, coldStart: false, initMs: undefined };
-      call.queueTimer = setTimeout(() => {
-        const at = this.#queue.indexOf(call);
-        if (at < 0) return;
-        this.#queue.splice(at, 1);
-        pool.waiting--;
-        reject(throttled(`no instance of ${pool.name} became free within ${this.#options.maxQueueWaitMs} ms`));
-        this.#notifyIdle();
-      }, this.#options.maxQueueWaitMs);
       this.#queue.push(call);
       pool.waiting++;
       this.#pump();
+      if (!this.#queue.includes(call)) return;
+      if (pool.waiting > this.#options.maxQueueLength) {
+        this.#unqueue(call);
+        reject(throttled(`${pool.name} already has ${this.#options.maxQueueLength} invocation(s) waiting`));
+        return;
+      }
+      call.queueTimer = setTimeout(() => {
+        if (!this.#unqueue(call)) return;
+        reject(throttled(`no instance of ${pool.name} became free within ${this.#options.maxQueueWaitMs} ms`));
+        this.#notifyIdle();
+      }, this.#options.maxQueueWaitMs);
     });
+  }
+
+  /** Removes a call from the queue; false if it was not there (it started). */
+  #unqueue(call: PendingCall): boolean {
+    const at = this.#queue.indexOf(call);
+    if (at < 0) return false;
+    this.#queue.splice(at, 1);
+    call.pool.waiting--;
+    return true;
   }
 
   /**

@@ -21,7 +21,12 @@ export type CallStatus =
   | { status: "error"; error: FunctionErrorRecord }
   | { status: "trap"; message: string; outOfMemory: boolean };
 
-export type CallResult = CallStatus & { logs: GuestLogEntry[]; durationMs: number };
+export type CallResult = CallStatus & {
+  logs: GuestLogEntry[];
+  durationMs: number;
+  /** Size of the instance's linear memory after the call, in bytes (Lambda's "Max Memory Used"). */
+  memoryBytes: number;
+};
 
 type HandleExport = (event: EventValue, context: ContextRecord) => OutcomeValue;
 
@@ -29,12 +34,14 @@ export class SandboxInstance {
   readonly #handle: HandleExport;
   readonly #logs: LogCollector;
   readonly #call: CallState;
+  readonly #memory: () => number;
   #trapped = false;
 
-  private constructor(handle: HandleExport, logs: LogCollector, call: CallState) {
+  private constructor(handle: HandleExport, logs: LogCollector, call: CallState, memory: () => number) {
     this.#handle = handle;
     this.#logs = logs;
     this.#call = call;
+    this.#memory = memory;
   }
 
   /** Instantiates a component; throws if instantiation fails. */
@@ -46,6 +53,7 @@ export class SandboxInstance {
   ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
     const call: CallState = { deadlineMs: 0 };
+    let memory: WebAssembly.Memory | undefined;
     const exports = glue.instantiate(
       (name) => {
         const module = modules.get(name);
@@ -55,13 +63,14 @@ export class SandboxInstance {
       createImports(capabilities, logs, call),
       (module, imports) => {
         const instance = new WebAssembly.Instance(module, imports);
+        if (memory === undefined && instance.exports.memory instanceof WebAssembly.Memory) memory = instance.exports.memory;
         const image = images.get(module);
         // Before the next core module is instantiated (it may write into this memory too).
         if (image !== undefined) writeMemoryImage(instance.exports.memory as WebAssembly.Memory, image);
         return instance;
       },
     );
-    return new SandboxInstance(exports.handle, logs, call);
+    return new SandboxInstance(exports.handle, logs, call, () => memory?.buffer.byteLength ?? 0);
   }
 
   get trapped(): boolean {
@@ -82,7 +91,7 @@ export class SandboxInstance {
     if (status.status === "trap" && !status.outOfMemory) {
       status.outOfMemory = logs.some((entry) => entry.level === "error" && /out of memory/i.test(entry.message));
     }
-    return { ...status, logs, durationMs: performance.now() - started };
+    return { ...status, logs, durationMs: performance.now() - started, memoryBytes: this.#memory() };
   }
 }
 

@@ -86,7 +86,7 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "up
 const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
 /** Reads a request into the world's record, refusing bodies over the limit before reading them whole. */
-export async function toHttpRequestRecord(c: Context, limits: HttpLimits): Promise<HttpRequestRecord> {
+export async function toHttpRequestRecord(c: Context, limits: HttpLimits, match?: RouteMatch): Promise<HttpRequestRecord> {
   const request = c.req.raw;
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limits.maxRequestBytes) {
@@ -97,7 +97,19 @@ export async function toHttpRequestRecord(c: Context, limits: HttpLimits): Promi
     url: request.url,
     headers: rawHeaders(c) ?? [...request.headers],
     body: await readBody(request, limits.maxRequestBytes),
+    route: match === undefined ? undefined : { key: match.route, params: Object.entries(match.params) },
+    remoteAddress: incoming(c)?.socket?.remoteAddress,
   };
+}
+
+interface Incoming {
+  rawHeaders?: string[];
+  socket?: { remoteAddress?: string };
+}
+
+/** Node's IncomingMessage, when the request came through @hono/node-server. */
+function incoming(c: Context): Incoming | undefined {
+  return (c.env as { incoming?: Incoming } | undefined)?.incoming;
 }
 
 function tooLarge(size: number, limit: number): WfnError {
@@ -106,8 +118,7 @@ function tooLarge(size: number, limit: number): WfnError {
 
 /** Header pairs exactly as received (duplicates kept apart), when the Node server exposes them. */
 function rawHeaders(c: Context): Array<[string, string]> | undefined {
-  const incoming = (c.env as { incoming?: { rawHeaders?: string[] } } | undefined)?.incoming;
-  const raw = incoming?.rawHeaders;
+  const raw = incoming(c)?.rawHeaders;
   if (raw === undefined) return undefined;
   const pairs: Array<[string, string]> = [];
   for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);

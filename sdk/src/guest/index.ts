@@ -136,3 +136,5 @@ function toStorageRecord(record: StorageRecordValue): StorageRecord {
     raw: JSON.parse(record.raw),
   };
 }
+
+export { createLambdaGuest } from "./lambda.js";

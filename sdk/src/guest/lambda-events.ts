@@ -1,0 +1,48 @@
+// Lambda's event shapes for non-HTTP triggers: EventBridge scheduled events,
+// SQS batches and S3 notifications, built from the world's records.
+import type { QueueBatchRecord, ScheduleEventRecord, StorageRecordValue } from "../abi.js";
+import { md5Hex } from "./md5.js";
+
+/** `ScheduledEvent` (@types/aws-lambda). */
+export function toScheduledEvent(record: ScheduleEventRecord, region: string, account: string) {
+  return {
+    version: "0",
+    id: record.id,
+    "detail-type": "Scheduled Event",
+    source: "aws.events",
+    account,
+    time: new Date(record.time).toISOString().replace(/\.\d{3}Z$/, "Z"),
+    region,
+    resources: [`arn:aws:events:${region}:${account}:rule/${record.name}`],
+    detail: {},
+  };
+}
+
+/** `SQSEvent` (@types/aws-lambda). */
+export function toSqsEvent(record: QueueBatchRecord, region: string, account: string) {
+  return {
+    Records: record.messages.map((message) => ({
+      messageId: message.id,
+      receiptHandle: message.receiptHandle,
+      body: message.body,
+      attributes: {
+        ApproximateReceiveCount: String(message.receiveCount),
+        SentTimestamp: String(message.sentTimestamp),
+        SenderId: "wfn",
+        ApproximateFirstReceiveTimestamp: String(message.firstReceiveTimestamp),
+      },
+      messageAttributes: Object.fromEntries(
+        message.attributes.map(([name, value]) => [name, { stringValue: value, stringListValues: [], binaryListValues: [], dataType: "String" }]),
+      ),
+      md5OfBody: md5Hex(message.body),
+      eventSource: "aws:sqs",
+      eventSourceARN: `arn:aws:sqs:${region}:${account}:${record.queue}`,
+      awsRegion: region,
+    })),
+  };
+}
+
+/** `S3Event` (@types/aws-lambda): the records exactly as the storage server sent them. */
+export function toS3Event(records: StorageRecordValue[]) {
+  return { Records: records.map((record) => JSON.parse(record.raw) as unknown) };
+}
