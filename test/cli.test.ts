@@ -157,6 +157,38 @@ describe("invalid wfn.json is refused with the file and the field", () => {
     expect(stderr).toContain("functions.hello.routes[1]: the path \"/_wfn/mine\" is reserved");
   });
 
+  it("names a bad schedule, an undeclared queue and a bad queue declaration", async () => {
+    const { code, stderr } = await withConfig(
+      JSON.stringify({
+        queues: { jobs: { visibilityTimeoutSeconds: 5 }, "bad name!": {} },
+        functions: {
+          report: { entry: "src/index.ts", schedule: "cron(0 25 * * ? *)" },
+          nightly: { entry: "src/index.ts", schedule: { expression: "rate(1 day)", timezone: "Mars/Olympus" } },
+          worker: { entry: "src/index.ts", queue: "jbos" },
+          slow: { entry: "src/index.ts", queue: "jobs", timeoutMs: 10_000 },
+        },
+      }),
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain('queues: "bad name!" is not a valid name');
+    const fixed = await withConfig(
+      JSON.stringify({
+        queues: { jobs: { visibilityTimeoutSeconds: 5 } },
+        functions: {
+          report: { entry: "src/index.ts", schedule: "cron(0 25 * * ? *)" },
+          nightly: { entry: "src/index.ts", schedule: { expression: "rate(1 day)", timezone: "Mars/Olympus" } },
+          worker: { entry: "src/index.ts", queue: "jbos" },
+          slow: { entry: "src/index.ts", queue: "jobs", timeoutMs: 10_000 },
+        },
+      }),
+    );
+    expect(fixed.code).toBe(1);
+    expect(fixed.stderr).toMatch(/functions\.report\.schedule: "cron\(0 25 \* \* \? \*\)": /);
+    expect(fixed.stderr).toContain('functions.nightly.schedule: "Mars/Olympus" is not a time zone');
+    expect(fixed.stderr).toContain('functions.worker.queue.name: queue "jbos" is not declared under "queues"');
+    expect(fixed.stderr).toContain('functions.slow.queue.name: queue "jobs" has a visibility timeout of 5 s, less than this function\'s timeout (10000 ms)');
+  });
+
   it("names an invalid function name", async () => {
     const { stderr } = await withConfig(JSON.stringify({ functions: { "no spaces": { entry: "src/index.ts" } } }));
     expect(stderr).toContain('"no spaces" is not a valid function name');

@@ -118,6 +118,9 @@ describe("Invoke with the AWS SDK", () => {
     expect(error.errorType).toBe("ValidationError");
     expect(error.errorMessage).toBe("an order needs at least one item");
     expect(Array.isArray(error.trace)).toBe(true);
+    // As Node's runtime writes it: "Type: message", then the frames.
+    expect((error.trace as string[])[0]).toBe("ValidationError: an order needs at least one item");
+    expect((error.trace as string[]).length).toBeGreaterThan(1);
     expect((error.trace as string[]).every((line) => line.length > 0)).toBe(true);
   });
 

@@ -5,5 +5,12 @@ if (major < 22 || (major === 22 && minor < 19)) {
   process.stderr.write(`wfn needs Node.js 22.19 or newer (24 recommended); this is Node.js ${process.versions.node}.\n`);
   process.exit(1);
 }
+// node:sqlite (the host's store) is stable in Node 24 but warns as experimental in 22.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const type = typeof rest[0] === "string" ? rest[0] : rest[0]?.type;
+  if (type === "ExperimentalWarning" && String(warning).includes("SQLite")) return;
+  return emitWarning.call(process, warning, ...rest);
+};
 const { main } = await import("../dist/main.js");
 process.exitCode = await main(process.argv.slice(2));

@@ -4,6 +4,20 @@ import { buildCommand, buildHelp } from "./commands/build.js";
 import { devCommand, devHelp } from "./commands/dev.js";
 import { initCommand, initHelp } from "./commands/init.js";
 import { invokeCommand, invokeHelp } from "./commands/invoke.js";
+import {
+  deadLettersCommand,
+  deadLettersHelp,
+  failuresCommand,
+  failuresHelp,
+  queuesCommand,
+  queuesHelp,
+  redriveCommand,
+  redriveHelp,
+  schedulesCommand,
+  schedulesHelp,
+  sendCommand,
+  sendHelp,
+} from "./commands/ops.js";
 import { serveCommand, serveHelp } from "./commands/serve.js";
 import { out, reportError, UsageError } from "./ui.js";
 
@@ -17,6 +31,14 @@ Commands:
   serve [dir...]    serve built functions over HTTP (builds stale ones first)
   dev [dir]         serve, and rebuild functions when their sources change
   invoke <name>     invoke one function locally and print its result
+
+Operating a running host (--host, default $WFN_HOST or http://127.0.0.1:8787):
+  queues            list queues: waiting, in flight, dead-lettered
+  send <queue>      send a message to a queue
+  dead-letters <q>  list a queue's dead-lettered messages
+  redrive <queue>   move a queue's dead letters back to it
+  schedules         list schedules with their next and last firing
+  failures [name]   list asynchronous invocations that failed for good
 
 Options:
   -h, --help        show help (also: wfn <command> --help)
@@ -35,6 +57,12 @@ const COMMANDS: Record<string, Command> = {
   serve: { run: serveCommand, help: serveHelp },
   dev: { run: devCommand, help: devHelp },
   invoke: { run: invokeCommand, help: invokeHelp },
+  queues: { run: queuesCommand, help: queuesHelp },
+  send: { run: sendCommand, help: sendHelp },
+  "dead-letters": { run: deadLettersCommand, help: deadLettersHelp },
+  redrive: { run: redriveCommand, help: redriveHelp },
+  schedules: { run: schedulesCommand, help: schedulesHelp },
+  failures: { run: failuresCommand, help: failuresHelp },
 };
 
 /** Runs the CLI; returns the process exit code. */

@@ -5,6 +5,7 @@ import { isWfnError } from "@wfn/runtime";
 import { BuildError } from "./build/build.js";
 import { formatProblem } from "./build/bundle.js";
 import { ProjectError } from "./project/project.js";
+import { HostError } from "./remote/client.js";
 
 const color = process.stderr.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -64,6 +65,10 @@ export function reportError(error: unknown): number {
   if (error instanceof BuildError) {
     say(red(`error: ${error.message}`));
     for (const problem of error.problems) say(`  ${formatProblem(problem)}`);
+    return 1;
+  }
+  if (error instanceof HostError) {
+    say(red(`error: ${error.message}`));
     return 1;
   }
   if (isWfnError(error)) {

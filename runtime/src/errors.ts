@@ -6,6 +6,7 @@
 export type ErrorCode =
   | "WFN_FUNCTION_NOT_FOUND"
   | "WFN_ROUTE_NOT_FOUND"
+  | "WFN_QUEUE_NOT_FOUND"
   | "WFN_FUNCTION_UNAVAILABLE"
   | "WFN_THROTTLED"
   | "WFN_TIMED_OUT"
@@ -34,6 +35,7 @@ interface ErrorKind {
 const KINDS: Record<ErrorCode, ErrorKind> = {
   WFN_FUNCTION_NOT_FOUND: { status: 404, lambdaType: "ResourceNotFoundException", fault: "client", defaultMessage: "Function not found" },
   WFN_ROUTE_NOT_FOUND: { status: 404, lambdaType: "ResourceNotFoundException", fault: "client", defaultMessage: "No function handles this route" },
+  WFN_QUEUE_NOT_FOUND: { status: 404, lambdaType: "QueueDoesNotExist", fault: "client", defaultMessage: "The queue does not exist" },
   WFN_FUNCTION_UNAVAILABLE: { status: 503, lambdaType: "ResourceNotReadyException", fault: "server", defaultMessage: "The function is not available" },
   WFN_THROTTLED: { status: 429, lambdaType: "TooManyRequestsException", fault: "client", defaultMessage: "Rate Exceeded." },
   WFN_TIMED_OUT: { status: 504, lambdaType: "Sandbox.Timedout", fault: "function", defaultMessage: "Task timed out" },

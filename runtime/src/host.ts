@@ -1,134 +1,40 @@
 // createHost(): loads packaged functions, keeps a pool of sandboxed
-// instances per function, and routes triggers to them through a Hono app
-// that mounts into any Node server.
+// instances per function, runs their triggers (HTTP, Invoke API, queues,
+// schedules, storage notifications, asynchronous invocations) and serves
+// them through a Hono app that mounts into any Node server.
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
+import { MessageChannel } from "node:worker_threads";
 import { Hono } from "hono";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
-import { checkArtifact, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
+import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
+import { checkArtifact, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
 import type { Manifest } from "./artifact/manifest.js";
 import { prepareComponent } from "./artifact/prepare.js";
-import type { FunctionConfig } from "./config/function-config.js";
+import { checkAppConfig, resolveQueueConfig, type QueueConfig } from "./config/function-config.js";
 import { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 import { asWfnError, WfnError } from "./errors.js";
+import { DEFAULT_MAX_REQUEST_BYTES, DEFAULTS, type FunctionStatus, type Host, type HostOptions, type HostQueues, type InvokeOptions } from "./host-types.js";
 import type { InvocationResult } from "./invocation.js";
 import { InvocationLog } from "./observe/invocation-log.js";
 import { textSink, type LogSink } from "./observe/log.js";
 import { OutboundThread } from "./outbound/thread.js";
+import { serveHostCalls, type HostCallRequest } from "./pool/host-calls.js";
 import { FunctionPool } from "./pool/pool.js";
 import { Scheduler } from "./pool/scheduler.js";
-import { mountLambdaApi } from "./api/lambda.js";
-import { AsyncInvoker } from "./triggers/async.js";
-import { errorResponse, invocationResponse, RouteTable, toHttpRequestRecord } from "./triggers/http.js";
+import { openSqliteStore } from "./store/sqlite.js";
+import type { Store } from "./store/store.js";
+import { AsyncInvocations } from "./triggers/async.js";
+import { RouteTable } from "./triggers/http.js";
+import { Queues } from "./triggers/queues.js";
+import { Schedules } from "./triggers/schedules.js";
 import { defaultCacheDir } from "./util/cache-dir.js";
 
-/** Options of {@link createHost}. */
-export interface HostOptions {
-  /** `wfn build` output folders (one sub-folder per function) to load at start. */
-  dir?: string | string[];
-  /** Artifacts to load at start, in addition to `dir`. */
-  functions?: Artifact[];
-  /** Where transpiled components are cached. Default: `$WFN_CACHE_DIR` or `~/.cache/wfn`. */
-  cacheDir?: string;
-  /** Number of executor threads. Default: the number of CPUs, at most 4. */
-  executors?: number;
-  /** Where log records go. Default: text lines on stdout. */
-  log?: LogSink;
-  /** Largest request body or invoke payload accepted, in bytes. Default: 6 MiB (AWS Lambda's synchronous limit). */
-  maxRequestBytes?: number;
-  /** Largest response body or result a function may return, in bytes. Default: 6 MiB. */
-  maxResponseBytes?: number;
-  /** Largest response body a function's outbound fetch() may receive, in bytes. Default: 16 MiB. */
-  maxOutboundResponseBytes?: number;
-  /** Log output kept per invocation, in bytes; the rest is dropped with a marker. Default: 256 KiB. */
-  logLimitBytes?: number;
-  /** Instances across all functions; when reached, idle instances of other functions are evicted first (LRU). Default: 256. */
-  maxInstances?: number;
-  /** Invocations that may wait for an instance, per function, before more are throttled (429). Default: 100. */
-  maxQueueLength?: number;
-  /** How long an invocation may wait for an instance before it is throttled (429), in ms. Default: 10 000. */
-  maxQueueWaitMs?: number;
-  /** Idle instances above a function's `minInstances` are reclaimed after this long, in ms. Default: 300 000. */
-  idleTimeoutMs?: number;
-  /** Instances are replaced by fresh ones after this many invocations (0: never). Default: 0. */
-  maxInvocationsPerInstance?: number;
-  /** How long close() lets in-flight invocations finish, in ms. Default: 10 000. */
-  drainTimeoutMs?: number;
-  /** Largest payload of an asynchronous (`Event`) invocation, in bytes. Default: 1 MiB. */
-  maxAsyncPayloadBytes?: number;
-  /** Delays before retrying a failed asynchronous invocation, in ms; one entry per retry. Default: [1000, 2000]. */
-  asyncRetryDelaysMs?: number[];
-  /** Region in ARN-style names and in Lambda-style functions' AWS_REGION. Default: `us-east-1`. */
-  region?: string;
-}
-
-/** Options of a direct invocation. */
-export interface InvokeOptions {
-  /** Use this request id instead of a fresh UUID. */
-  requestId?: string;
-  /** JSON text handed to the function as its client context. */
-  clientContext?: string;
-  /** The version or alias to run: `$LATEST` (the default). */
-  qualifier?: string;
-}
-
-/** What a host knows about one function. */
-export interface FunctionStatus {
-  name: string;
-  version: string;
-  state: "Active" | "Failed";
-  /** Why the function failed to load, when it did. */
-  stateReason?: string;
-  routes: string[];
-  sha256?: string;
-  config?: FunctionConfig;
-  instances: { total: number; idle: number; busy: number };
-}
-
-/** A running wfn host. */
-export interface Host {
-  /** The Hono app serving every trigger; mount it anywhere. */
-  readonly app: Hono<{ Variables: { requestId: string } }>;
-  /** Handles one HTTP request (the app's fetch). */
-  fetch(request: Request, env?: unknown): Promise<Response>;
-  /** Invokes a function directly with a JSON payload. */
-  invoke(name: string, payload?: unknown, options?: InvokeOptions): Promise<InvocationResult>;
-  /** Runs an event through a function (any trigger). */
-  dispatch(name: string, event: EventValue, options?: InvokeOptions): Promise<InvocationResult>;
-  /** Accepts an asynchronous invocation (run in the background, retried on failure); returns its request id. */
-  invokeAsync(name: string, payload?: unknown, options?: Pick<InvokeOptions, "qualifier" | "requestId">): { requestId: string };
-  /** Adds or replaces a function without dropping in-flight invocations. */
-  deploy(artifact: Artifact | string): Promise<FunctionStatus>;
-  /** Removes a function; its in-flight invocations finish first. Returns false if there was none. */
-  undeploy(name: string): Promise<boolean>;
-  /** The functions this host knows, loaded or failed. */
-  functions(): FunctionStatus[];
-  /** Stops accepting work, lets in-flight invocations finish, then stops the executors. */
-  close(): Promise<void>;
-  /** The region used in ARNs and in Lambda-style functions' environment. */
-  readonly region: string;
-  /** The ARN-style name of a function. */
-  arn(name: string, qualifier?: string): string;
-}
-
-export const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
-const DEFAULTS = {
-  maxResponseBytes: 6 * 1024 * 1024,
-  maxOutboundResponseBytes: 16 * 1024 * 1024,
-  logLimitBytes: 256 * 1024,
-  maxInstances: 256,
-  maxQueueLength: 100,
-  maxQueueWaitMs: 10_000,
-  idleTimeoutMs: 300_000,
-  maxInvocationsPerInstance: 0,
-  drainTimeoutMs: 10_000,
-  maxAsyncPayloadBytes: 1024 * 1024,
-  asyncRetryDelaysMs: [1000, 2000],
-};
+export { DEFAULT_MAX_REQUEST_BYTES };
+export type { FunctionStatus, Host, HostOptions, HostQueues, InvokeOptions };
 
 interface Entry {
   name: string;
-  revision: number;
   routes: string[];
   manifest: Manifest | undefined;
   pool: FunctionPool | undefined;
@@ -137,30 +43,38 @@ interface Entry {
 
 /** Starts a host. Bad artifacts do not stop it: they are reported as failed functions. */
 export async function createHost(options: HostOptions = {}): Promise<Host> {
-  const host = new WfnHost(options);
-  await host.start();
+  const store = await openSqliteStore(options.dataDir);
+  const host = new WfnHost(options, store);
+  try {
+    await host.start();
+  } catch (error) {
+    await host.close();
+    throw error;
+  }
   return host;
 }
-
-type HostEnv = { Variables: { requestId: string } };
 
 class WfnHost implements Host {
   readonly app = new Hono<HostEnv>();
   readonly #options: HostOptions;
   readonly #log: LogSink;
   readonly #cacheDir: string;
+  readonly #store: Store;
   readonly #scheduler: Scheduler;
   readonly #outbound = new OutboundThread();
-  readonly #async: AsyncInvoker;
+  readonly #async: AsyncInvocations;
+  readonly #queues: Queues;
+  readonly #schedules: Schedules;
   readonly #entries = new Map<string, Entry>();
   readonly #maxRequestBytes: number;
   readonly #maxResponseBytes: number;
+  #queueConfig: Record<string, QueueConfig> = {};
   #routes = new RouteTable([]);
-  #revision = 0;
   #closing: Promise<void> | undefined;
 
-  constructor(options: HostOptions) {
+  constructor(options: HostOptions, store: Store) {
     this.#options = options;
+    this.#store = store;
     this.#log = options.log ?? textSink();
     this.#cacheDir = options.cacheDir ?? defaultCacheDir();
     this.#maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_REQUEST_BYTES;
@@ -173,58 +87,89 @@ class WfnHost implements Host {
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
       maxInvocationsPerInstance: options.maxInvocationsPerInstance ?? DEFAULTS.maxInvocationsPerInstance,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
-      executorInit: () => this.#outbound.connect(),
+      executorInit: () => this.#executorInit(),
       onEvent: (event) => {
         if (event.kind === "executor-lost") {
           this.#hostLog("warn", `executor ${event.index} stopped (${event.reason}); replaced it, ${event.instancesLost} instance(s) lost and re-warmed`);
         }
       },
     });
-    this.#async = new AsyncInvoker((name, payload, requestId, qualifier) => this.dispatch(name, { tag: "invoke", val: { payload } }, { requestId, ...(qualifier === undefined ? {} : { qualifier }) }), {
-      retryDelaysMs: options.asyncRetryDelaysMs ?? DEFAULTS.asyncRetryDelaysMs,
+    const run = (name: string, event: EventValue, options: InvokeOptions = {}) => this.dispatch(name, event, options);
+    this.#queues = new Queues(store, (name, event) => run(name, event), this.#log);
+    this.#async = new AsyncInvocations({
+      store,
+      run: (name, event, options) => run(name, event, { requestId: options.requestId, ...(options.qualifier === undefined ? {} : { qualifier: options.qualifier }) }),
+      settings: (name) => {
+        const config = this.#entries.get(name)?.manifest?.config;
+        return config === undefined ? undefined : { async: config.async, timeoutMs: config.timeoutMs };
+      },
+      sendToQueue: async (queue, body) => void (await this.#queues.send(queue, [{ body }])),
+      arn: (name, qualifier) => this.arn(name, qualifier),
       log: this.#log,
+      retryDelayMs: options.asyncRetryDelayMs ?? DEFAULTS.asyncRetryDelayMs,
+      leaseMs: options.asyncLeaseMs ?? DEFAULTS.asyncLeaseMs,
+      pollMs: options.asyncPollMs ?? DEFAULTS.asyncPollMs,
+      concurrency: DEFAULTS.asyncConcurrency,
     });
-    this.#mountRoutes();
+    this.#schedules = new Schedules(
+      store,
+      (name, event, requestId) => this.#async.accept(name, event, requestId),
+      (requestId, listener) => this.#async.onSettled(requestId, listener),
+      this.#log,
+    );
+    mountRoutes(this.app, this.#internals());
   }
 
   fetch = async (request: Request, env?: unknown): Promise<Response> => this.app.fetch(request, env);
 
+  get region(): string {
+    return this.#options.region ?? DEFAULT_REGION;
+  }
+
+  /** `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]` */
+  arn(name: string, qualifier?: string): string {
+    return `arn:aws:lambda:${this.region}:${ACCOUNT_ID}:function:${name}${qualifier === undefined ? "" : `:${qualifier}`}`;
+  }
+
+  get queues(): HostQueues {
+    const queues = this.#queues;
+    return {
+      send: async (queue, body, attributes, options) => (await queues.send(queue, [{ body, ...(attributes === undefined ? {} : { attributes }), ...(options ?? {}) }]))[0]!,
+      stats: () => queues.stats(),
+      peek: (queue, limit) => queues.peek(queue, limit),
+      deadLetters: (queue, limit) => queues.deadLetters(queue, limit),
+      redrive: (queue) => queues.redrive(queue),
+    };
+  }
+
   async start(): Promise<void> {
     const artifacts = [...(this.#options.functions ?? [])];
+    const queues: Record<string, QueueConfig> = {};
+    for (const [name, queue] of Object.entries(this.#options.queues ?? {})) queues[name] = resolveQueueConfig(name, queue);
     const dirs = this.#options.dir === undefined ? [] : ([] as string[]).concat(this.#options.dir);
     for (const dir of dirs) {
+      Object.assign(queues, (await readAppConfig(dir)).queues);
       const { artifacts: found, failures } = await readArtifacts(dir);
       artifacts.push(...found);
       for (const failure of failures) {
         const name = failure.manifest?.name ?? failure.origin;
         this.#hostLog("error", `function ${name} failed to load: ${failure.error.message}`);
-        this.#entries.set(name, {
-          name,
-          revision: ++this.#revision,
-          routes: failure.manifest?.config.routes ?? [],
-          manifest: failure.manifest,
-          pool: undefined,
-          failure: failure.error,
-        });
+        this.#entries.set(name, { name, routes: failure.manifest?.config.routes ?? [], manifest: failure.manifest, pool: undefined, failure: failure.error });
       }
     }
+    this.#queueConfig = queues;
+    this.#queues.configure(queues);
     for (const artifact of artifacts) {
       try {
         await this.deploy(artifact);
       } catch (error) {
         const failure = asWfnError(error, "WFN_INVALID_ARTIFACT");
         this.#hostLog("error", `function ${artifact.manifest.name} failed to load: ${failure.message}`);
-        this.#entries.set(artifact.manifest.name, {
-          name: artifact.manifest.name,
-          revision: ++this.#revision,
-          routes: [],
-          manifest: artifact.manifest,
-          pool: undefined,
-          failure,
-        });
+        this.#entries.set(artifact.manifest.name, { name: artifact.manifest.name, routes: [], manifest: artifact.manifest, pool: undefined, failure });
       }
     }
     this.#routes = this.#routeTable(this.#entries.values());
+    await this.#async.start();
   }
 
   async deploy(source: Artifact | string): Promise<FunctionStatus> {
@@ -232,26 +177,24 @@ class WfnHost implements Host {
     const artifact = typeof source === "string" ? await readArtifact(source) : source;
     checkArtifact(artifact);
     const { manifest } = artifact;
-    const entry: Entry = {
-      name: manifest.name,
-      revision: ++this.#revision,
-      routes: manifest.config.routes,
-      manifest,
-      pool: undefined,
-      failure: undefined,
-    };
+    const problems = checkAppConfig(new Map([[manifest.name, manifest.config]]), this.#queueConfig);
+    if (problems.length > 0) {
+      throw new WfnError("WFN_INVALID_CONFIG", `function ${manifest.name}: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`);
+    }
+    const entry: Entry = { name: manifest.name, routes: manifest.config.routes, manifest, pool: undefined, failure: undefined };
     // Check the routes before doing expensive work.
     this.#routeTable(this.#entriesWith(entry));
     const component = await prepareComponent(artifact, this.#cacheDir);
+    const { config } = manifest;
     const pool = new FunctionPool({
       name: manifest.name,
-      config: manifest.config,
+      config,
       component,
       scheduler: this.#scheduler,
       instanceSettings: {
         functionName: manifest.name,
-        env: manifest.config.style === "lambda" ? lambdaEnvironment(manifest.name, manifest.config, { region: this.region }) : manifest.config.env,
-        allowedOutboundHosts: manifest.config.allowedOutboundHosts,
+        env: config.style === "lambda" ? lambdaEnvironment(manifest.name, config, { region: this.region }) : config.env,
+        allowedOutboundHosts: config.allowedOutboundHosts,
         logLimitBytes: this.#options.logLimitBytes ?? DEFAULTS.logLimitBytes,
         maxOutboundResponseBytes: this.#options.maxOutboundResponseBytes ?? DEFAULTS.maxOutboundResponseBytes,
       },
@@ -263,9 +206,9 @@ class WfnHost implements Host {
       throw error;
     }
     entry.pool = pool;
-    // Another deploy may have changed the routes while this one was preparing.
     let routes: RouteTable;
     try {
+      // Another deploy may have changed the routes while this one was preparing.
       routes = this.#routeTable(this.#entriesWith(entry));
     } catch (error) {
       await pool.drain();
@@ -274,9 +217,11 @@ class WfnHost implements Host {
     const previous = this.#entries.get(entry.name);
     this.#entries.set(entry.name, entry);
     this.#routes = routes;
+    this.#queues.subscribe(entry.name, config.queue, config.maxConcurrency);
+    await this.#schedules.set(entry.name, config.schedule);
     this.#hostLog(
       "info",
-      `function ${entry.name} ready (${component.cached ? "transpile cache hit" : `transpiled in ${component.transpileMs.toFixed(0)} ms`}, compiled in ${component.compileMs.toFixed(0)} ms, ${manifest.config.minInstances} warm)`,
+      `function ${entry.name} ready (${component.cached ? "transpile cache hit" : `transpiled in ${component.transpileMs.toFixed(0)} ms`}, compiled in ${component.compileMs.toFixed(0)} ms, ${config.minInstances} warm)`,
     );
     void previous?.pool?.drain();
     return this.#status(entry);
@@ -287,6 +232,8 @@ class WfnHost implements Host {
     if (entry === undefined) return false;
     this.#entries.delete(name);
     this.#routes = this.#routeTable(this.#entries.values());
+    this.#queues.subscribe(name, undefined, 0);
+    await this.#schedules.set(name, undefined);
     await entry.pool?.drain();
     this.#hostLog("info", `function ${name} removed`);
     return true;
@@ -296,20 +243,27 @@ class WfnHost implements Host {
     return [...this.#entries.values()].sort((a, b) => a.name.localeCompare(b.name)).map((entry) => this.#status(entry));
   }
 
-  invoke(name: string, payload: unknown = null, options: InvokeOptions = {}): Promise<InvocationResult> {
+  invoke(name: string, payload?: unknown, options?: InvokeOptions & { async?: false }): Promise<InvocationResult>;
+  invoke(name: string, payload: unknown, options: InvokeOptions & { async: true }): Promise<{ requestId: string }>;
+  invoke(name: string, payload: unknown = null, options: InvokeOptions & { async?: boolean } = {}): Promise<InvocationResult | { requestId: string }> {
+    const { async, ...rest } = options;
+    if (async === true) return this.invokeAsync(name, payload, rest);
     let text: string;
     try {
-      text = JSON.stringify(payload === undefined ? null : payload);
-    } catch (cause) {
-      return Promise.reject(new WfnError("WFN_INVALID_REQUEST", `the payload cannot be serialised as JSON: ${(cause as Error).message}`, { cause }));
+      text = this.#payload(payload);
+    } catch (error) {
+      return Promise.reject(error);
     }
-    const size = Buffer.byteLength(text);
-    if (size > this.#maxRequestBytes) {
-      return Promise.reject(
-        new WfnError("WFN_PAYLOAD_TOO_LARGE", `Request must be smaller than ${this.#maxRequestBytes} bytes for the InvokeFunction operation`, { details: { size } }),
-      );
-    }
-    return this.dispatch(name, { tag: "invoke", val: { payload: text } }, options);
+    return this.dispatch(name, { tag: "invoke", val: { payload: text } }, rest);
+  }
+
+  async invokeAsync(name: string, payload: unknown = null, options: Pick<InvokeOptions, "qualifier" | "requestId"> = {}): Promise<{ requestId: string }> {
+    if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    this.#resolve(name, options.qualifier);
+    const requestId = options.requestId ?? randomUUID();
+    const limit = this.#options.maxAsyncPayloadBytes ?? DEFAULTS.maxAsyncPayloadBytes;
+    await this.#async.accept(name, { tag: "invoke", val: { payload: this.#payload(payload, limit, `for the Event invocation type`) } }, requestId, options.qualifier);
+    return { requestId };
   }
 
   async dispatch(name: string, event: EventValue, options: InvokeOptions = {}): Promise<InvocationResult> {
@@ -333,7 +287,6 @@ class WfnHost implements Host {
     const log = new InvocationLog(this.#log, { function: name, version: "$LATEST", requestId });
     const facts = { requestId, functionName: name, functionVersion: "$LATEST", coldStart: scheduled.coldStart, initMs: scheduled.initMs };
     const report = { memorySizeMB: config.memoryMB, initMs: scheduled.initMs };
-    let result: InvocationResult;
     if (scheduled.status === "timeout") {
       const error = new WfnError("WFN_TIMED_OUT", `RequestId: ${requestId} Error: Task timed out after ${(scheduled.elapsedMs / 1000).toFixed(2)} seconds`);
       log.host("error", error.message);
@@ -343,6 +296,7 @@ class WfnHost implements Host {
     const call = scheduled.result;
     log.guest(call.logs);
     const done = { ...facts, durationMs: call.durationMs };
+    let result: InvocationResult;
     switch (call.status) {
       case "ok": {
         const size = call.outcome.tag === "http" ? call.outcome.val.body.byteLength : call.outcome.val.byteLength;
@@ -376,12 +330,70 @@ class WfnHost implements Host {
     return result;
   }
 
-  invokeAsync(name: string, payload: unknown = null, options: Pick<InvokeOptions, "qualifier" | "requestId"> = {}): { requestId: string } {
-    if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
-    this.#resolve(name, options.qualifier);
-    const requestId = options.requestId ?? randomUUID();
-    this.#async.enqueue(name, JSON.stringify(payload === undefined ? null : payload), requestId, options.qualifier);
-    return { requestId };
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#schedules.close();
+      await this.#queues.close();
+      await this.#async.close();
+      await Promise.all([...this.#entries.values()].map((entry) => entry.pool?.drain()));
+      await this.#scheduler.close();
+      await this.#outbound.close();
+      await this.#store.close();
+    })();
+    return this.#closing;
+  }
+
+  #internals(): HostInternals {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias
+    const self = this;
+    return {
+      get closing() {
+        return self.#closing !== undefined;
+      },
+      maxRequestBytes: this.#maxRequestBytes,
+      maxAsyncPayloadBytes: this.#options.maxAsyncPayloadBytes ?? DEFAULTS.maxAsyncPayloadBytes,
+      log: this.#log,
+      routes: () => this.#routes,
+      functions: () => this.functions(),
+      dispatch: (name, event, options) => this.dispatch(name, event, options),
+      resolve: (name, qualifier) => void this.#resolve(name, qualifier),
+      acceptAsync: (name, event, requestId, qualifier) => {
+        if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
+        return this.#async.accept(name, event, requestId, qualifier);
+      },
+      queues: this.#queues,
+      schedules: this.#schedules,
+      asyncPending: () => this.#async.pending(),
+      asyncFailures: (name, limit) => this.#store.listAsyncFailures(name, limit),
+      storageTrigger: (name) => this.#entries.get(name)?.manifest?.config.storage,
+    };
+  }
+
+  /** What an executor needs at start: a channel to the outbound thread, and one for guests' calls to the host. */
+  #executorInit() {
+    const outbound = this.#outbound.connect();
+    const { port1, port2 } = new MessageChannel();
+    const signal = new SharedArrayBuffer(4);
+    serveHostCalls(port2, signal, (request) => this.#hostCall(request));
+    return { init: { ...outbound.init, hostCalls: { port: port1, signal } }, transfer: [...outbound.transfer, port1] };
+  }
+
+  async #hostCall(request: HostCallRequest): Promise<string> {
+    const [id] = await this.#queues.send(request.queue, [{ body: request.body, attributes: Object.fromEntries(request.attributes) }]);
+    return id!;
+  }
+
+  #payload(payload: unknown, limit = this.#maxRequestBytes, operation = "for the InvokeFunction operation"): string {
+    let text: string;
+    try {
+      text = JSON.stringify(payload === undefined ? null : payload);
+    } catch (cause) {
+      throw new WfnError("WFN_INVALID_REQUEST", `the payload cannot be serialised as JSON: ${(cause as Error).message}`, { cause });
+    }
+    if (Buffer.byteLength(text) > limit) {
+      throw new WfnError("WFN_PAYLOAD_TOO_LARGE", `Request must be smaller than ${limit} bytes ${operation}`);
+    }
+    return text;
   }
 
   /** The entry a name (and qualifier) designates, or WFN_FUNCTION_NOT_FOUND. */
@@ -391,53 +403,6 @@ class WfnHost implements Host {
       throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${this.arn(name, qualifier ?? "$LATEST")}`);
     }
     return entry;
-  }
-
-  close(): Promise<void> {
-    this.#closing ??= (async () => {
-      await this.#async.close();
-      await Promise.all([...this.#entries.values()].map((entry) => entry.pool?.drain()));
-      await this.#scheduler.close();
-      await this.#outbound.close();
-    })();
-    return this.#closing;
-  }
-
-  #mountRoutes(): void {
-    const app = this.app;
-    app.use("*", async (c, next) => {
-      c.set("requestId", randomUUID());
-      await next();
-      if (!c.res.headers.has("x-wfn-request-id")) c.res.headers.set("x-wfn-request-id", c.get("requestId"));
-    });
-    app.get("/_wfn/health", (c) => c.json({ status: this.#closing ? "stopping" : "ok", functions: this.#entries.size }));
-    app.get("/_wfn/functions", (c) => c.json({ functions: this.functions() }));
-    app.all("/_wfn/*", (c) =>
-      errorResponse(new WfnError("WFN_ROUTE_NOT_FOUND", `No host route ${c.req.method} ${c.req.path}`), c.get("requestId")),
-    );
-    mountLambdaApi(app, {
-      dispatchInvoke: (name, payload, options) =>
-        this.dispatch(name, { tag: "invoke", val: { payload } }, { requestId: options.requestId, ...(options.qualifier === undefined ? {} : { qualifier: options.qualifier }), ...(options.clientContext === undefined ? {} : { clientContext: options.clientContext }) }),
-      resolve: (name, qualifier) => this.#resolve(name, qualifier),
-      invokeAsync: (name, payload, requestId, qualifier) => this.#async.enqueue(name, payload, requestId, qualifier),
-      maxRequestBytes: this.#maxRequestBytes,
-      maxAsyncPayloadBytes: this.#options.maxAsyncPayloadBytes ?? DEFAULTS.maxAsyncPayloadBytes,
-    });
-    app.all("*", async (c) => {
-      const requestId = c.get("requestId");
-      try {
-        if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
-        const match = this.#routes.match(c.req.method, c.req.path);
-        if (match === undefined) throw new WfnError("WFN_ROUTE_NOT_FOUND", `No function handles ${c.req.method} ${c.req.path}`);
-        const request = await toHttpRequestRecord(c, { maxRequestBytes: this.#maxRequestBytes }, match);
-        return invocationResponse(await this.dispatch(match.name, { tag: "http", val: request }, { requestId }));
-      } catch (error) {
-        const failure = asWfnError(error);
-        if (failure.code === "WFN_INTERNAL") this.#hostLog("error", `request ${requestId} failed: ${failure.message}`, requestId);
-        return errorResponse(failure, requestId);
-      }
-    });
-    app.onError((error, c) => errorResponse(asWfnError(error), c.get("requestId") ?? randomUUID()));
   }
 
   #entriesWith(replacement: Entry): Entry[] {
@@ -475,15 +440,6 @@ class WfnHost implements Host {
       ...(entry.manifest === undefined ? {} : { sha256: entry.manifest.component.sha256, config: entry.manifest.config }),
       instances: { total: stats?.instances ?? 0, idle: stats?.idle ?? 0, busy: stats?.busy ?? 0 },
     };
-  }
-
-  /** `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]` */
-  arn(name: string, qualifier?: string): string {
-    return `arn:aws:lambda:${this.region}:${ACCOUNT_ID}:function:${name}${qualifier === undefined ? "" : `:${qualifier}`}`;
-  }
-
-  get region(): string {
-    return this.#options.region ?? DEFAULT_REGION;
   }
 
   #hostLog(level: "info" | "warn" | "error", message: string, requestId?: string): void {

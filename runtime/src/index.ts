@@ -5,12 +5,12 @@ export type { RunningServer, ServeOptions } from "./serve.js";
 export { RouteTable } from "./triggers/http.js";
 export { parseFunctionName, resultBody as invocationPayload } from "./api/lambda.js";
 export type { RouteMatch, RoutedFunction } from "./triggers/http.js";
-export type { FunctionStatus, Host, HostOptions, InvokeOptions } from "./host.js";
+export type { FunctionStatus, Host, HostOptions, HostQueues, InvokeOptions } from "./host.js";
 export type { InvocationResult } from "./invocation.js";
 export { WfnError, isWfnError, errorKind } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
-export { checkArtifact, readArtifact, readArtifacts, sha256Hex } from "./artifact/load.js";
-export type { Artifact, ArtifactFailure } from "./artifact/load.js";
+export { APP_FILE, checkArtifact, readAppConfig, readArtifact, readArtifacts, sha256Hex } from "./artifact/load.js";
+export type { AppConfig, Artifact, ArtifactFailure } from "./artifact/load.js";
 export { COMPONENT_FILE, MANIFEST_FILE, MANIFEST_VERSION, WORLD, validateManifest } from "./artifact/manifest.js";
 export type { Manifest } from "./artifact/manifest.js";
 export {
@@ -18,11 +18,30 @@ export {
   FUNCTION_NAME_PATTERN,
   LIMITS,
   RESERVED_PREFIXES,
+  QUEUE_DEFAULTS,
+  checkAppConfig,
   checkFunctionConfig,
   parseRoute,
   resolveFunctionConfig,
+  resolveQueueConfig,
 } from "./config/function-config.js";
-export type { ConfigProblem, FunctionConfig, FunctionConfigInput, Route } from "./config/function-config.js";
+export type {
+  AsyncConfig,
+  ConfigProblem,
+  FunctionConfig,
+  FunctionConfigInput,
+  QueueConfig,
+  QueueConfigInput,
+  QueueTriggerConfig,
+  Route,
+  ScheduleConfig,
+  StorageTriggerConfig,
+} from "./config/function-config.js";
+export { parseSchedule } from "./triggers/schedule-expression.js";
+export type { Schedule } from "./triggers/schedule-expression.js";
+export type { QueueStats } from "./triggers/queues.js";
+export type { ScheduleStatus } from "./triggers/schedules.js";
+export type { AsyncFailure, StoredMessage } from "./store/store.js";
 export { PROJECT_SCHEMA_URL, validateProjectDocument } from "./config/schema.js";
 export { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 export type { SchemaProblem } from "./config/schema.js";

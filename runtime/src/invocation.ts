@@ -27,3 +27,16 @@ export type InvocationResult = InvocationFacts &
     | { status: "error"; error: FunctionErrorRecord }
     | { status: "failed"; error: WfnError }
   );
+
+/**
+ * The error object AWS Lambda returns for a failed invocation: `errorType`,
+ * `errorMessage` and, for errors the code threw, `trace` (the stack's lines,
+ * headed by `Type: message` as Node's runtime writes them).
+ */
+export function lambdaErrorPayload(result: InvocationResult & { status: "error" | "failed" }): { errorType: string; errorMessage: string; trace?: string[] } {
+  if (result.status === "failed") return { errorType: result.error.lambdaType, errorMessage: result.error.message };
+  const { errorType, message, stack } = result.error;
+  const header = message === "" ? errorType : `${errorType}: ${message}`;
+  const frames = stack === undefined || stack.trim() === "" ? [] : stack.trimEnd().split("\n");
+  return { errorType, errorMessage: message, trace: frames[0] === header ? frames : [header, ...frames] };
+}

@@ -21,6 +21,12 @@ export interface Context {
   readonly env: Readonly<Record<string, string>>;
   /** JSON client context given by the caller of a direct invocation, parsed. */
   readonly clientContext: unknown;
+  /**
+   * Sends a message to one of the app's queues (declared under `queues` in
+   * `wfn.json`); resolves with the message id once the host has stored it.
+   * Rejects when the queue does not exist or the message is too large (256 KiB).
+   */
+  sendMessage(queue: string, body: string, attributes?: Readonly<Record<string, string>>): Promise<string>;
 }
 
 /** One firing of a schedule, passed to `scheduled()`. */

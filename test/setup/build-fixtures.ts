@@ -9,7 +9,20 @@ import { CACHE_DIR, ROOT, WFN } from "../helpers/paths.js";
 
 const run = promisify(execFile);
 
-export const PROJECTS = ["test/fixtures/app", "test/fixtures/hostile", "test/fixtures/lambda", "examples/hello", "examples/hono-app", "examples/lambda-api", "examples/lambda-json"];
+export const PROJECTS = [
+  "test/fixtures/app",
+  "test/fixtures/hostile",
+  "test/fixtures/lambda",
+  "test/fixtures/triggers",
+  "test/fixtures/schedules",
+  "examples/hello",
+  "examples/hono-app",
+  "examples/lambda-api",
+  "examples/lambda-json",
+  "examples/queue-worker",
+  "examples/cron-report",
+  "examples/storage-indexer",
+];
 
 export default async function setup(project: TestProject): Promise<void> {
   const started = performance.now();

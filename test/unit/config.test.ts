@@ -41,6 +41,7 @@ describe("function configuration", () => {
       isolation: "instance",
       allowedOutboundHosts: [],
       style: "auto",
+      async: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21_600 },
     });
   });
 

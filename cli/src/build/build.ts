@@ -4,6 +4,7 @@ import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import {
+  APP_FILE,
   COMPONENT_FILE,
   MANIFEST_FILE,
   MANIFEST_VERSION,
@@ -108,7 +109,26 @@ export async function buildProject(project: Project, options: BuildOptions = {})
   }
 
   if (options.only === undefined) await removeUndeclared(outDir, new Set(names));
+  await writeAppFile(project, outDir);
   return built;
+}
+
+/**
+ * Writes the app-wide part of the build output (`app.json`: the queues),
+ * which the host reads next to the functions' folders.
+ */
+export async function writeAppFile(project: Project, outDir = resolve(project.dir, DEFAULT_OUT_DIR)): Promise<void> {
+  await mkdir(outDir, { recursive: true });
+  const text = JSON.stringify({ version: 1, queues: project.queues }, null, 2) + "\n";
+  const path = join(outDir, APP_FILE);
+  try {
+    if ((await readFile(path, "utf8")) === text) return;
+  } catch {
+    // not written yet
+  }
+  const temp = `${path}.tmp-${process.pid}`;
+  await writeFile(temp, text);
+  await rename(temp, path);
 }
 
 interface Made {
@@ -234,7 +254,7 @@ async function removeUndeclared(outDir: string, declared: Set<string>): Promise<
     return;
   }
   for (const entry of entries) {
-    if (!declared.has(entry) && !entry.includes(".tmp-")) await rm(join(outDir, entry), { recursive: true, force: true });
+    if (!declared.has(entry) && entry !== APP_FILE && !entry.includes(".tmp-")) await rm(join(outDir, entry), { recursive: true, force: true });
   }
 }
 

@@ -3,7 +3,7 @@
 // and the previous version keeps serving.
 import { watch } from "node:fs";
 import { join, relative, resolve } from "node:path";
-import { parseArgs } from "node:util";
+import { isDeepStrictEqual, parseArgs } from "node:util";
 import type { Host } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, functionInputs } from "../build/build.js";
 import { PROJECT_FILE, loadProject, type Project } from "../project/project.js";
@@ -18,7 +18,8 @@ the functions that use it are rebuilt and swapped in; requests in flight
 finish on the old version. If a build fails, the error is printed and the
 previous version keeps serving.
 
-Options: the same as \`wfn serve\` (--port, --host, --executors, --log-format).`;
+Options: the same as \`wfn serve\` (--port, --host, --executors, --data-dir,
+--log-format). Changes to \`queues\` in wfn.json need a restart.`;
 
 const IGNORED = /(^|\/)(\.wfn|node_modules|\.git)(\/|$)/;
 const DEBOUNCE_MS = 150;
@@ -74,6 +75,7 @@ async function rebuild(project: Project, files: string[], host: Host): Promise<P
         say(`${cyan("wfn")} removed ${name}`);
       }
     }
+    if (!isDeepStrictEqual(project.queues, next.queues)) say(dim("the queues in wfn.json changed: restart `wfn dev` to apply them"));
     for (const [name, config] of next.functions) {
       if (JSON.stringify(project.functions.get(name)) !== JSON.stringify(config)) affected.add(name);
     }

@@ -1,8 +1,9 @@
 // wfn serve [dir...] — serve built functions over HTTP, building stale ones first.
-import { join } from "node:path";
+import { isDeepStrictEqual } from "node:util";
+import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHost, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
-import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions } from "../build/build.js";
+import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
 import { loadProject, type Project } from "../project/project.js";
 import { bold, cyan, dim, red, say, UsageError } from "../ui.js";
 import { buildWithProgress } from "./build.js";
@@ -16,6 +17,9 @@ Options:
   --port <n>            port to listen on (default: 8787; 0 picks a free one)
   --host <address>      interface to bind (default: 127.0.0.1)
   --no-build            serve what is built, even if stale
+  --data-dir <path>     where queued messages, pending asynchronous invocations
+                        and schedule state are kept (default: .wfn/data in the
+                        first project); survives restarts and crashes
   --executors <n>       executor threads (default: CPUs, at most 4)
   --log-format <f>      text or json (default: text)
   -h, --help            show this help`;
@@ -25,6 +29,7 @@ export const serveOptions = {
   host: { type: "string", default: "127.0.0.1" },
   build: { type: "boolean", default: true },
   executors: { type: "string" },
+  "data-dir": { type: "string" },
   "log-format": { type: "string", default: "text" },
 } as const;
 
@@ -32,11 +37,13 @@ export interface ServeSettings {
   port: number;
   hostname: string;
   executors: number | undefined;
+  /** The host's store folder; undefined: `<first project>/.wfn/data`. */
+  dataDir: string | undefined;
   log: LogSink;
 }
 
 /** Reads the options serve and dev share. */
-export function serveSettings(values: { port: string; host: string; executors?: string | undefined; "log-format": string }): ServeSettings {
+export function serveSettings(values: { port: string; host: string; executors?: string | undefined; "data-dir"?: string | undefined; "log-format": string }): ServeSettings {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
   let executors: number | undefined;
@@ -46,7 +53,8 @@ export function serveSettings(values: { port: string; host: string; executors?: 
   }
   const format = values["log-format"];
   if (format !== "text" && format !== "json") throw new UsageError(`--log-format must be "text" or "json", got "${format}"`);
-  return { port, hostname: values.host, executors, log: format === "json" ? jsonSink() : textSink() };
+  const dataDir = values["data-dir"] === undefined ? undefined : resolve(values["data-dir"]);
+  return { port, hostname: values.host, executors, dataDir, log: format === "json" ? jsonSink() : textSink() };
 }
 
 export async function serveCommand(args: string[]): Promise<number> {
@@ -68,8 +76,16 @@ export async function serveCommand(args: string[]): Promise<number> {
 export async function loadProjects(dirs: string[]): Promise<Project[]> {
   const projects: Project[] = [];
   const owners = new Map<string, string>();
+  const queues = new Map<string, Project>();
   for (const dir of dirs) {
     const project = await loadProject(dir);
+    for (const [name, queue] of Object.entries(project.queues)) {
+      const other = queues.get(name);
+      if (other !== undefined && !isDeepStrictEqual(other.queues[name], queue)) {
+        throw new UsageError(`queue "${name}" is declared differently in ${other.file} and ${project.file}; served projects share their queues`);
+      }
+      queues.set(name, project);
+    }
     for (const name of project.functions.keys()) {
       const other = owners.get(name);
       if (other !== undefined) throw new UsageError(`function "${name}" is declared in both ${other} and ${project.file}; names must be unique across served projects`);
@@ -88,8 +104,10 @@ export async function buildStale(project: Project): Promise<void> {
 }
 
 export async function startServing(projects: Project[], settings: ServeSettings): Promise<{ host: Host; server: RunningServer }> {
+  for (const project of projects) await writeAppFile(project);
   const host = await createHost({
     dir: projects.map((project) => join(project.dir, DEFAULT_OUT_DIR)),
+    dataDir: settings.dataDir ?? join(projects[0]!.dir, ".wfn", "data"),
     log: settings.log,
     ...(settings.executors === undefined ? {} : { executors: settings.executors }),
   });

@@ -3,8 +3,12 @@
 import { access, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import {
+  checkAppConfig,
   checkFunctionConfig,
   resolveFunctionConfig,
+  resolveQueueConfig,
+  type QueueConfig,
+  type QueueConfigInput,
   validateProjectDocument,
   type FunctionConfig,
   type FunctionConfigInput,
@@ -19,6 +23,8 @@ export interface Project {
   /** Absolute path of its wfn.json. */
   file: string;
   functions: Map<string, FunctionConfig>;
+  /** The app's queues (`queues` in wfn.json), defaults filled in. */
+  queues: Record<string, QueueConfig>;
 }
 
 /** One thing wrong with a project file. */
@@ -61,7 +67,9 @@ export async function loadProject(dir: string): Promise<Project> {
   if (schemaProblems.length > 0) {
     throw new ProjectError(shown, schemaProblems.map((p) => ({ field: p.path, message: p.message })));
   }
-  const inputs = (document as { functions: Record<string, FunctionConfigInput> }).functions;
+  const { functions: inputs, queues: queueInputs = {} } = document as { functions: Record<string, FunctionConfigInput>; queues?: Record<string, QueueConfigInput> };
+  const queues: Record<string, QueueConfig> = {};
+  for (const [name, input] of Object.entries(queueInputs)) queues[name] = resolveQueueConfig(name, input);
   const functions = new Map<string, FunctionConfig>();
   const problems: ProjectProblem[] = [];
   for (const [name, input] of Object.entries(inputs)) {
@@ -76,6 +84,9 @@ export async function loadProject(dir: string): Promise<Project> {
     }
     functions.set(name, config);
   }
+  for (const problem of checkAppConfig(functions, queues)) {
+    problems.push({ field: problem.function === undefined ? problem.field : `functions.${problem.function}.${problem.field}`, message: problem.message });
+  }
   if (problems.length > 0) throw new ProjectError(shown, problems);
-  return { dir: root, file, functions };
+  return { dir: root, file, functions, queues };
 }

@@ -5,14 +5,15 @@
 import type { Context, Hono } from "hono";
 import type { HttpResponseRecord } from "@wfn/sdk/abi";
 import { asWfnError, WfnError } from "../errors.js";
-import type { InvocationResult } from "../invocation.js";
+import { lambdaErrorPayload, type InvocationResult } from "../invocation.js";
 
 /** What the API needs from the host. */
 export interface LambdaApiHost {
   dispatchInvoke(name: string, payload: string, options: { requestId: string; qualifier: string | undefined; clientContext: string | undefined }): Promise<InvocationResult>;
   /** Checks that a function (and qualifier) exists, throwing WFN_FUNCTION_NOT_FOUND otherwise. */
   resolve(name: string, qualifier: string | undefined): void;
-  invokeAsync(name: string, payload: string, requestId: string, qualifier: string | undefined): void;
+  /** Stores an asynchronous invocation; resolves once it is stored. */
+  invokeAsync(name: string, payload: string, requestId: string, qualifier: string | undefined): Promise<void>;
   readonly maxRequestBytes: number;
   readonly maxAsyncPayloadBytes: number;
 }
@@ -56,7 +57,7 @@ export function mountLambdaApi(app: Hono<{ Variables: { requestId: string } }>, 
       host.resolve(name, qualifier);
       if (type === "DryRun") return c.body(null, 204, { "x-amzn-requestid": requestId });
       if (type === "Event") {
-        host.invokeAsync(name, payload, requestId, qualifier);
+        await host.invokeAsync(name, payload, requestId, qualifier);
         return c.body(null, 202, { "x-amzn-requestid": requestId });
       }
       const result = await host.dispatchInvoke(name, payload, { requestId, qualifier, clientContext: clientContext(c) });
@@ -123,11 +124,8 @@ export function resultBody(result: InvocationResult): Uint8Array {
       if (result.outcome.tag === "payload") return result.outcome.val;
       return Buffer.from(JSON.stringify(apiGatewayResult(result.outcome.val)));
     case "error":
-      return Buffer.from(
-        JSON.stringify({ errorType: result.error.errorType, errorMessage: result.error.message, trace: result.error.stack?.trimEnd().split("\n") ?? [] }),
-      );
     case "failed":
-      return Buffer.from(JSON.stringify({ errorType: result.error.lambdaType, errorMessage: result.error.message }));
+      return Buffer.from(JSON.stringify(lambdaErrorPayload(result)));
   }
 }
 

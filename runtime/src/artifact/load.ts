@@ -3,7 +3,8 @@
 import { createHash } from "node:crypto";
 import { readdir, readFile, stat } from "node:fs/promises";
 import { basename, join, resolve } from "node:path";
-import { assertFunctionConfig } from "../config/function-config.js";
+import { assertFunctionConfig, resolveQueueConfig, type QueueConfig, type QueueConfigInput } from "../config/function-config.js";
+import { PROJECT_SCHEMA_ID, validatorFor } from "../config/schema.js";
 import { WfnError } from "../errors.js";
 import { MANIFEST_FILE, validateManifest, type Manifest } from "./manifest.js";
 
@@ -115,4 +116,47 @@ async function readValidManifest(dir: string): Promise<Manifest | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** The app-wide part of a build folder (`app.json`): what no single function owns. */
+export const APP_FILE = "app.json";
+
+/** What `app.json` holds. */
+export interface AppConfig {
+  /** The app's queues, defaults filled in. */
+  queues: Record<string, QueueConfig>;
+}
+
+const APP_SCHEMA = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    version: { const: 1 },
+    queues: { type: "object", additionalProperties: { $ref: `${PROJECT_SCHEMA_ID}#/definitions/queue` } },
+  },
+};
+
+/** Reads a build folder's `app.json`; a folder without one (an older build) has no queues. */
+export async function readAppConfig(buildDir: string): Promise<AppConfig> {
+  const path = join(resolve(buildDir), APP_FILE);
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return { queues: {} };
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${path}: cannot be read: ${(error as Error).message}`, { cause: error });
+  }
+  let parsed: { queues?: Record<string, QueueConfigInput> };
+  try {
+    parsed = JSON.parse(text) as typeof parsed;
+  } catch (cause) {
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${path}: not valid JSON (${(cause as Error).message})`, { cause });
+  }
+  const problems = validatorFor("app", APP_SCHEMA)(parsed);
+  if (problems.length > 0) {
+    throw new WfnError("WFN_INVALID_ARTIFACT", `${path}: ${problems.map((p) => (p.path ? `${p.path} ${p.message}` : p.message)).join("; ")}`);
+  }
+  const queues: Record<string, QueueConfig> = {};
+  for (const [name, queue] of Object.entries(parsed.queues ?? {})) queues[name] = resolveQueueConfig(name, queue);
+  return { queues };
 }

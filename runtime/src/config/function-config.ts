@@ -3,6 +3,7 @@
 // resolve through here.
 import { WfnError } from "../errors.js";
 import { parseOutboundRule } from "../outbound/policy.js";
+import { parseSchedule } from "../triggers/schedule-expression.js";
 
 /** Configuration of one function, with every default filled in. */
 export interface FunctionConfig {
@@ -31,10 +32,88 @@ export interface FunctionConfig {
    * function's manifest always says which.
    */
   style: "auto" | "web" | "lambda";
+  /** Consumes a queue, in batches. */
+  queue?: QueueTriggerConfig;
+  /** Runs on a schedule. */
+  schedule?: ScheduleConfig;
+  /** Receives object-storage change notifications. */
+  storage?: StorageTriggerConfig;
+  /** How asynchronous invocations (Event, schedules, storage notifications) are retried. */
+  async: AsyncConfig;
 }
 
-/** What a user may write: everything but `entry` is optional. */
-export type FunctionConfigInput = Partial<FunctionConfig> & { entry: string };
+export interface QueueTriggerConfig {
+  /** The queue, declared under `queues` in wfn.json. */
+  name: string;
+  /** Most messages per invocation. */
+  batchSize: number;
+  /** How long to wait for a batch to fill, in ms. */
+  maxBatchingWindowMs: number;
+}
+
+export interface ScheduleConfig {
+  /** `rate(5 minutes)`, `cron(0 12 * * ? *)`, `*\/5 * * * *`, or 6-field cron with seconds. */
+  expression: string;
+  /** IANA time zone the cron fields are read in (default UTC). */
+  timezone?: string;
+  /** After the host was down, run the last missed firing once (default false). */
+  catchUp: boolean;
+  /** Start a firing even if the previous one still runs (default false: skip it). */
+  allowOverlap: boolean;
+}
+
+export interface StorageTriggerConfig {
+  /** Event names to accept: `ObjectCreated:*`, `ObjectRemoved:Delete`... (default all). */
+  events: string[];
+  prefix?: string;
+  suffix?: string;
+  /** Shared secret the storage server sends as `Authorization: Bearer <secret>`. */
+  secret: string;
+}
+
+export interface AsyncConfig {
+  /** Retries after a failed attempt (0–2, as on AWS Lambda). */
+  maximumRetryAttempts: number;
+  /** An event older than this is not tried again, in seconds. */
+  maximumEventAgeSeconds: number;
+  /** Where a finally failed event's record goes: a queue; by default the dead-letter store. */
+  onFailure?: { queue: string };
+}
+
+/** What a user may write: everything but `entry` is optional, and some fields have a short form. */
+export type FunctionConfigInput = Partial<Omit<FunctionConfig, "queue" | "schedule" | "storage" | "async">> & {
+  entry: string;
+  queue?: string | (Partial<QueueTriggerConfig> & { name: string });
+  schedule?: string | (Partial<ScheduleConfig> & { expression: string });
+  storage?: Partial<StorageTriggerConfig> & { secret: string };
+  async?: Partial<AsyncConfig>;
+};
+
+/** A queue declared in wfn.json. */
+export interface QueueConfig {
+  /** How long a received message stays invisible before it is delivered again, in seconds. */
+  visibilityTimeoutSeconds: number;
+  /** Deliveries before a message moves to the dead-letter queue. */
+  maxReceiveCount: number;
+  /** Where messages go after `maxReceiveCount` deliveries (default `<name>-dlq`). */
+  deadLetterQueue: string;
+  /** How long an unconsumed message is kept, in seconds. */
+  retentionSeconds: number;
+}
+
+export type QueueConfigInput = Partial<QueueConfig>;
+
+export const QUEUE_DEFAULTS = Object.freeze({ visibilityTimeoutSeconds: 30, maxReceiveCount: 5, retentionSeconds: 4 * 86_400 });
+
+/** Fills in a queue's defaults. */
+export function resolveQueueConfig(name: string, input: QueueConfigInput = {}): QueueConfig {
+  return {
+    visibilityTimeoutSeconds: input.visibilityTimeoutSeconds ?? QUEUE_DEFAULTS.visibilityTimeoutSeconds,
+    maxReceiveCount: input.maxReceiveCount ?? QUEUE_DEFAULTS.maxReceiveCount,
+    deadLetterQueue: input.deadLetterQueue ?? `${name}-dlq`,
+    retentionSeconds: input.retentionSeconds ?? QUEUE_DEFAULTS.retentionSeconds,
+  };
+}
 
 export const FUNCTION_DEFAULTS = Object.freeze({
   routes: [] as string[],
@@ -121,6 +200,10 @@ export function checkFunctionConfig(config: FunctionConfig): ConfigProblem[] {
       message: `minInstances (${config.minInstances}) cannot exceed maxConcurrency (${config.maxConcurrency})`,
     });
   }
+  if (config.schedule !== undefined) {
+    const parsed = parseSchedule(config.schedule.expression, config.schedule.timezone);
+    if (typeof parsed === "string") problems.push({ field: "schedule", message: parsed });
+  }
   config.allowedOutboundHosts.forEach((entry, index) => {
     const parsed = parseOutboundRule(entry);
     if (typeof parsed === "string") problems.push({ field: `allowedOutboundHosts[${index}]`, message: parsed });
@@ -147,7 +230,57 @@ export function resolveFunctionConfig(input: FunctionConfigInput): FunctionConfi
     isolation: input.isolation ?? FUNCTION_DEFAULTS.isolation,
     allowedOutboundHosts: [...(input.allowedOutboundHosts ?? FUNCTION_DEFAULTS.allowedOutboundHosts)],
     style: input.style ?? FUNCTION_DEFAULTS.style,
+    ...(input.queue === undefined ? {} : { queue: resolveQueueTrigger(input.queue) }),
+    ...(input.schedule === undefined ? {} : { schedule: resolveSchedule(input.schedule) }),
+    ...(input.storage === undefined ? {} : { storage: { ...input.storage, events: input.storage.events ?? ["*"] } }),
+    async: {
+      maximumRetryAttempts: input.async?.maximumRetryAttempts ?? 2,
+      maximumEventAgeSeconds: input.async?.maximumEventAgeSeconds ?? 21_600,
+      ...(input.async?.onFailure === undefined ? {} : { onFailure: input.async.onFailure }),
+    },
   };
+}
+
+function resolveQueueTrigger(input: NonNullable<FunctionConfigInput["queue"]>): QueueTriggerConfig {
+  const trigger = typeof input === "string" ? { name: input } : input;
+  return { name: trigger.name, batchSize: trigger.batchSize ?? 10, maxBatchingWindowMs: trigger.maxBatchingWindowMs ?? 0 };
+}
+
+function resolveSchedule(input: NonNullable<FunctionConfigInput["schedule"]>): ScheduleConfig {
+  const schedule = typeof input === "string" ? { expression: input } : input;
+  return {
+    expression: schedule.expression,
+    ...(schedule.timezone === undefined ? {} : { timezone: schedule.timezone }),
+    catchUp: schedule.catchUp ?? false,
+    allowOverlap: schedule.allowOverlap ?? false,
+  };
+}
+
+/** Problems across an app's functions and queues: references to queues that are not declared. */
+export function checkAppConfig(functions: ReadonlyMap<string, FunctionConfig>, queues: Readonly<Record<string, QueueConfig>>): Array<ConfigProblem & { function?: string }> {
+  const declared = new Set([...Object.keys(queues), ...Object.values(queues).map((queue) => queue.deadLetterQueue)]);
+  const problems: Array<ConfigProblem & { function?: string }> = [];
+  for (const [name, queue] of Object.entries(queues)) {
+    if (queue.deadLetterQueue === name) problems.push({ field: `queues.${name}.deadLetterQueue`, message: "a queue cannot be its own dead-letter queue" });
+  }
+  for (const [name, config] of functions) {
+    if (config.queue !== undefined && !declared.has(config.queue.name)) {
+      problems.push({ function: name, field: "queue.name", message: `queue "${config.queue.name}" is not declared under "queues"` });
+    }
+    const consumed = config.queue === undefined ? undefined : queues[config.queue.name];
+    if (consumed !== undefined && consumed.visibilityTimeoutSeconds * 1000 < config.timeoutMs) {
+      problems.push({
+        function: name,
+        field: "queue.name",
+        message: `queue "${config.queue!.name}" has a visibility timeout of ${consumed.visibilityTimeoutSeconds} s, less than this function's timeout (${config.timeoutMs} ms): messages would be delivered again while still being processed`,
+      });
+    }
+    const failureQueue = config.async.onFailure?.queue;
+    if (failureQueue !== undefined && !declared.has(failureQueue)) {
+      problems.push({ function: name, field: "async.onFailure.queue", message: `queue "${failureQueue}" is not declared under "queues"` });
+    }
+  }
+  return problems;
 }
 
 /** Throws WFN_INVALID_CONFIG naming the first problem, for callers that have no file to point at. */

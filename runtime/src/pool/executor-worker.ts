@@ -9,6 +9,7 @@ import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { parentPort, receiveMessageOnPort, workerData, type Transferable } from "node:worker_threads";
 import { OutboundChannel } from "../outbound/client.js";
+import { HostCallClient } from "./host-calls.js";
 import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
 import { Overflow, readCall, Reader, Writer, writeResult } from "./codec.js";
@@ -27,6 +28,7 @@ const init = workerData as ExecutorInit & { channel: ChannelInit };
 const header = new Int32Array(init.channel.shared, 0, CHANNEL.HEADER_BYTES / 4);
 const data = new Uint8Array(init.channel.shared, CHANNEL.HEADER_BYTES, CHANNEL.DATA_BYTES);
 const outbound = init.outbound === undefined ? undefined : new OutboundChannel(init.outbound.port, init.outbound.signal);
+const hostCalls = init.hostCalls === undefined ? undefined : new HostCallClient(init.hostCalls.port, init.hostCalls.signal);
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
 
@@ -50,6 +52,7 @@ function create(message: Extract<ToExecutor, { op: "create" }>): void {
         allowedOutboundHosts: settings.allowedOutboundHosts,
         maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
         ...(outbound === undefined ? {} : { outbound }),
+        ...(hostCalls === undefined ? {} : { sendMessage: (queue: string, body: string, attributes: Array<[string, string]>) => hostCalls.sendMessage(queue, body, attributes) }),
       }),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });

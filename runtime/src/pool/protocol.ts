@@ -29,6 +29,8 @@ export interface InstanceSettings {
 export interface ExecutorInit {
   /** Port to the host's outbound-HTTP thread, and the counter it bumps after each reply. */
   outbound?: { port: MessagePort; signal: SharedArrayBuffer };
+  /** Port for guests' synchronous calls to the host (queue sends), and the counter it bumps after each reply. */
+  hostCalls?: { port: MessagePort; signal: SharedArrayBuffer };
 }
 
 /** The executor's side of its channel with the host (see CHANNEL). */

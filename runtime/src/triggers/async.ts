@@ -1,74 +1,188 @@
-// Asynchronous invocations (`Event`): accepted at once, run in the
-// background, retried on failure like AWS Lambda (two retries by default,
-// with growing delays). Kept in memory; a host that stops loses what has not
-// run yet.
-import type { InvocationResult } from "../invocation.js";
+// Asynchronous invocations (Invoke API `Event`, schedules, storage
+// notifications): written to the store before they are acknowledged, run in
+// the background, retried like AWS Lambda (by default 2 retries, growing
+// delays, events older than 6 h dropped), and on final failure written to the
+// function's on-failure queue or to the dead-letter store as a Lambda
+// destination record. A host that crashes leaves them in the store: the next
+// one runs them once their lease ends (at least once).
+import type { EventValue } from "@wfn/sdk/abi";
+import type { AsyncConfig } from "../config/function-config.js";
+import { isWfnError } from "../errors.js";
+import { lambdaErrorPayload, type InvocationResult } from "../invocation.js";
 import type { LogSink } from "../observe/log.js";
+import type { AsyncInvocation, Store } from "../store/store.js";
+import { decodeEvent, encodeEvent, requestPayload } from "./async-events.js";
 
-export interface AsyncInvokerOptions {
-  /** Delay before each retry, in ms; its length is the number of retries. Default: [1000, 2000]. */
-  retryDelaysMs: number[];
+export interface AsyncInvocationsOptions {
+  store: Store;
+  run(name: string, event: EventValue, options: { requestId: string; qualifier: string | undefined }): Promise<InvocationResult>;
+  /** The function's retry settings and time limit, or undefined if it no longer exists. */
+  settings(name: string): { async: AsyncConfig; timeoutMs: number } | undefined;
+  /** Puts a destination record on a queue. */
+  sendToQueue(queue: string, body: string): Promise<void>;
+  arn(name: string, qualifier: string): string;
   log: LogSink;
+  /** Delay before the first retry, doubled for each further one (at most 5 min). Default: 60 s. */
+  retryDelayMs: number;
+  /** How long a claimed invocation is reserved before another attempt may take it. Default: 60 s (or the function's timeout + 10 s). */
+  leaseMs: number;
+  /** How often the store is checked for due invocations. Default: 1 s. */
+  pollMs: number;
+  /** Invocations run at once. */
+  concurrency: number;
 }
 
-type Run = (name: string, payload: string, requestId: string, qualifier: string | undefined) => Promise<InvocationResult>;
+type Condition = "RetriesExhausted" | "EventAgeExceeded" | "FunctionNotFound";
 
-export class AsyncInvoker {
-  readonly #run: Run;
-  readonly #options: AsyncInvokerOptions;
-  readonly #pending = new Set<Promise<void>>();
-  readonly #timers = new Set<NodeJS.Timeout>();
+export class AsyncInvocations {
+  readonly #options: AsyncInvocationsOptions;
+  readonly #running = new Set<Promise<void>>();
+  readonly #settled = new Map<string, Array<() => void>>();
+  #timer: NodeJS.Timeout | undefined;
+  #ticking: Promise<void> | undefined;
   #closed = false;
 
-  constructor(run: Run, options: AsyncInvokerOptions) {
-    this.#run = run;
+  constructor(options: AsyncInvocationsOptions) {
     this.#options = options;
   }
 
-  /** Accepts an invocation; it runs soon, and again on failure. */
-  enqueue(name: string, payload: string, requestId: string, qualifier?: string): void {
-    this.#attempt(name, payload, requestId, qualifier, 0);
+  /** Begins running due invocations, including any a previous host left behind (their claims end now). */
+  async start(): Promise<void> {
+    const recovered = await this.#options.store.recoverAsync(Date.now());
+    if (recovered > 0) {
+      this.#options.log({ time: Date.now(), level: "warn", source: "host", message: `${recovered} asynchronous invocation(s) were running when the previous host stopped; running them again` });
+    }
+    this.#schedule(0);
   }
 
-  /** How many accepted invocations have not finished (running or waiting to retry). */
-  get backlog(): number {
-    return this.#pending.size + this.#timers.size;
+  /** Accepts an invocation: once this resolves, it is in the store and will run. */
+  async accept(name: string, event: EventValue, requestId: string, qualifier?: string): Promise<void> {
+    const now = Date.now();
+    await this.#options.store.putAsync({ id: requestId, function: name, qualifier, event: encodeEvent(event), attempts: 0, createdAt: now, nextAttemptAt: now, lastError: undefined });
+    this.#schedule(0);
   }
 
-  /** Stops retrying; waits for attempts already running. */
+  /** Calls `listener` once the invocation `id` is done (succeeded or failed for good) in this host. */
+  onSettled(id: string, listener: () => void): void {
+    const listeners = this.#settled.get(id) ?? [];
+    listeners.push(listener);
+    this.#settled.set(id, listeners);
+  }
+
+  /** Invocations accepted and not yet done. */
+  pending(): Promise<number> {
+    return this.#options.store.countAsync();
+  }
+
+  /** Stops taking invocations; waits for those running. What is left stays in the store. */
   async close(): Promise<void> {
     this.#closed = true;
-    for (const timer of this.#timers) clearTimeout(timer);
-    this.#timers.clear();
-    await Promise.all(this.#pending);
+    clearTimeout(this.#timer);
+    await this.#ticking;
+    await Promise.all(this.#running);
   }
 
-  #attempt(name: string, payload: string, requestId: string, qualifier: string | undefined, attempt: number): void {
+  #schedule(delayMs: number): void {
     if (this.#closed) return;
-    const running = this.#run(name, payload, requestId, qualifier).then(
-      (result) => (result.status === "ok" ? undefined : `${result.error instanceof Error ? result.error.message : `${result.error.errorType}: ${result.error.message}`}`),
-      (error: unknown) => (error instanceof Error ? error.message : String(error)),
-    ).then((failure) => {
-      this.#pending.delete(running);
-      if (failure === undefined) return;
-      const delay = this.#options.retryDelaysMs[attempt];
-      if (delay === undefined || this.#closed) {
-        this.#options.log({
-          time: Date.now(),
-          level: "error",
-          source: "host",
-          function: name,
-          requestId,
-          message: `asynchronous invocation failed after ${attempt + 1} attempt(s); discarded: ${failure}`,
-        });
+    clearTimeout(this.#timer);
+    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+  }
+
+  async #tick(): Promise<void> {
+    if (this.#ticking !== undefined || this.#closed) return;
+    this.#ticking = (async () => {
+      try {
+        const room = this.#options.concurrency - this.#running.size;
+        if (room > 0) {
+          const claimed = await this.#options.store.claimAsync(Date.now(), this.#options.leaseMs, room);
+          for (const invocation of claimed) {
+            const running = this.#attempt(invocation).finally(() => {
+              this.#running.delete(running);
+              this.#schedule(0);
+            });
+            this.#running.add(running);
+          }
+        }
+      } catch (error) {
+        this.#options.log({ time: Date.now(), level: "error", source: "host", message: `asynchronous invocations: ${(error as Error).message}` });
+      } finally {
+        this.#ticking = undefined;
+        this.#schedule(this.#options.pollMs);
+      }
+    })();
+    await this.#ticking;
+  }
+
+  async #attempt(invocation: AsyncInvocation): Promise<void> {
+    const { store } = this.#options;
+    const settings = this.#options.settings(invocation.function);
+    const event = decodeEvent(invocation.event);
+    if (settings === undefined) return this.#fail(invocation, event, "FunctionNotFound", undefined);
+    if (Date.now() - invocation.createdAt > settings.async.maximumEventAgeSeconds * 1000) {
+      return this.#fail(invocation, event, "EventAgeExceeded", undefined);
+    }
+    if (settings.timeoutMs + 10_000 > this.#options.leaseMs) await store.extendAsync(invocation.id, Date.now() + settings.timeoutMs + 10_000);
+    let result: InvocationResult | undefined;
+    let failure: string;
+    try {
+      result = await this.#options.run(invocation.function, event, { requestId: invocation.id, qualifier: invocation.qualifier });
+      if (result.status === "ok") {
+        await store.deleteAsync(invocation.id);
+        this.#notify(invocation.id);
         return;
       }
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        this.#attempt(name, payload, requestId, qualifier, attempt + 1);
-      }, delay);
-      this.#timers.add(timer);
+      failure = result.status === "error" ? `${result.error.errorType}: ${result.error.message}` : result.error.message;
+    } catch (error) {
+      if (isWfnError(error) && error.code === "WFN_FUNCTION_NOT_FOUND") return this.#fail(invocation, event, "FunctionNotFound", undefined);
+      failure = error instanceof Error ? error.message : String(error);
+    }
+    if (invocation.attempts <= settings.async.maximumRetryAttempts) {
+      const delay = Math.min(300_000, this.#options.retryDelayMs * 2 ** (invocation.attempts - 1));
+      await store.retryAsync(invocation.id, Date.now() + delay, failure);
+      return;
+    }
+    return this.#fail(invocation, event, "RetriesExhausted", result, failure);
+  }
+
+  /** Writes the Lambda destination record to the on-failure queue or the dead-letter store. */
+  async #fail(invocation: AsyncInvocation, event: EventValue, condition: Condition, result: InvocationResult | undefined, failure?: string): Promise<void> {
+    const { store } = this.#options;
+    const version = invocation.qualifier ?? "$LATEST";
+    const record = {
+      version: "1.0",
+      timestamp: new Date().toISOString(),
+      requestContext: {
+        requestId: invocation.id,
+        functionArn: this.#options.arn(invocation.function, version),
+        condition,
+        approximateInvokeCount: condition === "RetriesExhausted" ? invocation.attempts : Math.max(0, invocation.attempts - 1),
+      },
+      requestPayload: requestPayload(event),
+      ...(result === undefined || result.status === "ok"
+        ? {}
+        : {
+            responseContext: { statusCode: 200, executedVersion: version, functionError: "Unhandled" },
+            responsePayload: lambdaErrorPayload(result),
+          }),
+    };
+    const queue = this.#options.settings(invocation.function)?.async.onFailure?.queue;
+    if (queue !== undefined) await this.#options.sendToQueue(queue, JSON.stringify(record));
+    else await store.putAsyncFailure({ id: invocation.id, function: invocation.function, failedAt: Date.now(), record });
+    await store.deleteAsync(invocation.id);
+    this.#options.log({
+      time: Date.now(),
+      level: "error",
+      source: "host",
+      function: invocation.function,
+      requestId: invocation.id,
+      message: `asynchronous invocation failed for good (${condition} after ${invocation.attempts} attempt(s)${failure ? `: ${failure}` : ""}); recorded in ${queue === undefined ? "the dead-letter store" : `queue ${queue}`}`,
     });
-    this.#pending.add(running);
+    this.#notify(invocation.id);
+  }
+
+  #notify(id: string): void {
+    const listeners = this.#settled.get(id);
+    this.#settled.delete(id);
+    for (const listener of listeners ?? []) listener();
   }
 }

@@ -15,6 +15,7 @@ import { routeConsole } from "./console.js";
 import { FunctionShapeError, toFunctionError } from "./errors.js";
 import { guardFetch } from "./fetch.js";
 import { toS3Event, toScheduledEvent, toSqsEvent } from "./lambda-events.js";
+import { sendMessage } from "./queue.js";
 
 /** Lambda's `context` object (the shape of `Context` in @types/aws-lambda). */
 export interface LambdaContext {
@@ -32,6 +33,8 @@ export interface LambdaContext {
   done(error?: unknown, result?: unknown): void;
   fail(error: unknown): void;
   succeed(result: unknown): void;
+  /** wfn's own: sends a message to one of the app's queues; resolves with its id once stored. */
+  sendMessage(queue: string, body: string, attributes?: Readonly<Record<string, string>>): Promise<string>;
 }
 
 type Handler = (event: unknown, context: LambdaContext, callback?: (error?: unknown, result?: unknown) => void) => unknown;
@@ -135,6 +138,7 @@ function createLambdaContext(record: ContextRecord, logStream: string, settle: (
     done: (error, result) => settle(error, result),
     fail: (error) => settle(error ?? new Error("context.fail() was called")),
     succeed: (result) => settle(undefined, result),
+    sendMessage,
   };
 }
 

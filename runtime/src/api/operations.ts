@@ -1,0 +1,113 @@
+// The host's operations API under /_wfn/: queues (send, inspect, dead
+// letters, redrive), schedules, failed asynchronous invocations, and the
+// storage-notification webhook. JSON in, JSON out; errors as the host's JSON
+// errors. Translation only.
+import type { Context, Hono } from "hono";
+import type { EventValue } from "@wfn/sdk/abi";
+import type { StorageTriggerConfig } from "../config/function-config.js";
+import { asWfnError, WfnError } from "../errors.js";
+import type { AsyncFailure, NewMessage } from "../store/store.js";
+import type { Queues } from "../triggers/queues.js";
+import type { Schedules } from "../triggers/schedules.js";
+import { storageRecords } from "../triggers/storage.js";
+import { errorResponse } from "../triggers/http.js";
+import { bearerToken, configuredSecret, safeEqual } from "../util/secrets.js";
+
+export interface OperationsHost {
+  queues: Queues;
+  schedules: Schedules;
+  asyncFailures(functionName: string | undefined, limit: number): Promise<AsyncFailure[]>;
+  asyncPending(): Promise<number>;
+  /** The storage trigger of a function, or undefined when it has none (or does not exist). */
+  storageTrigger(name: string): StorageTriggerConfig | undefined;
+  /** Accepts an asynchronous invocation (durably) and returns when it is stored. */
+  acceptAsync(name: string, event: EventValue, requestId: string, qualifier?: string): Promise<void>;
+}
+
+type App = Hono<{ Variables: { requestId: string } }>;
+
+/** Mounts the operations routes on a host's app. */
+export function mountOperations(app: App, host: OperationsHost): void {
+  const route = (handler: (c: Context<{ Variables: { requestId: string } }>) => Promise<Response>) => async (c: Context<{ Variables: { requestId: string } }>) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      return errorResponse(asWfnError(error), c.get("requestId"));
+    }
+  };
+
+  app.get("/_wfn/queues", route(async (c) => c.json({ queues: await host.queues.stats() })));
+
+  app.post(
+    "/_wfn/queues/:name/messages",
+    route(async (c) => {
+      const body = await readJson(c);
+      const single = body !== null && typeof body === "object" && "body" in body;
+      const batch = body !== null && typeof body === "object" && Array.isArray((body as { messages?: unknown }).messages);
+      if (!single && !batch) throw new WfnError("WFN_INVALID_REQUEST", 'send {"body": "...", "attributes": {...}} or {"messages": [{"body": "..."}, ...]}');
+      const messages = (single ? [body] : (body as { messages: unknown[] }).messages) as NewMessage[];
+      const ids = await host.queues.send(c.req.param("name")!, messages);
+      return c.json(single ? { messageId: ids[0] } : { messageIds: ids }, 201);
+    }),
+  );
+
+  app.get(
+    "/_wfn/queues/:name/messages",
+    route(async (c) => c.json({ messages: await host.queues.peek(c.req.param("name")!, limit(c.req.query("limit"))) })),
+  );
+
+  app.get(
+    "/_wfn/queues/:name/dead-letters",
+    route(async (c) => c.json({ messages: await host.queues.deadLetters(c.req.param("name")!, limit(c.req.query("limit"))) })),
+  );
+
+  app.post("/_wfn/queues/:name/redrive", route(async (c) => c.json({ moved: await host.queues.redrive(c.req.param("name")!) })));
+
+  app.get("/_wfn/schedules", route(async (c) => c.json({ schedules: host.schedules.list() })));
+
+  app.get(
+    "/_wfn/async",
+    route(async (c) =>
+      c.json({ pending: await host.asyncPending(), failures: await host.asyncFailures(c.req.query("function"), limit(c.req.query("limit"))) }),
+    ),
+  );
+
+  app.post(
+    "/_wfn/events/storage/:function",
+    route(async (c) => {
+      const name = c.req.param("function")!;
+      const trigger = host.storageTrigger(name);
+      if (trigger === undefined) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `function "${name}" does not exist or has no storage trigger`);
+      const expected = configuredSecret(trigger.secret);
+      if (expected === undefined) {
+        throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `the storage trigger of "${name}" reads its secret from ${trigger.secret.slice(4)}, which is not set in the host's environment`);
+      }
+      const token = c.req.header("x-wfn-secret") ?? bearerToken(c.req.header("authorization"));
+      if (token === undefined || !safeEqual(token, expected)) {
+        return c.json({ errorType: "AccessDeniedException", errorMessage: "missing or wrong storage trigger secret", requestId: c.get("requestId") }, 401);
+      }
+      const records = storageRecords(await readJson(c), trigger);
+      if (records.length === 0) return c.json({ accepted: 0 }, 200);
+      const requestId = c.get("requestId");
+      await host.acceptAsync(name, { tag: "storage", val: records }, requestId);
+      return c.json({ accepted: records.length, requestId }, 202);
+    }),
+  );
+}
+
+async function readJson(c: Context): Promise<unknown> {
+  const text = await c.req.text();
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new WfnError("WFN_INVALID_REQUEST", `the body is not JSON: ${(error as Error).message}`);
+  }
+}
+
+/** A `limit` query parameter: 1 to 10 000, default 100. */
+function limit(value: string | undefined): number {
+  if (value === undefined) return 100;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1 || n > 10_000) throw new WfnError("WFN_INVALID_REQUEST", `limit must be a whole number from 1 to 10000, got "${value}"`);
+  return n;
+}

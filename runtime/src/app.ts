@@ -1,0 +1,75 @@
+// The host's HTTP surface, mounted on its Hono app: the request-id
+// middleware, the host's own routes under /_wfn/, the Lambda Invoke API
+// under /2015-03-31/, and functions' routes. Translation only: the host
+// (./host.ts) runs everything.
+import { randomUUID } from "node:crypto";
+import type { Hono } from "hono";
+import type { EventValue } from "@wfn/sdk/abi";
+import { mountLambdaApi } from "./api/lambda.js";
+import { mountOperations, type OperationsHost } from "./api/operations.js";
+import { asWfnError, WfnError } from "./errors.js";
+import type { FunctionStatus, InvokeOptions } from "./host-types.js";
+import type { InvocationResult } from "./invocation.js";
+import type { LogSink } from "./observe/log.js";
+import { errorResponse, invocationResponse, toHttpRequestRecord, type RouteTable } from "./triggers/http.js";
+
+export type HostEnv = { Variables: { requestId: string } };
+
+/** What the routes need from the host. */
+export interface HostInternals extends OperationsHost {
+  readonly closing: boolean;
+  readonly maxRequestBytes: number;
+  readonly maxAsyncPayloadBytes: number;
+  readonly log: LogSink;
+  routes(): RouteTable;
+  functions(): FunctionStatus[];
+  dispatch(name: string, event: EventValue, options: InvokeOptions): Promise<InvocationResult>;
+  /** Checks that a function (and qualifier) exists, throwing WFN_FUNCTION_NOT_FOUND otherwise. */
+  resolve(name: string, qualifier: string | undefined): void;
+}
+
+/** Mounts every route of a host on its app. */
+export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
+  app.use("*", async (c, next) => {
+    c.set("requestId", randomUUID());
+    await next();
+    if (!c.res.headers.has("x-wfn-request-id")) c.res.headers.set("x-wfn-request-id", c.get("requestId"));
+  });
+  app.get("/_wfn/health", (c) => c.json({ status: host.closing ? "stopping" : "ok", functions: host.functions().length }));
+  app.get("/_wfn/functions", (c) => c.json({ functions: host.functions() }));
+  mountOperations(app, host);
+  app.all("/_wfn/*", (c) => errorResponse(new WfnError("WFN_ROUTE_NOT_FOUND", `No host route ${c.req.method} ${c.req.path}`), c.get("requestId")));
+  mountLambdaApi(app, {
+    dispatchInvoke: (name, payload, options) =>
+      host.dispatch(
+        name,
+        { tag: "invoke", val: { payload } },
+        {
+          requestId: options.requestId,
+          ...(options.qualifier === undefined ? {} : { qualifier: options.qualifier }),
+          ...(options.clientContext === undefined ? {} : { clientContext: options.clientContext }),
+        },
+      ),
+    resolve: (name, qualifier) => host.resolve(name, qualifier),
+    invokeAsync: (name, payload, requestId, qualifier) => host.acceptAsync(name, { tag: "invoke", val: { payload } }, requestId, qualifier),
+    maxRequestBytes: host.maxRequestBytes,
+    maxAsyncPayloadBytes: host.maxAsyncPayloadBytes,
+  });
+  app.all("*", async (c) => {
+    const requestId = c.get("requestId");
+    try {
+      if (host.closing) throw new WfnError("WFN_SHUTTING_DOWN");
+      const match = host.routes().match(c.req.method, c.req.path);
+      if (match === undefined) throw new WfnError("WFN_ROUTE_NOT_FOUND", `No function handles ${c.req.method} ${c.req.path}`);
+      const request = await toHttpRequestRecord(c, { maxRequestBytes: host.maxRequestBytes }, match);
+      return invocationResponse(await host.dispatch(match.name, { tag: "http", val: request }, { requestId }));
+    } catch (error) {
+      const failure = asWfnError(error);
+      if (failure.code === "WFN_INTERNAL") {
+        host.log({ time: Date.now(), level: "error", source: "host", requestId, message: `request ${requestId} failed: ${failure.message}` });
+      }
+      return errorResponse(failure, requestId);
+    }
+  });
+  app.onError((error, c) => errorResponse(asWfnError(error), c.get("requestId") ?? randomUUID()));
+}

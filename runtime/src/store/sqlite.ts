@@ -1,0 +1,303 @@
+// The embedded store: node:sqlite in the host's data directory, WAL mode,
+// versioned migrations. Every commit is synced to disk (synchronous=FULL),
+// so what was acknowledged survives a process crash and a power loss. One
+// host at a time; a shared-server store is the way to many hosts.
+import { randomUUID } from "node:crypto";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import type { DatabaseSync, StatementSync } from "node:sqlite";
+import { WfnError } from "../errors.js";
+import type { AsyncFailure, AsyncInvocation, NewMessage, QueueCounts, ReceivedMessage, Store, StoredMessage } from "./store.js";
+
+export const STORE_FILE = "wfn.sqlite";
+
+/** Each entry moves the schema one version up; never edit one that shipped. */
+const MIGRATIONS: string[] = [
+  `CREATE TABLE messages (
+     id TEXT PRIMARY KEY,
+     queue TEXT NOT NULL,
+     body TEXT NOT NULL,
+     attributes TEXT NOT NULL,
+     sent_at INTEGER NOT NULL,
+     visible_at INTEGER NOT NULL,
+     receive_count INTEGER NOT NULL DEFAULT 0,
+     first_received_at INTEGER,
+     receipt TEXT,
+     dead_lettered_from TEXT
+   );
+   CREATE INDEX messages_receivable ON messages (queue, visible_at);
+   CREATE UNIQUE INDEX messages_receipt ON messages (receipt) WHERE receipt IS NOT NULL;
+   CREATE TABLE async_invocations (
+     id TEXT PRIMARY KEY,
+     function TEXT NOT NULL,
+     qualifier TEXT,
+     event TEXT NOT NULL,
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     last_error TEXT,
+     claimed INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE INDEX async_due ON async_invocations (next_attempt_at);
+   CREATE TABLE async_failures (
+     id TEXT PRIMARY KEY,
+     function TEXT NOT NULL,
+     failed_at INTEGER NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE TABLE schedule_firings (
+     schedule TEXT NOT NULL,
+     due_at INTEGER NOT NULL,
+     fired_at INTEGER NOT NULL,
+     PRIMARY KEY (schedule, due_at)
+   );`,
+];
+
+type Row = Record<string, unknown>;
+
+/** How long a schedule's taken firings are remembered. */
+const FIRING_MEMORY_MS = 86_400_000;
+
+/** Opens (creating or migrating) the store in `dataDir`; in memory when `dataDir` is undefined. */
+export async function openSqliteStore(dataDir: string | undefined): Promise<Store> {
+  const { DatabaseSync } = await import("node:sqlite");
+  const path = dataDir === undefined ? ":memory:" : join(dataDir, STORE_FILE);
+  let db: DatabaseSync | undefined;
+  try {
+    if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+    db = new DatabaseSync(path);
+    db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
+    migrate(db);
+  } catch (cause) {
+    db?.close();
+    throw new WfnError("WFN_INVALID_CONFIG", `cannot open the host's store ${path}: ${(cause as Error).message}`, { cause });
+  }
+  return new SqliteStore(db);
+}
+
+function migrate(db: DatabaseSync): void {
+  const current = Number((db.prepare("PRAGMA user_version").get() as Row).user_version);
+  if (current > MIGRATIONS.length) {
+    throw new Error(`the store was written by a newer wfn (schema ${current}, this one knows ${MIGRATIONS.length})`);
+  }
+  for (let version = current; version < MIGRATIONS.length; version++) {
+    transaction(db, () => {
+      db.exec(MIGRATIONS[version]!);
+      db.exec(`PRAGMA user_version = ${version + 1}`);
+    });
+  }
+}
+
+function transaction<T>(db: DatabaseSync, body: () => T): T {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    const result = body();
+    db.exec("COMMIT");
+    return result;
+  } catch (error) {
+    db.exec("ROLLBACK");
+    throw error;
+  }
+}
+
+function toMessage(row: Row): ReceivedMessage {
+  return {
+    id: row.id as string,
+    queue: row.queue as string,
+    body: row.body as string,
+    attributes: JSON.parse(row.attributes as string) as Record<string, string>,
+    sentAt: Number(row.sent_at),
+    receiveCount: Number(row.receive_count),
+    firstReceivedAt: row.first_received_at === null ? undefined : Number(row.first_received_at),
+    visibleAt: Number(row.visible_at),
+    deadLetteredFrom: (row.dead_lettered_from as string | null) ?? undefined,
+    receiptHandle: (row.receipt as string | null) ?? "",
+  };
+}
+
+function toAsync(row: Row): AsyncInvocation {
+  return {
+    id: row.id as string,
+    function: row.function as string,
+    qualifier: (row.qualifier as string | null) ?? undefined,
+    event: row.event as string,
+    attempts: Number(row.attempts),
+    createdAt: Number(row.created_at),
+    nextAttemptAt: Number(row.next_attempt_at),
+    lastError: (row.last_error as string | null) ?? undefined,
+  };
+}
+
+class SqliteStore implements Store {
+  readonly #db: DatabaseSync;
+  readonly #statements = new Map<string, StatementSync>();
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  #sql(text: string): StatementSync {
+    let statement = this.#statements.get(text);
+    if (statement === undefined) {
+      statement = this.#db.prepare(text);
+      this.#statements.set(text, statement);
+    }
+    return statement;
+  }
+
+  async sendMessages(queue: string, messages: NewMessage[], now: number): Promise<string[]> {
+    const insert = this.#sql(
+      "INSERT INTO messages (id, queue, body, attributes, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
+    );
+    return transaction(this.#db, () =>
+      messages.map((message) => {
+        const id = randomUUID();
+        insert.run(id, queue, message.body, JSON.stringify(message.attributes ?? {}), now, now + Math.max(0, message.delaySeconds ?? 0) * 1000);
+        return id;
+      }),
+    );
+  }
+
+  async receiveMessages(
+    queue: string,
+    options: { max: number; visibilityMs: number; now: number; deadLetterAfter: number; deadLetterQueue: string | undefined },
+  ): Promise<{ messages: ReceivedMessage[]; deadLettered: number }> {
+    const { max, visibilityMs, now, deadLetterAfter, deadLetterQueue } = options;
+    const candidates = this.#sql("SELECT id, receive_count FROM messages WHERE queue = ? AND visible_at <= ? ORDER BY visible_at, sent_at LIMIT ?");
+    const claim = this.#sql(
+      "UPDATE messages SET receive_count = receive_count + 1, first_received_at = COALESCE(first_received_at, ?), visible_at = ?, receipt = ? WHERE id = ? RETURNING *",
+    );
+    const move = this.#sql("UPDATE messages SET queue = ?, dead_lettered_from = ?, visible_at = ?, receive_count = 0, first_received_at = NULL, receipt = NULL WHERE id = ?");
+    return transaction(this.#db, () => {
+      const messages: ReceivedMessage[] = [];
+      let deadLettered = 0;
+      for (;;) {
+        const rows = candidates.all(queue, now, max - messages.length) as Row[];
+        if (rows.length === 0) break;
+        for (const row of rows) {
+          if (deadLetterQueue !== undefined && Number(row.receive_count) >= deadLetterAfter) {
+            move.run(deadLetterQueue, queue, now, row.id as string);
+            deadLettered++;
+          } else {
+            messages.push(toMessage(claim.get(now, now + visibilityMs, randomUUID(), row.id as string) as Row));
+          }
+        }
+        if (messages.length >= max) break;
+      }
+      return { messages, deadLettered };
+    });
+  }
+
+  async deleteMessages(queue: string, receiptHandles: string[]): Promise<number> {
+    const remove = this.#sql("DELETE FROM messages WHERE queue = ? AND receipt = ?");
+    return transaction(this.#db, () => receiptHandles.reduce((sum, handle) => sum + Number(remove.run(queue, handle).changes), 0));
+  }
+
+  async releaseMessages(queue: string, receiptHandles: string[], visibleAt: number): Promise<void> {
+    const release = this.#sql("UPDATE messages SET visible_at = ?, receipt = NULL WHERE queue = ? AND receipt = ?");
+    transaction(this.#db, () => {
+      for (const handle of receiptHandles) release.run(visibleAt, queue, handle);
+    });
+  }
+
+  async listMessages(queue: string, limit: number): Promise<StoredMessage[]> {
+    return (this.#sql("SELECT * FROM messages WHERE queue = ? ORDER BY sent_at LIMIT ?").all(queue, limit) as Row[]).map((row) => {
+      const { receiptHandle: _, ...message } = toMessage(row);
+      return message;
+    });
+  }
+
+  async redrive(deadLetterQueue: string, now: number): Promise<number> {
+    const result = this.#sql(
+      "UPDATE messages SET queue = dead_lettered_from, dead_lettered_from = NULL, visible_at = ?, receive_count = 0, first_received_at = NULL, receipt = NULL WHERE queue = ? AND dead_lettered_from IS NOT NULL",
+    ).run(now, deadLetterQueue);
+    return Number(result.changes);
+  }
+
+  async expireMessages(queue: string, before: number): Promise<number> {
+    return Number(this.#sql("DELETE FROM messages WHERE queue = ? AND sent_at < ?").run(queue, before).changes);
+  }
+
+  async countMessages(queue: string, now: number): Promise<QueueCounts> {
+    const row = this.#sql(
+      "SELECT SUM(CASE WHEN visible_at <= ? THEN 1 ELSE 0 END) AS visible, SUM(CASE WHEN visible_at > ? THEN 1 ELSE 0 END) AS in_flight FROM messages WHERE queue = ?",
+    ).get(now, now, queue) as Row;
+    return { visible: Number(row.visible ?? 0), inFlight: Number(row.in_flight ?? 0) };
+  }
+
+  async putAsync(invocation: AsyncInvocation): Promise<void> {
+    this.#sql(
+      "INSERT INTO async_invocations (id, function, qualifier, event, attempts, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    ).run(
+      invocation.id,
+      invocation.function,
+      invocation.qualifier ?? null,
+      invocation.event,
+      invocation.attempts,
+      invocation.createdAt,
+      invocation.nextAttemptAt,
+      invocation.lastError ?? null,
+    );
+  }
+
+  async claimAsync(now: number, leaseMs: number, limit: number): Promise<AsyncInvocation[]> {
+    const due = this.#sql("SELECT id FROM async_invocations WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?");
+    const claim = this.#sql("UPDATE async_invocations SET attempts = attempts + 1, next_attempt_at = ?, claimed = 1 WHERE id = ? RETURNING *");
+    return transaction(this.#db, () => (due.all(now, limit) as Row[]).map((row) => toAsync(claim.get(now + leaseMs, row.id as string) as Row)));
+  }
+
+  async retryAsync(id: string, nextAttemptAt: number, lastError: string): Promise<void> {
+    this.#sql("UPDATE async_invocations SET next_attempt_at = ?, last_error = ?, claimed = 0 WHERE id = ?").run(nextAttemptAt, lastError, id);
+  }
+
+  async extendAsync(id: string, until: number): Promise<void> {
+    this.#sql("UPDATE async_invocations SET next_attempt_at = MAX(next_attempt_at, ?) WHERE id = ? AND claimed = 1").run(until, id);
+  }
+
+  async recoverAsync(now: number): Promise<number> {
+    return Number(this.#sql("UPDATE async_invocations SET next_attempt_at = MIN(next_attempt_at, ?), claimed = 0 WHERE claimed = 1").run(now).changes);
+  }
+
+  async deleteAsync(id: string): Promise<void> {
+    this.#sql("DELETE FROM async_invocations WHERE id = ?").run(id);
+  }
+
+  async countAsync(): Promise<number> {
+    return Number((this.#sql("SELECT COUNT(*) AS n FROM async_invocations").get() as Row).n);
+  }
+
+  async putAsyncFailure(failure: AsyncFailure): Promise<void> {
+    this.#sql("INSERT OR REPLACE INTO async_failures (id, function, failed_at, record) VALUES (?, ?, ?, ?)").run(
+      failure.id,
+      failure.function,
+      failure.failedAt,
+      JSON.stringify(failure.record),
+    );
+  }
+
+  async listAsyncFailures(functionName: string | undefined, limit: number): Promise<AsyncFailure[]> {
+    const rows = (
+      functionName === undefined
+        ? this.#sql("SELECT * FROM async_failures ORDER BY failed_at DESC LIMIT ?").all(limit)
+        : this.#sql("SELECT * FROM async_failures WHERE function = ? ORDER BY failed_at DESC LIMIT ?").all(functionName, limit)
+    ) as Row[];
+    return rows.map((row) => ({ id: row.id as string, function: row.function as string, failedAt: Number(row.failed_at), record: JSON.parse(row.record as string) as unknown }));
+  }
+
+  async claimFiring(schedule: string, dueAt: number, now: number): Promise<boolean> {
+    const result = this.#sql("INSERT OR IGNORE INTO schedule_firings (schedule, due_at, fired_at) VALUES (?, ?, ?)").run(schedule, dueAt, now);
+    // Only recent firings matter (the latest, and any a clock step could repeat).
+    this.#sql("DELETE FROM schedule_firings WHERE schedule = ? AND due_at < ?").run(schedule, dueAt - FIRING_MEMORY_MS);
+    return Number(result.changes) === 1;
+  }
+
+  async lastFiring(schedule: string): Promise<number | undefined> {
+    const row = this.#sql("SELECT MAX(due_at) AS due FROM schedule_firings WHERE schedule = ?").get(schedule) as Row;
+    return row.due === null || row.due === undefined ? undefined : Number(row.due);
+  }
+
+  async close(): Promise<void> {
+    this.#statements.clear();
+    this.#db.close();
+  }
+}

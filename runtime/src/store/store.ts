@@ -1,0 +1,118 @@
+// What a host keeps that must survive it: queued messages, pending
+// asynchronous invocations, failed ones, and which schedule firings ran.
+// The interface is narrow and asynchronous so that a shared server (such as
+// PostgreSQL) can implement it for many hosts; ./sqlite.ts is the embedded one.
+
+/** A message as stored. */
+export interface StoredMessage {
+  id: string;
+  queue: string;
+  body: string;
+  attributes: Record<string, string>;
+  /** Unix epoch ms. */
+  sentAt: number;
+  receiveCount: number;
+  firstReceivedAt: number | undefined;
+  /** When it becomes receivable again (in flight until then), epoch ms. */
+  visibleAt: number;
+  /** The queue it was dead-lettered from, for redrive. */
+  deadLetteredFrom: string | undefined;
+}
+
+/** A message handed to a consumer: valid until its visibility timeout. */
+export interface ReceivedMessage extends StoredMessage {
+  receiptHandle: string;
+}
+
+export interface NewMessage {
+  body: string;
+  attributes?: Record<string, string>;
+  delaySeconds?: number;
+}
+
+export interface QueueCounts {
+  /** Receivable now. */
+  visible: number;
+  /** Received and not yet deleted, or delayed. */
+  inFlight: number;
+}
+
+/** An accepted asynchronous invocation. */
+export interface AsyncInvocation {
+  /** Its request id. */
+  id: string;
+  function: string;
+  qualifier: string | undefined;
+  /** The event, serialised (see ../triggers/async-events.ts). */
+  event: string;
+  attempts: number;
+  createdAt: number;
+  nextAttemptAt: number;
+  lastError: string | undefined;
+}
+
+/** An asynchronous invocation that failed for good: a Lambda destination record. */
+export interface AsyncFailure {
+  id: string;
+  function: string;
+  failedAt: number;
+  /** The destination record (`version`, `timestamp`, `requestContext`, `requestPayload`, ...). */
+  record: unknown;
+}
+
+export interface Store {
+  /** Adds messages to a queue; returns their ids. */
+  sendMessages(queue: string, messages: NewMessage[], now: number): Promise<string[]>;
+  /**
+   * Claims up to `max` receivable messages: each gets a new receipt handle,
+   * one more receive, and stays invisible for `visibilityMs`. Messages already
+   * received `deadLetterAfter` times are moved to `deadLetterQueue` instead.
+   */
+  receiveMessages(
+    queue: string,
+    options: { max: number; visibilityMs: number; now: number; deadLetterAfter: number; deadLetterQueue: string | undefined },
+  ): Promise<{ messages: ReceivedMessage[]; deadLettered: number }>;
+  /** Deletes messages by receipt handle (a stale handle deletes nothing); returns how many went. */
+  deleteMessages(queue: string, receiptHandles: string[]): Promise<number>;
+  /** Makes in-flight messages receivable again at `visibleAt`. */
+  releaseMessages(queue: string, receiptHandles: string[], visibleAt: number): Promise<void>;
+  /** Messages of a queue, oldest first (for listing dead letters). */
+  listMessages(queue: string, limit: number): Promise<StoredMessage[]>;
+  /** Moves a dead-letter queue's messages back to where they came from; returns how many. */
+  redrive(deadLetterQueue: string, now: number): Promise<number>;
+  /** Deletes messages sent before `before` (retention); returns how many. */
+  expireMessages(queue: string, before: number): Promise<number>;
+  countMessages(queue: string, now: number): Promise<QueueCounts>;
+
+  /** Records an asynchronous invocation (before it is acknowledged). */
+  putAsync(invocation: AsyncInvocation): Promise<void>;
+  /**
+   * Claims due invocations for `leaseMs`: their attempt count goes up, and
+   * nobody else gets them until the lease ends (so a crashed host's work is
+   * picked up again).
+   */
+  claimAsync(now: number, leaseMs: number, limit: number): Promise<AsyncInvocation[]>;
+  /** Schedules another attempt (and ends the claim). */
+  retryAsync(id: string, nextAttemptAt: number, lastError: string): Promise<void>;
+  /** Keeps a claimed invocation reserved until at least `until` (a long-running attempt). */
+  extendAsync(id: string, until: number): Promise<void>;
+  /**
+   * Ends the claims of a host that is gone, making those invocations due now;
+   * returns how many. The embedded store serves one host at a time, so at
+   * start every claim left in it belongs to a host that crashed.
+   */
+  recoverAsync(now: number): Promise<number>;
+  /** Forgets an invocation that is done (succeeded or recorded as failed). */
+  deleteAsync(id: string): Promise<void>;
+  countAsync(): Promise<number>;
+  /** Records a failed asynchronous invocation (the dead-letter store). */
+  putAsyncFailure(failure: AsyncFailure): Promise<void>;
+  listAsyncFailures(functionName: string | undefined, limit: number): Promise<AsyncFailure[]>;
+
+  /** Marks a schedule's firing as taken; false if it already was (it never runs twice). */
+  claimFiring(schedule: string, dueAt: number, now: number): Promise<boolean>;
+  /** The latest firing taken for a schedule. */
+  lastFiring(schedule: string): Promise<number | undefined>;
+
+  close(): Promise<void>;
+}
