@@ -254,9 +254,13 @@ describe("wfn serve", () => {
     const first = startWfn(["serve", join(ROOT, "examples", "hello"), "--port", "0", "--no-build"]);
     running.push(first);
     const [, port] = await first.waitFor(/on http:\/\/127\.0\.0\.1:(\d+)/);
-    const second = await wfn(["serve", join(ROOT, "examples", "hello"), "--port", port!, "--no-build"]);
+    const second = await wfn(["serve", join(ROOT, "examples", "hello"), "--port", port!, "--no-build", "--data-dir", await tempDir("wfn-data-")]);
     expect(second.code).toBe(1);
     expect(second.stderr).toContain(`port ${port} on 127.0.0.1 is already in use`);
+    // A second host on the same data directory would run its queued work twice: refused.
+    const third = await wfn(["serve", join(ROOT, "examples", "hello"), "--port", "0", "--no-build"]);
+    expect(third.code).toBe(1);
+    expect(third.stderr).toMatch(/error: the data directory \S+ is in use by process \d+; give each host its own --data-dir/);
     expect(await first.stop()).toBe(0);
   });
 });

@@ -56,7 +56,8 @@ describe("Invoke with the AWS SDK", () => {
     expect(env).toMatchObject({
       STAGE: "test",
       AWS_LAMBDA_FUNCTION_NAME: "introspect",
-      AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+      // The version the instance runs (a number); context.functionVersion says how it was invoked.
+      AWS_LAMBDA_FUNCTION_VERSION: "1",
       AWS_LAMBDA_FUNCTION_MEMORY_SIZE: "256",
       AWS_REGION: "us-east-1",
     });

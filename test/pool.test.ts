@@ -2,6 +2,7 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { join } from "node:path";
 import type { EventValue } from "@wfn/sdk/abi";
+import { readArtifact } from "@wfn/runtime";
 import { APP_BUILD } from "./helpers/paths.js";
 import { startHost, type TestHost } from "./helpers/host.js";
 
@@ -74,11 +75,24 @@ describe("direct invocation", () => {
 });
 
 describe("deploying a new version", () => {
+  it("makes no new version when neither code nor configuration changed", async () => {
+    const before = app.host.function("echo")!.latestVersion;
+    const status = await app.host.deploy(join(APP_BUILD, "echo"));
+    expect(status.latestVersion).toBe(before);
+  });
+
   it("swaps versions without dropping in-flight requests", async () => {
     const slow = app.get("/echo/wait?ms=600");
     await new Promise((resolve) => setTimeout(resolve, 150));
-    const status = await app.host.deploy(join(APP_BUILD, "echo"));
+    const echo = await readArtifact(join(APP_BUILD, "echo"));
+    const config = { ...echo.manifest.config, env: { ...echo.manifest.config.env, DEPLOYED: "again" } };
+    const status = await app.host.deploy({ ...echo, manifest: { ...echo.manifest, config } });
     expect(status.state).toBe("Active");
+    expect(status.latestVersion).toBe(2);
+    expect(app.host.versions("echo").map((v) => [v.version, v.qualifiers])).toEqual([
+      [1, []],
+      [2, ["$LATEST"]],
+    ]);
     const response = await slow;
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ waited: 600 });

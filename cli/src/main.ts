@@ -5,6 +5,26 @@ import { devCommand, devHelp } from "./commands/dev.js";
 import { initCommand, initHelp } from "./commands/init.js";
 import { invokeCommand, invokeHelp } from "./commands/invoke.js";
 import {
+  aliasCommand,
+  aliasHelp,
+  configCommand,
+  configHelp,
+  deployCommand,
+  deployHelp,
+  logsCommand,
+  logsHelp,
+  lsCommand,
+  lsHelp,
+  rmCommand,
+  rmHelp,
+  rollbackCommand,
+  rollbackHelp,
+  trafficCommand,
+  trafficHelp,
+  versionsCommand,
+  versionsHelp,
+} from "./commands/manage.js";
+import {
   deadLettersCommand,
   deadLettersHelp,
   failuresCommand,
@@ -32,7 +52,16 @@ Commands:
   dev [dir]         serve, and rebuild functions when their sources change
   invoke <name>     invoke one function locally and print its result
 
-Operating a running host (--host, default $WFN_HOST or http://127.0.0.1:8787):
+Operating a running host (--host, --key; default $WFN_HOST or http://127.0.0.1:8787):
+  deploy [dir]      build what is stale and ship it to the host
+  ls                list functions: state, versions, aliases, instances
+  versions <name>   list a function's versions
+  alias ...         set, rm or ls aliases (with canaries)
+  traffic <name> <q>  choose what serves a function's routes and triggers
+  rollback <name>   move its traffic back to the previous version
+  config get|set    show or change a function's configuration
+  logs [name]       print recent log lines (-f to follow)
+  rm <name>         remove a function
   queues            list queues: waiting, in flight, dead-lettered
   send <queue>      send a message to a queue
   dead-letters <q>  list a queue's dead-lettered messages
@@ -57,6 +86,15 @@ const COMMANDS: Record<string, Command> = {
   serve: { run: serveCommand, help: serveHelp },
   dev: { run: devCommand, help: devHelp },
   invoke: { run: invokeCommand, help: invokeHelp },
+  deploy: { run: deployCommand, help: deployHelp },
+  ls: { run: lsCommand, help: lsHelp },
+  versions: { run: versionsCommand, help: versionsHelp },
+  alias: { run: aliasCommand, help: aliasHelp },
+  traffic: { run: trafficCommand, help: trafficHelp },
+  rollback: { run: rollbackCommand, help: rollbackHelp },
+  config: { run: configCommand, help: configHelp },
+  logs: { run: logsCommand, help: logsHelp },
+  rm: { run: rmCommand, help: rmHelp },
   queues: { run: queuesCommand, help: queuesHelp },
   send: { run: sendCommand, help: sendHelp },
   "dead-letters": { run: deadLettersCommand, help: deadLettersHelp },

@@ -5,6 +5,8 @@
 import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
+import { mountAdmin, type AdminHost } from "./api/admin.js";
+import { adminGuard, checkInvoke, type Keys } from "./api/auth.js";
 import { mountLambdaApi } from "./api/lambda.js";
 import { mountOperations, type OperationsHost } from "./api/operations.js";
 import { asWfnError, WfnError } from "./errors.js";
@@ -16,7 +18,10 @@ import { errorResponse, invocationResponse, toHttpRequestRecord, type RouteTable
 export type HostEnv = { Variables: { requestId: string } };
 
 /** What the routes need from the host. */
-export interface HostInternals extends OperationsHost {
+export interface HostInternals extends OperationsHost, AdminHost {
+  readonly keys: Keys;
+  /** Whether invoking the function needs a key (`"auth": "key"`). */
+  requiresKey(name: string): boolean;
   readonly closing: boolean;
   readonly maxRequestBytes: number;
   readonly maxAsyncPayloadBytes: number;
@@ -26,6 +31,8 @@ export interface HostInternals extends OperationsHost {
   dispatch(name: string, event: EventValue, options: InvokeOptions): Promise<InvocationResult>;
   /** Checks that a function (and qualifier) exists, throwing WFN_FUNCTION_NOT_FOUND otherwise. */
   resolve(name: string, qualifier: string | undefined): void;
+  /** The alias serving a function's routes and triggers, or undefined for `$LATEST`. */
+  trafficQualifier(name: string): string | undefined;
 }
 
 /** Mounts every route of a host on its app. */
@@ -35,9 +42,11 @@ export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
     await next();
     if (!c.res.headers.has("x-wfn-request-id")) c.res.headers.set("x-wfn-request-id", c.get("requestId"));
   });
+  app.use("/_wfn/*", adminGuard(host.keys));
   app.get("/_wfn/health", (c) => c.json({ status: host.closing ? "stopping" : "ok", functions: host.functions().length }));
   app.get("/_wfn/functions", (c) => c.json({ functions: host.functions() }));
   mountOperations(app, host);
+  mountAdmin(app, host);
   app.all("/_wfn/*", (c) => errorResponse(new WfnError("WFN_ROUTE_NOT_FOUND", `No host route ${c.req.method} ${c.req.path}`), c.get("requestId")));
   mountLambdaApi(app, {
     dispatchInvoke: (name, payload, options) =>
@@ -51,6 +60,7 @@ export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
         },
       ),
     resolve: (name, qualifier) => host.resolve(name, qualifier),
+    authorize: (c, name) => (host.requiresKey(name) ? checkInvoke(c, host.keys, name) : undefined),
     invokeAsync: (name, payload, requestId, qualifier) => host.acceptAsync(name, { tag: "invoke", val: { payload } }, requestId, qualifier),
     maxRequestBytes: host.maxRequestBytes,
     maxAsyncPayloadBytes: host.maxAsyncPayloadBytes,
@@ -61,8 +71,13 @@ export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
       if (host.closing) throw new WfnError("WFN_SHUTTING_DOWN");
       const match = host.routes().match(c.req.method, c.req.path);
       if (match === undefined) throw new WfnError("WFN_ROUTE_NOT_FOUND", `No function handles ${c.req.method} ${c.req.path}`);
+      if (host.requiresKey(match.name)) {
+        const denied = checkInvoke(c, host.keys, match.name);
+        if (denied !== undefined) throw denied;
+      }
       const request = await toHttpRequestRecord(c, { maxRequestBytes: host.maxRequestBytes }, match);
-      return invocationResponse(await host.dispatch(match.name, { tag: "http", val: request }, { requestId }));
+      const qualifier = host.trafficQualifier(match.name);
+      return invocationResponse(await host.dispatch(match.name, { tag: "http", val: request }, { requestId, ...(qualifier === undefined ? {} : { qualifier }) }));
     } catch (error) {
       const failure = asWfnError(error);
       if (failure.code === "WFN_INTERNAL") {

@@ -20,6 +20,9 @@ export type ErrorCode =
   | "WFN_OUT_OF_MEMORY"
   | "WFN_EXECUTOR_FAILED"
   | "WFN_SHUTTING_DOWN"
+  | "WFN_UNAUTHORIZED"
+  | "WFN_FORBIDDEN"
+  | "WFN_CONFLICT"
   | "WFN_INTERNAL";
 
 interface ErrorKind {
@@ -48,6 +51,9 @@ const KINDS: Record<ErrorCode, ErrorKind> = {
   WFN_GUEST_TRAP: { status: 502, lambdaType: "Runtime.ExitError", fault: "function", defaultMessage: "The function's instance trapped" },
   WFN_OUT_OF_MEMORY: { status: 502, lambdaType: "Runtime.OutOfMemory", fault: "function", defaultMessage: "The function ran out of memory" },
   WFN_EXECUTOR_FAILED: { status: 502, lambdaType: "ServiceException", fault: "server", defaultMessage: "The executor running the function failed" },
+  WFN_UNAUTHORIZED: { status: 401, lambdaType: "UnrecognizedClientException", fault: "client", defaultMessage: "Missing or invalid key" },
+  WFN_FORBIDDEN: { status: 403, lambdaType: "AccessDeniedException", fault: "client", defaultMessage: "Not allowed" },
+  WFN_CONFLICT: { status: 409, lambdaType: "ResourceConflictException", fault: "client", defaultMessage: "The resource is being changed" },
   WFN_SHUTTING_DOWN: { status: 503, lambdaType: "ServiceException", fault: "server", defaultMessage: "The host is shutting down" },
   WFN_INTERNAL: { status: 500, lambdaType: "ServiceException", fault: "server", defaultMessage: "Internal error" },
 };

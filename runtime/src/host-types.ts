@@ -54,6 +54,18 @@ export interface HostOptions {
   queues?: Record<string, QueueConfigInput>;
   /** Region in ARN-style names and in Lambda-style functions' AWS_REGION. Default: `us-east-1`. */
   region?: string;
+  /**
+   * Keys for the host's own routes under `/_wfn/` (deploy, configuration,
+   * queues, logs, metrics), sent as `Authorization: Bearer <key>`. Without
+   * any, those routes answer loopback clients only.
+   */
+  adminKeys?: string[];
+  /** Keys that may invoke functions configured with `"auth": "key"` (admin keys may too). */
+  invokeKeys?: string[];
+  /** Largest deployment upload, in bytes. Default: 256 MiB. */
+  maxUploadBytes?: number;
+  /** Most functions in one deployment. Default: 100. */
+  maxUploadFunctions?: number;
 }
 
 /** Options of a direct invocation. */
@@ -69,15 +81,74 @@ export interface InvokeOptions {
 /** What a host knows about one function. */
 export interface FunctionStatus {
   name: string;
-  version: string;
-  state: "Active" | "Failed";
-  /** Why the function failed to load, when it did. */
+  /** `Active`: it runs; `Pending`: its first version is being prepared; `Failed`: it has no version that can run. */
+  state: "Active" | "Pending" | "Failed";
+  /** Why the function failed, when it did. */
   stateReason?: string;
+  /** How the latest change (deploy, configuration update) went. */
+  lastUpdateStatus: "Successful" | "InProgress" | "Failed";
+  /** Why the latest change failed, when it did (the function keeps running its previous version). */
+  lastUpdateStatusReason?: string;
+  /** The version `$LATEST` designates. */
+  latestVersion?: number;
+  /** The qualifier (`$LATEST` or an alias) serving the function's routes and triggers. */
+  traffic: string;
+  /** Routes of the version serving traffic. */
   routes: string[];
+  /** Component hash and configuration of the version serving traffic. */
   sha256?: string;
   config?: FunctionConfig;
+  aliases: AliasStatus[];
+  /** Instances across every version. */
   instances: { total: number; idle: number; busy: number };
 }
+
+/** An alias, with its canary. */
+export interface AliasStatus {
+  name: string;
+  version: number;
+  /** A second version getting `weight` (0–1) of the alias's invocations. */
+  canary?: { version: number; weight: number };
+  description?: string;
+}
+
+/** One immutable version of a function. */
+export interface VersionStatus {
+  version: number;
+  sha256: string;
+  /** ISO time it was deployed. */
+  createdAt: string;
+  description?: string;
+  config: FunctionConfig;
+  /** `$LATEST` and the aliases pointing at it. */
+  qualifiers: string[];
+  instances: { total: number; idle: number; busy: number };
+}
+
+/** What a deployment did. */
+export interface DeploymentResult {
+  functions: Array<{
+    function: string;
+    /** `$LATEST` before, undefined for a new function. */
+    from: number | undefined;
+    /** `$LATEST` after. */
+    to: number;
+    sha256: string;
+    /** False when the upload was identical to `$LATEST` (code and configuration) and no version was made. */
+    changed: boolean;
+  }>;
+}
+
+/** Options of a deployment. */
+export interface DeployOptions {
+  /** Recorded with each new version. */
+  description?: string;
+  /** Queues to declare or update with the deployment. */
+  queues?: Record<string, QueueConfigInput>;
+}
+
+/** What a configuration update may change (a new version is made with it). */
+export type ConfigurationPatch = Partial<Omit<FunctionConfig, "entry" | "style">>;
 
 /** A running wfn host. */
 export interface Host {
@@ -99,12 +170,36 @@ export interface Host {
   invokeAsync(name: string, payload?: unknown, options?: Pick<InvokeOptions, "qualifier" | "requestId">): Promise<{ requestId: string }>;
   /** The host's queues: send messages, inspect them. */
   readonly queues: HostQueues;
-  /** Adds or replaces a function without dropping in-flight invocations. */
-  deploy(artifact: Artifact | string): Promise<FunctionStatus>;
-  /** Removes a function; its in-flight invocations finish first. Returns false if there was none. */
+  /**
+   * Deploys one function (a build folder or an artifact): a new version if
+   * its code or configuration changed, which becomes `$LATEST`. In-flight
+   * invocations finish on the version they started on.
+   */
+  deploy(artifact: Artifact | string, options?: DeployOptions): Promise<FunctionStatus>;
+  /**
+   * Deploys several functions atomically: everything is checked and
+   * prepared first, then all of them switch together, or none does.
+   */
+  deployApp(artifacts: Array<Artifact | string>, options?: DeployOptions): Promise<DeploymentResult>;
+  /** Removes a function with its versions and aliases; its in-flight invocations finish first. Returns false if there was none. */
   undeploy(name: string): Promise<boolean>;
   /** The functions this host knows, loaded or failed. */
   functions(): FunctionStatus[];
+  /** One function's status, or undefined. */
+  function(name: string): FunctionStatus | undefined;
+  /** A function's versions, oldest first. */
+  versions(name: string): VersionStatus[];
+  /** Creates or moves an alias; `canary` sends a share of its invocations to a second version. */
+  setAlias(name: string, alias: string, target: { version: number; canary?: { version: number; weight: number }; description?: string }): Promise<AliasStatus>;
+  deleteAlias(name: string, alias: string): Promise<void>;
+  /** Chooses what serves a function's routes and triggers: `$LATEST` or one of its aliases. */
+  setTraffic(name: string, qualifier: string): Promise<FunctionStatus>;
+  /** Moves what serves the function's traffic back to an earlier version (default: the one before). */
+  rollback(name: string, options?: { to?: number }): Promise<{ qualifier: string; from: number; to: number }>;
+  /** Makes a new version with a changed configuration and the same code; it becomes `$LATEST`. */
+  updateConfiguration(name: string, patch: ConfigurationPatch, options?: { description?: string }): Promise<DeploymentResult>;
+  /** Deletes a version nothing points at. */
+  deleteVersion(name: string, version: number): Promise<void>;
   /** Stops accepting work, lets in-flight invocations finish, then stops the executors. */
   close(): Promise<void>;
   /** The region used in ARNs and in Lambda-style functions' environment. */
@@ -143,5 +238,7 @@ export const DEFAULTS = {
   asyncLeaseMs: 60_000,
   asyncPollMs: 1_000,
   asyncConcurrency: 16,
+  maxUploadBytes: 256 * 1024 * 1024,
+  maxUploadFunctions: 100,
 };
 

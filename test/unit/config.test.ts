@@ -42,6 +42,7 @@ describe("function configuration", () => {
       allowedOutboundHosts: [],
       style: "auto",
       async: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21_600 },
+      auth: "none",
     });
   });
 

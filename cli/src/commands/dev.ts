@@ -26,7 +26,7 @@ const DEBOUNCE_MS = 150;
 
 export async function devCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, allowNegative: true, options: serveOptions });
-  const settings = serveSettings(values);
+  const settings = await serveSettings(values);
   let project = await loadProject(positionals[0] ?? ".");
   await buildStale(project);
   const { host, server } = await startServing([project], settings);

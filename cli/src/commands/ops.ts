@@ -4,7 +4,8 @@
 import { readFile } from "node:fs/promises";
 import { parseArgs } from "node:util";
 import type { AsyncFailure, QueueStats, ScheduleStatus, StoredMessage } from "@wfn/runtime";
-import { HostClient, remoteHelp, remoteOptions } from "../remote/client.js";
+import { connect, remoteHelp, remoteOptions } from "../remote/client.js";
+import { preview, print, table } from "../remote/format.js";
 import { dim, out, say, UsageError } from "../ui.js";
 
 export const queuesHelp = `Usage: wfn queues [options]
@@ -18,7 +19,7 @@ ${remoteHelp}`;
 
 export async function queuesCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: remoteOptions });
-  const answer = await new HostClient(values.host).get<{ queues: QueueStats[] }>("/_wfn/queues");
+  const answer = await (await connect(values)).get<{ queues: QueueStats[] }>("/_wfn/queues");
   if (values.json) return print(answer);
   if (answer.queues.length === 0) {
     say(dim('no queues (declare them under "queues" in wfn.json)'));
@@ -64,7 +65,7 @@ export async function sendCommand(args: string[]): Promise<number> {
     if (!Number.isInteger(delaySeconds) || delaySeconds < 0 || delaySeconds > 900) throw new UsageError(`--delay must be a whole number of seconds from 0 to 900, got "${values.delay}"`);
   }
   const body = inline ?? (values.file !== undefined ? await readBodyFile(values.file) : await readStdin());
-  const answer = await new HostClient(values.host).post<{ messageId: string }>(`/_wfn/queues/${encodeURIComponent(queue)}/messages`, {
+  const answer = await (await connect(values)).post<{ messageId: string }>(`/_wfn/queues/${encodeURIComponent(queue)}/messages`, {
     body,
     attributes,
     ...(delaySeconds === undefined ? {} : { delaySeconds }),
@@ -89,7 +90,7 @@ export async function deadLettersCommand(args: string[]): Promise<number> {
   if (queue === undefined) throw new UsageError("which queue? usage: wfn dead-letters <queue>");
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit must be a number from 1 to 10000, got "${values.limit}"`);
-  const answer = await new HostClient(values.host).get<{ messages: StoredMessage[] }>(`/_wfn/queues/${encodeURIComponent(queue)}/dead-letters?limit=${limit}`);
+  const answer = await (await connect(values)).get<{ messages: StoredMessage[] }>(`/_wfn/queues/${encodeURIComponent(queue)}/dead-letters?limit=${limit}`);
   if (values.json) return print(answer);
   if (answer.messages.length === 0) {
     say(dim(`no dead letters for queue ${queue}`));
@@ -114,7 +115,7 @@ export async function redriveCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: remoteOptions });
   const queue = positionals[0];
   if (queue === undefined) throw new UsageError("which queue? usage: wfn redrive <queue>");
-  const answer = await new HostClient(values.host).post<{ moved: number }>(`/_wfn/queues/${encodeURIComponent(queue)}/redrive`);
+  const answer = await (await connect(values)).post<{ moved: number }>(`/_wfn/queues/${encodeURIComponent(queue)}/redrive`);
   if (values.json) return print(answer);
   out(`moved ${answer.moved} message${answer.moved === 1 ? "" : "s"} back to ${queue}`);
   return 0;
@@ -130,7 +131,7 @@ ${remoteHelp}`;
 
 export async function schedulesCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: remoteOptions });
-  const answer = await new HostClient(values.host).get<{ schedules: ScheduleStatus[] }>("/_wfn/schedules");
+  const answer = await (await connect(values)).get<{ schedules: ScheduleStatus[] }>("/_wfn/schedules");
   if (values.json) return print(answer);
   if (answer.schedules.length === 0) {
     say(dim('no schedules (give a function a "schedule" in wfn.json)'));
@@ -158,7 +159,7 @@ export async function failuresCommand(args: string[]): Promise<number> {
   const limit = Number(values.limit);
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit must be a number from 1 to 10000, got "${values.limit}"`);
   const query = new URLSearchParams({ limit: String(limit), ...(positionals[0] === undefined ? {} : { function: positionals[0] }) });
-  const answer = await new HostClient(values.host).get<{ pending: number; failures: AsyncFailure[] }>(`/_wfn/async?${query}`);
+  const answer = await (await connect(values)).get<{ pending: number; failures: AsyncFailure[] }>(`/_wfn/async?${query}`);
   if (values.json) return print(answer);
   say(dim(`${answer.pending} asynchronous invocation${answer.pending === 1 ? "" : "s"} pending`));
   if (answer.failures.length === 0) {
@@ -174,22 +175,6 @@ export async function failuresCommand(args: string[]): Promise<number> {
     }),
   );
   return 0;
-}
-
-function print(answer: unknown): number {
-  out(JSON.stringify(answer, null, 2));
-  return 0;
-}
-
-function table(header: string[], rows: string[][]): void {
-  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]!))).join("  ");
-  out([line(header), ...rows.map(line)].join("\n"));
-}
-
-function preview(text: string, max = 60): string {
-  const flat = text.replace(/\s+/g, " ");
-  return flat.length > max ? `${flat.slice(0, max - 1)}…` : flat;
 }
 
 async function readBodyFile(path: string): Promise<string> {

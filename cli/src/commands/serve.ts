@@ -1,17 +1,21 @@
 // wfn serve [dir...] — serve built functions over HTTP, building stale ones first.
+import { access, readFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHost, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
-import { loadProject, type Project } from "../project/project.js";
+import { loadProject, PROJECT_FILE, type Project } from "../project/project.js";
 import { bold, cyan, dim, red, say, UsageError } from "../ui.js";
 import { buildWithProgress } from "./build.js";
 
 export const serveHelp = `Usage: wfn serve [dir...] [options]
 
-Serves the built functions of one or more projects (default: .) over HTTP,
-building any function whose build is missing or older than its sources.
+Serves the built functions of one or more projects (default: ., if it has a
+wfn.json) over HTTP, building any function whose build is missing or older
+than its sources, together with everything deployed to the host's data
+directory with \`wfn deploy\`. With no project, it serves only what is
+deployed: a deployment target.
 
 Options:
   --port <n>            port to listen on (default: 8787; 0 picks a free one)
@@ -19,7 +23,14 @@ Options:
   --no-build            serve what is built, even if stale
   --data-dir <path>     where queued messages, pending asynchronous invocations
                         and schedule state are kept (default: .wfn/data in the
-                        first project); survives restarts and crashes
+                        first project, else ./.wfn/data); survives restarts
+                        and crashes, and keeps what \`wfn deploy\` shipped
+  --admin-key <key>     a key for the admin API under /_wfn/ (repeatable; also
+                        WFN_ADMIN_KEYS, comma-separated). Without one, the
+                        admin API answers clients on this machine only
+  --admin-key-file <f>  read admin keys from a file, one per line
+  --invoke-key <key>    a key that may invoke functions with "auth": "key"
+                        (repeatable; also WFN_INVOKE_KEYS)
   --executors <n>       executor threads (default: CPUs, at most 4)
   --log-format <f>      text or json (default: text)
   -h, --help            show this help`;
@@ -30,6 +41,9 @@ export const serveOptions = {
   build: { type: "boolean", default: true },
   executors: { type: "string" },
   "data-dir": { type: "string" },
+  "admin-key": { type: "string", multiple: true },
+  "admin-key-file": { type: "string" },
+  "invoke-key": { type: "string", multiple: true },
   "log-format": { type: "string", default: "text" },
 } as const;
 
@@ -39,11 +53,22 @@ export interface ServeSettings {
   executors: number | undefined;
   /** The host's store folder; undefined: `<first project>/.wfn/data`. */
   dataDir: string | undefined;
+  adminKeys: string[];
+  invokeKeys: string[];
   log: LogSink;
 }
 
 /** Reads the options serve and dev share. */
-export function serveSettings(values: { port: string; host: string; executors?: string | undefined; "data-dir"?: string | undefined; "log-format": string }): ServeSettings {
+export async function serveSettings(values: {
+  port: string;
+  host: string;
+  executors?: string | undefined;
+  "data-dir"?: string | undefined;
+  "log-format": string;
+  "admin-key"?: string[] | undefined;
+  "admin-key-file"?: string | undefined;
+  "invoke-key"?: string[] | undefined;
+}): Promise<ServeSettings> {
   const port = Number(values.port);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
   let executors: number | undefined;
@@ -54,13 +79,33 @@ export function serveSettings(values: { port: string; host: string; executors?: 
   const format = values["log-format"];
   if (format !== "text" && format !== "json") throw new UsageError(`--log-format must be "text" or "json", got "${format}"`);
   const dataDir = values["data-dir"] === undefined ? undefined : resolve(values["data-dir"]);
-  return { port, hostname: values.host, executors, dataDir, log: format === "json" ? jsonSink() : textSink() };
+  const adminKeys = [...(values["admin-key"] ?? []), ...envKeys("WFN_ADMIN_KEYS")];
+  if (values["admin-key-file"] !== undefined) {
+    let text: string;
+    try {
+      text = await readFile(values["admin-key-file"], "utf8");
+    } catch (error) {
+      throw new UsageError(`cannot read --admin-key-file ${values["admin-key-file"]}: ${(error as Error).message}`);
+    }
+    adminKeys.push(...text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== "" && !line.startsWith("#")));
+  }
+  const invokeKeys = [...(values["invoke-key"] ?? []), ...envKeys("WFN_INVOKE_KEYS")];
+  for (const key of [...adminKeys, ...invokeKeys]) {
+    if (key.length < MIN_KEY_LENGTH) throw new UsageError(`keys must be at least ${MIN_KEY_LENGTH} characters (make one with \`openssl rand -hex 32\`)`);
+  }
+  return { port, hostname: values.host, executors, dataDir, adminKeys, invokeKeys, log: format === "json" ? jsonSink() : textSink() };
+}
+
+const MIN_KEY_LENGTH = 16;
+
+function envKeys(name: string): string[] {
+  return (process.env[name] ?? "").split(",").map((key) => key.trim()).filter((key) => key !== "");
 }
 
 export async function serveCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, allowNegative: true, options: serveOptions });
-  const settings = serveSettings(values);
-  const projects = await loadProjects(positionals.length > 0 ? positionals : ["."]);
+  const settings = await serveSettings(values);
+  const projects = await loadProjects(positionals.length > 0 ? positionals : (await hasProject(".")) ? ["."] : []);
   if (values.build) {
     for (const project of projects) await buildStale(project);
   }
@@ -107,7 +152,9 @@ export async function startServing(projects: Project[], settings: ServeSettings)
   for (const project of projects) await writeAppFile(project);
   const host = await createHost({
     dir: projects.map((project) => join(project.dir, DEFAULT_OUT_DIR)),
-    dataDir: settings.dataDir ?? join(projects[0]!.dir, ".wfn", "data"),
+    dataDir: settings.dataDir ?? join(projects[0]?.dir ?? process.cwd(), ".wfn", "data"),
+    adminKeys: settings.adminKeys,
+    invokeKeys: settings.invokeKeys,
     log: settings.log,
     ...(settings.executors === undefined ? {} : { executors: settings.executors }),
   });
@@ -119,6 +166,8 @@ export async function startServing(projects: Project[], settings: ServeSettings)
     throw error;
   }
   printRoutes(host, server.url);
+  if (settings.adminKeys.length > 0) say(dim(`admin API (/_wfn/): needs one of ${settings.adminKeys.length} admin key(s)`));
+  else say(dim("admin API (/_wfn/): no admin key, so it answers clients on this machine only (see --admin-key)"));
   return { host, server };
 }
 
@@ -144,4 +193,13 @@ export function untilSignal(): Promise<NodeJS.Signals> {
     process.on("SIGINT", done);
     process.on("SIGTERM", done);
   });
+}
+
+async function hasProject(dir: string): Promise<boolean> {
+  try {
+    await access(join(dir, PROJECT_FILE));
+    return true;
+  } catch {
+    return false;
+  }
 }

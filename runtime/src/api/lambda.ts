@@ -12,6 +12,8 @@ export interface LambdaApiHost {
   dispatchInvoke(name: string, payload: string, options: { requestId: string; qualifier: string | undefined; clientContext: string | undefined }): Promise<InvocationResult>;
   /** Checks that a function (and qualifier) exists, throwing WFN_FUNCTION_NOT_FOUND otherwise. */
   resolve(name: string, qualifier: string | undefined): void;
+  /** Why the caller may not invoke the function, or undefined if it may. */
+  authorize(c: Context, name: string): WfnError | undefined;
   /** Stores an asynchronous invocation; resolves once it is stored. */
   invokeAsync(name: string, payload: string, requestId: string, qualifier: string | undefined): Promise<void>;
   readonly maxRequestBytes: number;
@@ -55,6 +57,8 @@ export function mountLambdaApi(app: Hono<{ Variables: { requestId: string } }>, 
       }
       const payload = await readPayload(c, type === "Event" ? host.maxAsyncPayloadBytes : host.maxRequestBytes, type);
       host.resolve(name, qualifier);
+      const denied = host.authorize(c, name);
+      if (denied !== undefined) throw denied;
       if (type === "DryRun") return c.body(null, 204, { "x-amzn-requestid": requestId });
       if (type === "Event") {
         await host.invokeAsync(name, payload, requestId, qualifier);

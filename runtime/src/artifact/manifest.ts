@@ -64,7 +64,7 @@ const MANIFEST_SCHEMA = {
         { $ref: `${PROJECT_SCHEMA_ID}#/definitions/function` },
         {
           type: "object",
-          required: ["entry", "routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts", "style", "async"],
+          required: ["entry", "routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts", "style", "async", "auth"],
           properties: { style: { enum: ["web", "lambda"] } },
         },
       ],

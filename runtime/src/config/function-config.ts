@@ -40,6 +40,8 @@ export interface FunctionConfig {
   storage?: StorageTriggerConfig;
   /** How asynchronous invocations (Event, schedules, storage notifications) are retried. */
   async: AsyncConfig;
+  /** `none`: anyone who reaches the host may invoke it; `key`: its routes and the Invoke API need an invoke or admin key. */
+  auth: "none" | "key";
 }
 
 export interface QueueTriggerConfig {
@@ -81,7 +83,8 @@ export interface AsyncConfig {
 }
 
 /** What a user may write: everything but `entry` is optional, and some fields have a short form. */
-export type FunctionConfigInput = Partial<Omit<FunctionConfig, "queue" | "schedule" | "storage" | "async">> & {
+export type FunctionConfigInput = Partial<Omit<FunctionConfig, "queue" | "schedule" | "storage" | "async" | "auth">> & {
+  auth?: FunctionConfig["auth"];
   entry: string;
   queue?: string | (Partial<QueueTriggerConfig> & { name: string });
   schedule?: string | (Partial<ScheduleConfig> & { expression: string });
@@ -238,6 +241,7 @@ export function resolveFunctionConfig(input: FunctionConfigInput): FunctionConfi
       maximumEventAgeSeconds: input.async?.maximumEventAgeSeconds ?? 21_600,
       ...(input.async?.onFailure === undefined ? {} : { onFailure: input.async.onFailure }),
     },
+    auth: input.auth ?? "none",
   };
 }
 

@@ -3,13 +3,33 @@
 // so what was acknowledged survives a process crash and a power loss. One
 // host at a time; a shared-server store is the way to many hosts.
 import { randomUUID } from "node:crypto";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { access, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { WfnError } from "../errors.js";
-import type { AsyncFailure, AsyncInvocation, NewMessage, QueueCounts, ReceivedMessage, Store, StoredMessage } from "./store.js";
+import type { Manifest } from "../artifact/manifest.js";
+import type { QueueConfig } from "../config/function-config.js";
+import type {
+  AliasRecord,
+  AsyncFailure,
+  AsyncInvocation,
+  FunctionRecord,
+  NewMessage,
+  QueueCounts,
+  ReceivedMessage,
+  RegistryChange,
+  RegistrySnapshot,
+  Store,
+  StoredMessage,
+  VersionRecord,
+} from "./store.js";
 
 export const STORE_FILE = "wfn.sqlite";
+/** Deployed components, one file per SHA-256, beside the database. */
+const COMPONENTS_DIR = "components";
+/** Holds the pid of the process whose host uses the data directory. */
+const LOCK_FILE = "wfn.lock";
 
 /** Each entry moves the schema one version up; never edit one that shipped. */
 const MIGRATIONS: string[] = [
@@ -51,6 +71,37 @@ const MIGRATIONS: string[] = [
      fired_at INTEGER NOT NULL,
      PRIMARY KEY (schedule, due_at)
    );`,
+  `CREATE TABLE functions (
+     name TEXT PRIMARY KEY,
+     latest INTEGER NOT NULL,
+     last_version INTEGER NOT NULL,
+     traffic TEXT NOT NULL,
+     created_at INTEGER NOT NULL,
+     updated_at INTEGER NOT NULL
+   );
+   CREATE TABLE versions (
+     function TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     sha256 TEXT NOT NULL,
+     manifest TEXT NOT NULL,
+     description TEXT,
+     created_at INTEGER NOT NULL,
+     PRIMARY KEY (function, version)
+   );
+   CREATE TABLE aliases (
+     function TEXT NOT NULL,
+     name TEXT NOT NULL,
+     version INTEGER NOT NULL,
+     routing_version INTEGER,
+     routing_weight REAL,
+     description TEXT,
+     updated_at INTEGER NOT NULL,
+     PRIMARY KEY (function, name)
+   );
+   CREATE TABLE settings (
+     key TEXT PRIMARY KEY,
+     value TEXT NOT NULL
+   );`,
 ];
 
 type Row = Record<string, unknown>;
@@ -63,16 +114,58 @@ export async function openSqliteStore(dataDir: string | undefined): Promise<Stor
   const { DatabaseSync } = await import("node:sqlite");
   const path = dataDir === undefined ? ":memory:" : join(dataDir, STORE_FILE);
   let db: DatabaseSync | undefined;
+  let lock: (() => void) | undefined;
   try {
-    if (dataDir !== undefined) mkdirSync(dataDir, { recursive: true });
+    if (dataDir !== undefined) {
+      mkdirSync(join(dataDir, COMPONENTS_DIR), { recursive: true });
+      lock = lockDataDir(dataDir);
+    }
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
     migrate(db);
   } catch (cause) {
     db?.close();
+    lock?.();
+    if (cause instanceof WfnError) throw cause;
     throw new WfnError("WFN_INVALID_CONFIG", `cannot open the host's store ${path}: ${(cause as Error).message}`, { cause });
   }
-  return new SqliteStore(db);
+  return new SqliteStore(db, dataDir === undefined ? new MemoryBlobs() : new FileBlobs(join(dataDir, COMPONENTS_DIR)), lock);
+}
+
+/**
+ * Makes `dataDir` this process's: a second host on the same store would
+ * run the same queued messages and invocations twice. The lock file holds
+ * the owner's pid; a lock left by a process that is gone (killed) is taken
+ * over. Returns the function that releases it.
+ */
+function lockDataDir(dataDir: string): () => void {
+  const path = join(dataDir, LOCK_FILE);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: "wx" });
+      return () => rmSync(path, { force: true });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+    }
+    const owner = Number(readFileSync(path, "utf8").trim());
+    if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
+      throw new WfnError(
+        "WFN_INVALID_CONFIG",
+        `the data directory ${dataDir} is in use by ${owner === process.pid ? "another host in this process" : `process ${owner}`}; give each host its own --data-dir`,
+      );
+    }
+    rmSync(path, { force: true });
+  }
+  throw new WfnError("WFN_INVALID_CONFIG", `cannot lock the data directory ${dataDir}`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 function migrate(db: DatabaseSync): void {
@@ -128,12 +221,176 @@ function toAsync(row: Row): AsyncInvocation {
   };
 }
 
+/** Where component bytes are kept. */
+interface Blobs {
+  put(sha256: string, bytes: Uint8Array): Promise<void>;
+  get(sha256: string): Promise<Uint8Array | undefined>;
+  list(): Promise<string[]>;
+  remove(sha256: string): Promise<void>;
+}
+
+class MemoryBlobs implements Blobs {
+  readonly #blobs = new Map<string, Uint8Array>();
+  async put(sha256: string, bytes: Uint8Array): Promise<void> {
+    this.#blobs.set(sha256, bytes);
+  }
+  async get(sha256: string): Promise<Uint8Array | undefined> {
+    return this.#blobs.get(sha256);
+  }
+  async list(): Promise<string[]> {
+    return [...this.#blobs.keys()];
+  }
+  async remove(sha256: string): Promise<void> {
+    this.#blobs.delete(sha256);
+  }
+}
+
+/** Files named by hash, written to a temporary name, synced, then renamed: never half a component. */
+class FileBlobs implements Blobs {
+  readonly #dir: string;
+  constructor(dir: string) {
+    this.#dir = dir;
+  }
+  #path(sha256: string): string {
+    if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a SHA-256: ${sha256}`);
+    return join(this.#dir, `${sha256}.wasm`);
+  }
+  async put(sha256: string, bytes: Uint8Array): Promise<void> {
+    const path = this.#path(sha256);
+    try {
+      await access(path);
+      return;
+    } catch {
+      // not there yet
+    }
+    const temp = `${path}.tmp-${process.pid}-${randomUUID()}`;
+    const file = await open(temp, "w");
+    try {
+      await file.writeFile(bytes);
+      await file.sync();
+    } finally {
+      await file.close();
+    }
+    await rename(temp, path);
+  }
+  async get(sha256: string): Promise<Uint8Array | undefined> {
+    try {
+      return await readFile(this.#path(sha256));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
+    }
+  }
+  async list(): Promise<string[]> {
+    return (await readdir(this.#dir)).filter((name) => /^[0-9a-f]{64}\.wasm$/.test(name)).map((name) => name.slice(0, 64));
+  }
+  async remove(sha256: string): Promise<void> {
+    await rm(this.#path(sha256), { force: true });
+  }
+}
+
 class SqliteStore implements Store {
   readonly #db: DatabaseSync;
+  readonly #blobs: Blobs;
   readonly #statements = new Map<string, StatementSync>();
 
-  constructor(db: DatabaseSync) {
+  readonly #unlock: (() => void) | undefined;
+
+  constructor(db: DatabaseSync, blobs: Blobs, unlock: (() => void) | undefined) {
     this.#db = db;
+    this.#blobs = blobs;
+    this.#unlock = unlock;
+  }
+
+  async loadRegistry(): Promise<RegistrySnapshot> {
+    const functions = (this.#sql("SELECT * FROM functions ORDER BY name").all() as Row[]).map(
+      (row): FunctionRecord => ({
+        name: row.name as string,
+        latest: Number(row.latest),
+        lastVersion: Number(row.last_version),
+        traffic: row.traffic as string,
+        createdAt: Number(row.created_at),
+        updatedAt: Number(row.updated_at),
+      }),
+    );
+    const versions = (this.#sql("SELECT * FROM versions ORDER BY function, version").all() as Row[]).map(
+      (row): VersionRecord => ({
+        function: row.function as string,
+        version: Number(row.version),
+        manifest: JSON.parse(row.manifest as string) as Manifest,
+        description: (row.description as string | null) ?? undefined,
+        createdAt: Number(row.created_at),
+      }),
+    );
+    const aliases = (this.#sql("SELECT * FROM aliases ORDER BY function, name").all() as Row[]).map(
+      (row): AliasRecord => ({
+        function: row.function as string,
+        name: row.name as string,
+        version: Number(row.version),
+        routing: row.routing_version === null ? undefined : { version: Number(row.routing_version), weight: Number(row.routing_weight) },
+        description: (row.description as string | null) ?? undefined,
+        updatedAt: Number(row.updated_at),
+      }),
+    );
+    const queues = this.#sql("SELECT value FROM settings WHERE key = 'queues'").get() as Row | undefined;
+    return { functions, versions, aliases, queues: queues === undefined ? undefined : (JSON.parse(queues.value as string) as Record<string, QueueConfig>) };
+  }
+
+  async saveRegistry(change: RegistryChange): Promise<void> {
+    transaction(this.#db, () => {
+      for (const name of change.deleteFunctions ?? []) {
+        this.#sql("DELETE FROM functions WHERE name = ?").run(name);
+        this.#sql("DELETE FROM versions WHERE function = ?").run(name);
+        this.#sql("DELETE FROM aliases WHERE function = ?").run(name);
+      }
+      for (const fn of change.functions ?? []) {
+        this.#sql("INSERT OR REPLACE INTO functions (name, latest, last_version, traffic, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?)").run(
+          fn.name,
+          fn.latest,
+          fn.lastVersion,
+          fn.traffic,
+          fn.createdAt,
+          fn.updatedAt,
+        );
+      }
+      for (const version of change.versions ?? []) {
+        this.#sql("INSERT INTO versions (function, version, sha256, manifest, description, created_at) VALUES (?, ?, ?, ?, ?, ?)").run(
+          version.function,
+          version.version,
+          version.manifest.component.sha256,
+          JSON.stringify(version.manifest),
+          version.description ?? null,
+          version.createdAt,
+        );
+      }
+      for (const { function: fn, version } of change.deleteVersions ?? []) this.#sql("DELETE FROM versions WHERE function = ? AND version = ?").run(fn, version);
+      for (const { function: fn, name } of change.deleteAliases ?? []) this.#sql("DELETE FROM aliases WHERE function = ? AND name = ?").run(fn, name);
+      for (const alias of change.aliases ?? []) {
+        this.#sql(
+          "INSERT OR REPLACE INTO aliases (function, name, version, routing_version, routing_weight, description, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        ).run(alias.function, alias.name, alias.version, alias.routing?.version ?? null, alias.routing?.weight ?? null, alias.description ?? null, alias.updatedAt);
+      }
+      if (change.queues !== undefined) this.#sql("INSERT OR REPLACE INTO settings (key, value) VALUES ('queues', ?)").run(JSON.stringify(change.queues));
+    });
+  }
+
+  putComponent(sha256: string, bytes: Uint8Array): Promise<void> {
+    return this.#blobs.put(sha256, bytes);
+  }
+
+  getComponent(sha256: string): Promise<Uint8Array | undefined> {
+    return this.#blobs.get(sha256);
+  }
+
+  async pruneComponents(): Promise<number> {
+    const used = new Set((this.#sql("SELECT DISTINCT sha256 FROM versions").all() as Row[]).map((row) => row.sha256 as string));
+    let removed = 0;
+    for (const sha256 of await this.#blobs.list()) {
+      if (used.has(sha256)) continue;
+      await this.#blobs.remove(sha256);
+      removed++;
+    }
+    return removed;
   }
 
   #sql(text: string): StatementSync {
@@ -299,5 +556,6 @@ class SqliteStore implements Store {
   async close(): Promise<void> {
     this.#statements.clear();
     this.#db.close();
+    this.#unlock?.();
   }
 }

@@ -1,7 +1,69 @@
-// What a host keeps that must survive it: queued messages, pending
-// asynchronous invocations, failed ones, and which schedule firings ran.
+// What a host keeps that must survive it: deployed functions (versions,
+// aliases, their components), queued messages, pending asynchronous
+// invocations, failed ones, and which schedule firings ran.
 // The interface is narrow and asynchronous so that a shared server (such as
 // PostgreSQL) can implement it for many hosts; ./sqlite.ts is the embedded one.
+
+import type { Manifest } from "../artifact/manifest.js";
+import type { QueueConfig } from "../config/function-config.js";
+
+/** A deployed function: which version `$LATEST` is, and what serves its routes and triggers. */
+export interface FunctionRecord {
+  name: string;
+  /** The version `$LATEST` designates. */
+  latest: number;
+  /** The highest version number ever given (numbers are never reused). */
+  lastVersion: number;
+  /** The qualifier (`$LATEST` or an alias) that serves the function's HTTP routes, schedule, queue and storage notifications. */
+  traffic: string;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** An immutable version of a function: its component (by hash) and configuration. */
+export interface VersionRecord {
+  function: string;
+  version: number;
+  /** The manifest, configuration included; the component is stored by `manifest.component.sha256`. */
+  manifest: Manifest;
+  description: string | undefined;
+  createdAt: number;
+}
+
+/** A name for a version, optionally sending a share of invocations to a second one (a canary). */
+export interface AliasRecord {
+  function: string;
+  name: string;
+  version: number;
+  /** The canary: this version gets `weight` (0 < weight < 1) of the invocations. */
+  routing: { version: number; weight: number } | undefined;
+  description: string | undefined;
+  updatedAt: number;
+}
+
+/** Everything deployed, as loaded at start. */
+export interface RegistrySnapshot {
+  functions: FunctionRecord[];
+  versions: VersionRecord[];
+  aliases: AliasRecord[];
+  /** Queues deployed with apps (undefined: none ever were). */
+  queues: Record<string, QueueConfig> | undefined;
+}
+
+/** One atomic change to what is deployed. */
+export interface RegistryChange {
+  /** Inserted or replaced. */
+  functions?: FunctionRecord[];
+  /** Inserted (versions are immutable). */
+  versions?: VersionRecord[];
+  /** Inserted or replaced. */
+  aliases?: AliasRecord[];
+  deleteAliases?: Array<{ function: string; name: string }>;
+  deleteVersions?: Array<{ function: string; version: number }>;
+  /** Deletes the functions with their versions and aliases. */
+  deleteFunctions?: string[];
+  queues?: Record<string, QueueConfig>;
+}
 
 /** A message as stored. */
 export interface StoredMessage {
@@ -61,6 +123,16 @@ export interface AsyncFailure {
 }
 
 export interface Store {
+  /** Everything deployed. */
+  loadRegistry(): Promise<RegistrySnapshot>;
+  /** Applies a change to what is deployed, all of it or none. */
+  saveRegistry(change: RegistryChange): Promise<void>;
+  /** Keeps a component's bytes under their SHA-256 (idempotent). */
+  putComponent(sha256: string, bytes: Uint8Array): Promise<void>;
+  getComponent(sha256: string): Promise<Uint8Array | undefined>;
+  /** Forgets components no version refers to; returns how many. */
+  pruneComponents(): Promise<number>;
+
   /** Adds messages to a queue; returns their ids. */
   sendMessages(queue: string, messages: NewMessage[], now: number): Promise<string[]>;
   /**

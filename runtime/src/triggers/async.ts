@@ -30,6 +30,8 @@ export interface AsyncInvocationsOptions {
   pollMs: number;
   /** Invocations run at once. */
   concurrency: number;
+  /** Told when an attempt starts, with the age of its event (metrics). */
+  onAttempt?(name: string, ageMs: number): void;
 }
 
 type Condition = "RetriesExhausted" | "EventAgeExceeded" | "FunctionNotFound";
@@ -117,6 +119,7 @@ export class AsyncInvocations {
     const { store } = this.#options;
     const settings = this.#options.settings(invocation.function);
     const event = decodeEvent(invocation.event);
+    this.#options.onAttempt?.(invocation.function, Date.now() - invocation.createdAt);
     if (settings === undefined) return this.#fail(invocation, event, "FunctionNotFound", undefined);
     if (Date.now() - invocation.createdAt > settings.async.maximumEventAgeSeconds * 1000) {
       return this.#fail(invocation, event, "EventAgeExceeded", undefined);

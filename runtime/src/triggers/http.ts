@@ -7,7 +7,7 @@ import { SmartRouter } from "hono/router/smart-router";
 import { RegExpRouter } from "hono/router/reg-exp-router";
 import { TrieRouter } from "hono/router/trie-router";
 import type { Router } from "hono/router";
-import { parseRoute } from "../config/function-config.js";
+import { parseRoute, type Route } from "../config/function-config.js";
 import { asWfnError, WfnError } from "../errors.js";
 import type { InvocationResult } from "../invocation.js";
 
@@ -41,6 +41,7 @@ export class RouteTable {
   constructor(functions: readonly RoutedFunction[]) {
     this.#router = new SmartRouter<RouteTarget>({ routers: [new RegExpRouter(), new TrieRouter()] });
     const claimed = new Map<string, string>();
+    const routes: Array<{ name: string; source: string; route: Route }> = [];
     for (const fn of functions) {
       for (const source of fn.routes) {
         const route = parseRoute(source);
@@ -51,9 +52,14 @@ export class RouteTable {
           throw new WfnError("WFN_INVALID_CONFIG", `route "${source}" of function "${fn.name}" is already served by function "${owner}"`);
         }
         claimed.set(key, fn.name);
-        this.#router.add(route.method, route.path, { name: fn.name, route: source });
+        routes.push({ name: fn.name, source, route });
       }
     }
+    // The first route added wins a match: add the most specific first, so
+    // "/other" beats "/*" whichever function was deployed first.
+    const ranked = routes.map((entry, index) => ({ entry, index, rank: specificity(entry.route) }));
+    ranked.sort((a, b) => compareRanks(b.rank, a.rank) || a.index - b.index);
+    for (const { entry } of ranked) this.#router.add(entry.route.method, entry.route.path, { name: entry.name, route: entry.source });
     this.#empty = claimed.size === 0;
   }
 
@@ -74,6 +80,19 @@ export class RouteTable {
     }
     return { name: target.name, route: target.route, params };
   }
+}
+
+/** How specific a route is, compared field by field: more is more specific. */
+function specificity(route: Route): number[] {
+  const segments = route.path.split("/").filter((segment) => segment !== "");
+  const wildcard = segments.some((segment) => segment.includes("*"));
+  const literal = segments.filter((segment) => !segment.startsWith(":") && !segment.includes("*")).length;
+  return [wildcard ? 0 : 1, segments.length, literal, route.method === "ALL" ? 0 : 1];
+}
+
+function compareRanks(a: number[], b: number[]): number {
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
+  return 0;
 }
 
 /** Limits the HTTP trigger enforces. */
@@ -108,6 +127,11 @@ interface Incoming {
 }
 
 /** Node's IncomingMessage, when the request came through @hono/node-server. */
+/** The address of the client, when the app runs under @hono/node-server; undefined when called directly (`host.fetch`). */
+export function remoteAddress(c: Context): string | undefined {
+  return incoming(c)?.socket?.remoteAddress;
+}
+
 function incoming(c: Context): Incoming | undefined {
   return (c.env as { incoming?: Incoming } | undefined)?.incoming;
 }

@@ -4,6 +4,7 @@
 // previous one still runs is skipped unless the schedule allows overlap; a
 // firing missed while the host was down is replayed only with `catchUp`.
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import type { EventValue } from "@wfn/sdk/abi";
 import type { ScheduleConfig } from "../config/function-config.js";
 import type { LogSink } from "../observe/log.js";
@@ -28,7 +29,8 @@ interface Armed {
   timer: NodeJS.Timeout | undefined;
   next: number | undefined;
   last: number | undefined;
-  running: number;
+  /** Firings accepted and not yet done (shared with the schedule this one replaced). */
+  runs: { running: number };
 }
 
 /** The longest a Node timer can wait. */
@@ -61,6 +63,7 @@ export class Schedules {
   /** Arms (or re-arms, or with `config` undefined disarms) a function's schedule. */
   async set(fn: string, config: ScheduleConfig | undefined): Promise<void> {
     const previous = this.#armed.get(fn);
+    if (previous !== undefined && config !== undefined && isDeepStrictEqual(previous.config, config)) return;
     if (previous !== undefined) {
       clearTimeout(previous.timer);
       this.#armed.delete(fn);
@@ -68,7 +71,9 @@ export class Schedules {
     if (config === undefined || this.#closed) return;
     const schedule = parseSchedule(config.expression, config.timezone);
     if (typeof schedule === "string") throw new Error(`function ${fn}: schedule ${schedule}`);
-    const armed: Armed = { fn, config, schedule, timer: undefined, next: undefined, last: await this.#store.lastFiring(fn), running: previous?.running ?? 0 };
+    // Firings still running under the previous schedule count against overlap under the new one.
+    const runs = previous?.runs ?? { running: 0 };
+    const armed: Armed = { fn, config, schedule, timer: undefined, next: undefined, last: await this.#store.lastFiring(fn), runs };
     this.#armed.set(fn, armed);
     if (config.catchUp && armed.last !== undefined) {
       const missed = schedule.previous(Date.now());
@@ -86,7 +91,7 @@ export class Schedules {
         timezone: armed.config.timezone,
         next: armed.next === undefined ? undefined : new Date(armed.next).toISOString(),
         last: armed.last === undefined ? undefined : new Date(armed.last).toISOString(),
-        running: armed.running > 0,
+        running: armed.runs.running > 0,
       }));
   }
 
@@ -112,18 +117,30 @@ export class Schedules {
     try {
       if (!(await this.#store.claimFiring(armed.fn, dueAt, Date.now()))) return;
       armed.last = Math.max(armed.last ?? 0, dueAt);
-      if (armed.running > 0 && !armed.config.allowOverlap) {
+      if (armed.runs.running > 0 && !armed.config.allowOverlap) {
         this.#log({ time: Date.now(), level: "warn", source: "host", function: armed.fn, message: `schedule ${armed.config.expression}: firing due ${new Date(dueAt).toISOString()} skipped, the previous one still runs` });
         return;
       }
       const requestId = randomUUID();
-      armed.running++;
-      this.#onDone(requestId, () => armed.running--);
-      await this.#fire(
-        armed.fn,
-        { tag: "schedule", val: { id: requestId, name: armed.fn, expression: armed.config.expression, time: new Date(dueAt).toISOString() } },
-        requestId,
-      );
+      const { runs } = armed;
+      let done = false;
+      const finish = () => {
+        if (done) return;
+        done = true;
+        runs.running--;
+      };
+      runs.running++;
+      this.#onDone(requestId, finish);
+      try {
+        await this.#fire(
+          armed.fn,
+          { tag: "schedule", val: { id: requestId, name: armed.fn, expression: armed.config.expression, time: new Date(dueAt).toISOString() } },
+          requestId,
+        );
+      } catch (error) {
+        finish();
+        throw error;
+      }
       if (why !== "due") this.#log({ time: Date.now(), level: "info", source: "host", function: armed.fn, requestId, message: `schedule ${armed.config.expression}: ${why} the firing due ${new Date(dueAt).toISOString()}` });
     } catch (error) {
       this.#log({ time: Date.now(), level: "error", source: "host", function: armed.fn, message: `schedule ${armed.config.expression}: ${(error as Error).message}` });

@@ -1,0 +1,320 @@
+// The admin API under /_wfn/: deployments (multipart uploads of what
+// `wfn build` writes), functions, versions, aliases, traffic, rollback,
+// configuration, logs and metrics. JSON in, JSON out, errors as the host's
+// JSON errors; docs/openapi.json describes it. Translation only: the host
+// does the work.
+import type { Context, Hono } from "hono";
+import type { Artifact } from "../artifact/load.js";
+import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
+import type { QueueConfigInput } from "../config/function-config.js";
+import { asWfnError, WfnError } from "../errors.js";
+import type { ConfigurationPatch, Host } from "../host-types.js";
+import type { LogStore, StoredLogRecord } from "../observe/log-store.js";
+import type { Metrics } from "../observe/metrics.js";
+import { errorResponse } from "../triggers/http.js";
+
+export interface AdminHost {
+  admin: Pick<Host, "function" | "functions" | "versions" | "deployApp" | "undeploy" | "setAlias" | "deleteAlias" | "setTraffic" | "rollback" | "updateConfiguration" | "deleteVersion">;
+  metrics: Metrics;
+  logs: LogStore;
+  maxUploadBytes: number;
+  maxUploadFunctions: number;
+}
+
+type Env = { Variables: { requestId: string } };
+
+/** Fields a configuration update may set. */
+const CONFIGURABLE = ["routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts", "queue", "schedule", "storage", "async", "auth"];
+
+/** Mounts the admin routes (the caller guards them). */
+export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
+  const route = (handler: (c: Context<Env>) => Promise<Response>) => async (c: Context<Env>) => {
+    try {
+      return await handler(c);
+    } catch (error) {
+      return errorResponse(asWfnError(error), c.get("requestId"));
+    }
+  };
+  const { admin } = host;
+  const existing = (name: string) => {
+    const status = admin.function(name);
+    if (status === undefined) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${name}`);
+    return status;
+  };
+
+  app.post(
+    "/_wfn/deployments",
+    route(async (c) => {
+      const { artifacts, queues, description } = await readUpload(c, host.maxUploadBytes, host.maxUploadFunctions);
+      const result = await admin.deployApp(artifacts, { ...(queues === undefined ? {} : { queues }), ...(description === undefined ? {} : { description }) });
+      return c.json({ ...result, status: result.functions.map((r) => admin.function(r.function)) });
+    }),
+  );
+
+  app.get("/_wfn/functions/:name", route(async (c) => c.json({ function: existing(param(c, "name")), versions: admin.versions(param(c, "name")) })));
+
+  app.delete(
+    "/_wfn/functions/:name",
+    route(async (c) => {
+      if (!(await admin.undeploy(param(c, "name")))) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${param(c, "name")}`);
+      return c.body(null, 204);
+    }),
+  );
+
+  app.get("/_wfn/functions/:name/versions", route(async (c) => c.json({ versions: admin.versions(param(c, "name")) })));
+
+  app.delete(
+    "/_wfn/functions/:name/versions/:version",
+    route(async (c) => {
+      await admin.deleteVersion(param(c, "name"), versionNumber(param(c, "version"), "version"));
+      return c.body(null, 204);
+    }),
+  );
+
+  app.patch(
+    "/_wfn/functions/:name/configuration",
+    route(async (c) => {
+      const body = await readObject(c);
+      const { description, ...patch } = body;
+      const unknown = Object.keys(patch).filter((key) => !CONFIGURABLE.includes(key));
+      if (unknown.length > 0) throw new WfnError("WFN_INVALID_REQUEST", `cannot change ${unknown.map((k) => `"${k}"`).join(", ")} (configurable: ${CONFIGURABLE.join(", ")})`);
+      if (Object.keys(patch).length === 0) throw new WfnError("WFN_INVALID_REQUEST", `nothing to change (configurable: ${CONFIGURABLE.join(", ")})`);
+      const result = await admin.updateConfiguration(param(c, "name"), patch as ConfigurationPatch, typeof description === "string" ? { description } : {});
+      return c.json({ ...result, function: admin.function(param(c, "name")) });
+    }),
+  );
+
+  app.get("/_wfn/functions/:name/aliases", route(async (c) => c.json({ aliases: existing(param(c, "name")).aliases })));
+
+  app.put(
+    "/_wfn/functions/:name/aliases/:alias",
+    route(async (c) => {
+      const body = await readObject(c);
+      const canary = body.canary as { version?: unknown; weight?: unknown } | undefined | null;
+      if (canary !== undefined && canary !== null && (typeof canary !== "object" || typeof canary.weight !== "number")) {
+        throw new WfnError("WFN_INVALID_REQUEST", '"canary" is {"version": <number>, "weight": <0..1>}');
+      }
+      const alias = await admin.setAlias(param(c, "name"), param(c, "alias"), {
+        version: versionNumber(body.version, '"version"'),
+        ...(canary === undefined || canary === null ? {} : { canary: { version: versionNumber(canary.version, '"canary.version"'), weight: canary.weight as number } }),
+        ...(typeof body.description === "string" ? { description: body.description } : {}),
+      });
+      return c.json({ alias });
+    }),
+  );
+
+  app.delete(
+    "/_wfn/functions/:name/aliases/:alias",
+    route(async (c) => {
+      await admin.deleteAlias(param(c, "name"), param(c, "alias"));
+      return c.body(null, 204);
+    }),
+  );
+
+  app.put(
+    "/_wfn/functions/:name/traffic",
+    route(async (c) => {
+      const { qualifier } = await readObject(c);
+      if (typeof qualifier !== "string") throw new WfnError("WFN_INVALID_REQUEST", 'send {"qualifier": "$LATEST" | "<alias>"}');
+      return c.json({ function: await admin.setTraffic(param(c, "name"), qualifier) });
+    }),
+  );
+
+  app.post(
+    "/_wfn/functions/:name/rollback",
+    route(async (c) => {
+      const text = await c.req.text();
+      const body = text.trim() === "" ? {} : parseObject(text);
+      const to = body.to === undefined || body.to === null ? undefined : versionNumber(body.to, '"to"');
+      const outcome = await admin.rollback(param(c, "name"), to === undefined ? {} : { to });
+      return c.json({ ...outcome, function: admin.function(param(c, "name")) });
+    }),
+  );
+
+  app.get(
+    "/_wfn/metrics",
+    route(async () => new Response(await host.metrics.render(), { headers: { "content-type": host.metrics.contentType } })),
+  );
+
+  app.get(
+    "/_wfn/logs",
+    route(async (c) => {
+      const filter = {
+        ...(c.req.query("function") === undefined ? {} : { function: c.req.query("function")! }),
+        ...(c.req.query("requestId") === undefined ? {} : { requestId: c.req.query("requestId")! }),
+      };
+      const since = timeParam(c.req.query("since"), "since");
+      const until = timeParam(c.req.query("until"), "until");
+      const limit = c.req.query("limit") === undefined ? 1000 : versionNumber(c.req.query("limit"), "limit");
+      const query = () => host.logs.query({ ...filter, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), limit });
+      if (c.req.query("follow") === undefined || c.req.query("follow") === "false") return c.json({ records: query() });
+      return follow(c, host.logs, filter, query);
+    }),
+  );
+}
+
+/** Streams matching records as JSON lines: the recent ones, then each new one as it is written, until the client goes away. */
+function follow(c: Context<Env>, logs: LogStore, filter: { function?: string; requestId?: string }, recent: () => StoredLogRecord[]): Response {
+  const encoder = new TextEncoder();
+  let stop = () => {};
+  const stream = new ReadableStream<Uint8Array>({
+    start(controller) {
+      let lastSeq = 0;
+      const send = (record: StoredLogRecord) => {
+        if (record.seq <= lastSeq) return;
+        lastSeq = record.seq;
+        try {
+          controller.enqueue(encoder.encode(JSON.stringify(record) + "\n"));
+        } catch {
+          stop();
+        }
+      };
+      const buffered: StoredLogRecord[] = [];
+      let live = false;
+      const unsubscribe = logs.subscribe(filter, (record) => (live ? send(record) : buffered.push(record)));
+      for (const record of recent()) send(record);
+      for (const record of buffered) send(record);
+      live = true;
+      // A blank line now and then keeps proxies from closing an idle stream and tells us when the client left.
+      const heartbeat = setInterval(() => {
+        try {
+          controller.enqueue(encoder.encode("\n"));
+        } catch {
+          stop();
+        }
+      }, 15_000);
+      heartbeat.unref();
+      stop = () => {
+        unsubscribe();
+        clearInterval(heartbeat);
+        try {
+          controller.close();
+        } catch {
+          // already closed
+        }
+      };
+      c.req.raw.signal.addEventListener("abort", () => stop(), { once: true });
+    },
+    cancel() {
+      stop();
+    },
+  });
+  return new Response(stream, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-wfn-request-id": c.get("requestId") } });
+}
+
+/**
+ * Reads a deployment: a multipart/form-data body with, per function,
+ * `<name>/manifest.json` and `<name>/component.wasm`, plus optionally
+ * `app.json` (`{"queues": {...}}`) and a `description` field.
+ */
+async function readUpload(c: Context<Env>, maxBytes: number, maxFunctions: number): Promise<{ artifacts: Artifact[]; queues: Record<string, QueueConfigInput> | undefined; description: string | undefined }> {
+  const type = c.req.header("content-type") ?? "";
+  if (!type.startsWith("multipart/form-data")) {
+    throw new WfnError("WFN_INVALID_REQUEST", "a deployment is multipart/form-data with <function>/manifest.json and <function>/component.wasm parts (what `wfn deploy` sends)");
+  }
+  const body = await readCapped(c, maxBytes);
+  let form: FormData;
+  try {
+    form = await new Response(body as BodyInit, { headers: { "content-type": type } }).formData();
+  } catch (error) {
+    throw new WfnError("WFN_INVALID_REQUEST", `the upload is not valid multipart/form-data: ${(error as Error).message}`);
+  }
+  const manifests = new Map<string, Manifest>();
+  const components = new Map<string, Uint8Array>();
+  let queues: Record<string, QueueConfigInput> | undefined;
+  let description: string | undefined;
+  for (const [field, value] of form.entries()) {
+    const text = async () => (typeof value === "string" ? value : await value.text());
+    if (field === "description") {
+      description = await text();
+      continue;
+    }
+    if (field === "app.json") {
+      const app = parseJson(await text(), "app.json") as { queues?: Record<string, QueueConfigInput> };
+      if (app === null || typeof app !== "object") throw new WfnError("WFN_INVALID_REQUEST", "app.json must be a JSON object");
+      queues = app.queues;
+      continue;
+    }
+    const match = /^([A-Za-z0-9_-]{1,64})\/(.+)$/.exec(field);
+    if (match === null) throw new WfnError("WFN_INVALID_REQUEST", `unexpected part "${field}" (expected <function>/${MANIFEST_FILE}, <function>/${COMPONENT_FILE}, app.json or description)`);
+    const [, name, file] = match as unknown as [string, string, string];
+    if (file === MANIFEST_FILE) manifests.set(name, parseJson(await text(), `${name}/${MANIFEST_FILE}`) as Manifest);
+    else if (file === COMPONENT_FILE) components.set(name, typeof value === "string" ? new TextEncoder().encode(value) : new Uint8Array(await value.arrayBuffer()));
+    else throw new WfnError("WFN_INVALID_REQUEST", `unexpected part "${field}"`);
+  }
+  const names = new Set([...manifests.keys(), ...components.keys()]);
+  if (names.size === 0) throw new WfnError("WFN_INVALID_REQUEST", "the upload has no functions");
+  if (names.size > maxFunctions) throw new WfnError("WFN_INVALID_REQUEST", `the upload has ${names.size} functions; at most ${maxFunctions} may be deployed at once`);
+  const artifacts: Artifact[] = [];
+  for (const name of [...names].sort()) {
+    const manifest = manifests.get(name);
+    const component = components.get(name);
+    if (manifest === undefined) throw new WfnError("WFN_INVALID_REQUEST", `function ${name}: the upload has its component but no ${MANIFEST_FILE}`);
+    if (component === undefined) throw new WfnError("WFN_INVALID_REQUEST", `function ${name}: the upload has its manifest but no ${COMPONENT_FILE}`);
+    if (manifest?.name !== name) throw new WfnError("WFN_INVALID_ARTIFACT", `function ${name}: the manifest names "${String(manifest?.name)}"`);
+    artifacts.push({ manifest, component, origin: `upload ${name}` });
+  }
+  return { artifacts, queues, description };
+}
+
+async function readCapped(c: Context, maxBytes: number): Promise<Uint8Array> {
+  const tooLarge = () => new WfnError("WFN_PAYLOAD_TOO_LARGE", `the upload is larger than this host's limit of ${maxBytes} bytes`);
+  if (Number(c.req.header("content-length") ?? "0") > maxBytes) throw tooLarge();
+  const reader = c.req.raw.body?.getReader();
+  if (reader === undefined) return new Uint8Array(0);
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > maxBytes) {
+      await reader.cancel();
+      throw tooLarge();
+    }
+    chunks.push(value);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** A path parameter of the route (always present when the route matched). */
+function param(c: Context, name: string): string {
+  return c.req.param(name) ?? "";
+}
+
+async function readObject(c: Context): Promise<Record<string, unknown>> {
+  return parseObject(await c.req.text());
+}
+
+function parseObject(text: string): Record<string, unknown> {
+  const value = parseJson(text, "the body");
+  if (value === null || typeof value !== "object" || Array.isArray(value)) throw new WfnError("WFN_INVALID_REQUEST", "the body must be a JSON object");
+  return value as Record<string, unknown>;
+}
+
+function parseJson(text: string, what: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new WfnError("WFN_INVALID_REQUEST", `${what} is not JSON: ${(error as Error).message}`);
+  }
+}
+
+function versionNumber(value: unknown, what: string): number {
+  const number = typeof value === "string" && /^[0-9]+$/.test(value) ? Number(value) : value;
+  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 1) throw new WfnError("WFN_INVALID_REQUEST", `${what} must be a positive whole number, got ${JSON.stringify(value)}`);
+  return number;
+}
+
+/** An epoch-millisecond or ISO time, or a duration back from now (`10m`, `2h`, `30s`, `1d`). */
+function timeParam(value: string | undefined, what: string): number | undefined {
+  if (value === undefined || value === "") return undefined;
+  const relative = /^(\d+)(ms|s|m|h|d)$/.exec(value);
+  if (relative !== null) {
+    const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[relative[2] as "ms" | "s" | "m" | "h" | "d"];
+    return Date.now() - Number(relative[1]) * unit;
+  }
+  const ms = /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  if (Number.isNaN(ms)) throw new WfnError("WFN_INVALID_REQUEST", `${what} must be a time (ISO 8601 or epoch ms) or a duration such as 10m, got "${value}"`);
+  return ms;
+}
