@@ -1,94 +1,224 @@
-// Micro-benchmarks of the host's own costs, side by side in one run:
-// a warm call in-thread vs through an executor (the crossing), a new instance
-// (cold start), and how fast a timeout is detected. Prints JSON on stdout
-// (see bench/README.md); `node bench/micro.mjs` runs it alone.
+// Micro-benchmarks of the host's own costs, side by side in one run (tinybench):
+// loading an artifact with the transpile cache hit and missed, compiling the
+// core module, a new instance (cold start), warm calls in-thread vs through an
+// executor (the crossing), a trivial invoke, request/response bodies of
+// 0 B .. 1 MB crossing the component boundary, and how fast a timeout is
+// detected. `node bench/micro.mjs [--quick]` runs it alone and prints JSON;
+// run.mjs runs it as a child process and gets the result over IPC.
+import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { setFlagsFromString } from "node:v8";
 import { Bench } from "tinybench";
 import { createHost, readArtifact } from "../runtime/dist/index.js";
 import { prepareComponent } from "../runtime/dist/artifact/prepare.js";
 import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
+import { ECHO_BUILD, HELLO_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
 
-const ROOT = fileURLToPath(new URL("..", import.meta.url));
-const CACHE = process.env.WFN_CACHE_DIR ?? join(ROOT, ".wfn", "cache");
-const HELLO = join(ROOT, "examples", "hello", ".wfn", "build", "hello");
-const SPIN = join(ROOT, "test", "fixtures", "hostile", ".wfn", "build", "spin");
+// V8 reuses a compiled module for identical bytes while one is alive; a host
+// compiles each function version once, so measure compiles without that cache.
+setFlagsFromString("--no-wasm-native-module-cache");
+
 const quick = process.argv.includes("--quick");
+const WARM_IN_THREAD = "warm call, in-thread (hello, GET /)";
+const WARM_EXECUTOR = "warm call, through an executor (hello, GET /)";
+const TRIVIAL_IN_THREAD = "trivial invoke, in-thread";
+const TRIVIAL_EXECUTOR = "trivial invoke, through an executor";
+const COLD_START = "new instance (cold start, hello)";
+const BODY_SIZES = [
+  ["0 B", 0],
+  ["1 KB", 1024],
+  ["64 KB", 64 * 1024],
+  ["1 MB", 1024 * 1024],
+];
 
-const capabilities = { functionName: "hello", env: { GREETING: "hi" }, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundResponseBytes: 1 << 20 };
-const context = () => ({
+const capabilitiesOf = (name) => ({ functionName: name, env: {}, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundResponseBytes: 1 << 20 });
+const context = (name) => ({
   requestId: "00000000-0000-4000-8000-000000000000",
-  functionName: "hello",
+  functionName: name,
   functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:local:000000000000:function:hello",
+  invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
   memoryLimitMb: 128,
   deadlineMs: BigInt(Date.now() + 60_000),
   clientContext: undefined,
 });
-const httpEvent = () => ({ tag: "http", val: { method: "GET", url: "http://localhost/", headers: [["accept", "*/*"]], body: new Uint8Array(0) } });
+const httpEvent = (method, url, body = new Uint8Array(0)) => ({
+  tag: "http",
+  val: { method, url, headers: [["content-type", "application/octet-stream"]], body, route: undefined, remoteAddress: undefined },
+});
+const helloEvent = () => httpEvent("GET", "http://localhost/");
+const invokeEvent = () => ({ tag: "invoke", val: { payload: "null" } });
+
+/** Calls that did not answer "ok", per task: a fast failure must not pass for a fast call. */
+const failures = new Map();
+const describe = (result) => {
+  const error = result.error;
+  const what = error ? `${error.code ?? error.errorType ?? ""} ${error.message ?? ""}` : result.message;
+  return `${result.status}: ${String(what).trim().slice(0, 200)}`;
+};
+const fail = (task, result) => {
+  const entry = failures.get(task) ?? { count: 0, first: describe(result) };
+  entry.count++;
+  failures.set(task, entry);
+};
+
+/** Instantiates a prepared component on this thread, as an executor does. */
+async function inThread(prepared, name) {
+  const glue = await import(prepared.glueUrl);
+  const modules = new Map(prepared.modules);
+  const images = new Map(prepared.images.map(([module, image]) => [modules.get(module), image]));
+  const create = () => SandboxInstance.create(glue, modules, images, capabilitiesOf(name));
+  const local = {
+    create,
+    instance: create(),
+    /** One call; a trapped instance is replaced, as the pool would. */
+    call(task, event) {
+      const result = local.instance.call(event, context(name));
+      if (result.status !== "ok") fail(task, result);
+      if (local.instance.trapped) local.instance = create();
+    },
+  };
+  return local;
+}
+
+/** One call through an executor, failures counted. */
+async function dispatch(host, task, name, event) {
+  const result = await host.dispatch(name, event);
+  if (result.status !== "ok") fail(task, result);
+}
+
+/** Calls and fails loudly if the guest did not answer as expected (a fast error would look like a fast call). */
+function checked(result, what) {
+  if (result.status !== "ok") throw new Error(`${what}: ${result.status} ${JSON.stringify(result.error ?? result.message)}`);
+  return result;
+}
 
 const stats = (task) => {
   const latency = task.result.latency;
   return { p50Us: latency.p50 * 1000, p99Us: latency.p99 * 1000, meanUs: latency.mean * 1000, samples: latency.samplesCount };
 };
 
+/** The largest core module the transpiler wrote (the JavaScript engine). */
+async function largestCoreModule(glueUrl) {
+  const dir = fileURLToPath(new URL(".", glueUrl));
+  const sizes = await Promise.all(
+    (await readdir(dir)).filter((name) => name.endsWith(".wasm")).map(async (name) => ({ name, size: (await stat(join(dir, name))).size })),
+  );
+  const largest = sizes.sort((a, b) => b.size - a.size)[0];
+  return { name: largest.name, bytes: await readFile(join(dir, largest.name)) };
+}
+
 export async function runMicro() {
-  const artifact = await readArtifact(HELLO);
-  const prepared = await prepareComponent(artifact, CACHE);
-  const glue = await import(prepared.glueUrl);
-  const modules = new Map(prepared.modules);
-  const inThread = SandboxInstance.create(glue, modules, capabilities);
-  const host = await createHost({ functions: [artifact], cacheDir: CACHE, executors: 1, log: () => {} });
+  const [hello, trivial, echo] = await Promise.all([
+    readArtifact(join(HELLO_BUILD, "hello")),
+    readArtifact(join(HELLO_BUILD, "trivial")),
+    readArtifact(ECHO_BUILD),
+  ]);
+  const helloPrepared = await prepareComponent(hello, WFN_CACHE_DIR);
+  const helloLocal = await inThread(helloPrepared, "hello");
+  const trivialLocal = await inThread(await prepareComponent(trivial, WFN_CACHE_DIR), "trivial");
+  const echoLocal = await inThread(await prepareComponent(echo, WFN_CACHE_DIR), "echo");
+  const coreModule = await largestCoreModule(helloPrepared.glueUrl);
+  const host = await createHost({ functions: [hello, trivial, echo], cacheDir: WFN_CACHE_DIR, executors: 1, log: () => {} });
+  checked(helloLocal.instance.call(helloEvent(), context("hello")), "hello in-thread");
+  checked(await host.dispatch("hello", helloEvent()), "hello through an executor");
 
-  const time = quick ? 1500 : 4000;
-  const bench = new Bench({ time, warmup: true, warmupTime: 500 });
+  const time = quick ? 400 : 2000;
+  const bench = new Bench({ time, iterations: 5, warmup: true, warmupTime: quick ? 100 : 300, warmupIterations: 5, throws: true });
+  // About a second per sample: a few samples are enough.
+  const slow = new Bench({ time: 0, iterations: quick ? 1 : 3, warmup: false, throws: true });
+  const missDirs = [];
+  slow.add("artifact load, transpile cache miss (hello)", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "wfn-bench-miss-"));
+    missDirs.push(dir);
+    await prepareComponent(hello, dir);
+  });
   bench
-    // Async like the executor task, so both pay tinybench's await.
-    .add("warm call, in-thread (hello, HTTP event)", async () => {
-      inThread.call(httpEvent(), context());
+    .add("artifact load, transpile cache hit (hello)", async () => {
+      await prepareComponent(hello, WFN_CACHE_DIR);
     })
-    .add("warm call, through an executor (hello, HTTP event)", async () => {
-      await host.dispatch("hello", httpEvent());
+    .add(`module compile (WebAssembly.compile, ${(coreModule.bytes.byteLength / 2 ** 20).toFixed(1)} MB core module)`, async () => {
+      await WebAssembly.compile(coreModule.bytes);
     })
-    .add("new instance (cold start, hello)", () => {
-      SandboxInstance.create(glue, modules, capabilities);
+    .add(COLD_START, async () => {
+      helloLocal.create();
+    })
+    // Async like the executor tasks, so both pay tinybench's await.
+    .add(WARM_IN_THREAD, async () => {
+      helloLocal.call(WARM_IN_THREAD, helloEvent());
+    })
+    .add(WARM_EXECUTOR, async () => {
+      await dispatch(host, WARM_EXECUTOR, "hello", helloEvent());
+    })
+    .add(TRIVIAL_IN_THREAD, async () => {
+      trivialLocal.call(TRIVIAL_IN_THREAD, invokeEvent());
+    })
+    .add(TRIVIAL_EXECUTOR, async () => {
+      await dispatch(host, TRIVIAL_EXECUTOR, "trivial", invokeEvent());
     });
-  await bench.run();
-  const [inThreadTask, executorTask, coldTask] = bench.tasks;
-  const inThreadStats = stats(inThreadTask);
-  const executorStats = stats(executorTask);
-  await host.close();
+  for (const [label, size] of BODY_SIZES) {
+    // A fresh body each call in both: the executor transfers (detaches) the buffer it is given.
+    const local = `echo ${label}, in-thread`;
+    const remote = `echo ${label}, through an executor`;
+    bench
+      .add(local, async () => {
+        echoLocal.call(local, httpEvent("POST", "http://localhost/echo/raw", new Uint8Array(size)));
+      })
+      .add(remote, async () => {
+        await dispatch(host, remote, "echo", httpEvent("POST", "http://localhost/echo/raw", new Uint8Array(size)));
+      });
+  }
+  for (const [label, size] of BODY_SIZES) {
+    const result = checked(await host.dispatch("echo", httpEvent("POST", "http://localhost/echo/raw", new Uint8Array(size))), `echo ${label}`);
+    if (result.outcome.val.body.byteLength !== size) throw new Error(`echo ${label} returned ${result.outcome.val.body.byteLength} bytes`);
+  }
 
-  const timeout = await timeoutLatency(quick ? 3 : 8);
-  const crossingUs = executorStats.p50Us - inThreadStats.p50Us;
+  try {
+    await slow.run();
+    await bench.run();
+  } finally {
+    await host.close();
+    await Promise.all(missDirs.map((dir) => rm(dir, { recursive: true, force: true })));
+  }
+  const tasks = Object.fromEntries(
+    [...slow.tasks, ...bench.tasks].map((task) => [task.name, { ...stats(task), ...(failures.has(task.name) ? { failures: failures.get(task.name) } : {}) }]),
+  );
+  const crossingUs = tasks[WARM_EXECUTOR].p50Us - tasks[WARM_IN_THREAD].p50Us;
   return {
-    warmCallInThread: inThreadStats,
-    warmCallExecutor: executorStats,
+    tasks,
+    warmCallInThread: tasks[WARM_IN_THREAD],
+    warmCallExecutor: tasks[WARM_EXECUTOR],
     crossingOverheadP50Us: crossingUs,
-    coldStart: stats(coldTask),
-    timeoutDetection: timeout,
-    targets: [{ name: "executor crossing overhead p50 <= 50 us", value: crossingUs, pass: crossingUs <= 50 }],
+    trivialInThread: tasks[TRIVIAL_IN_THREAD],
+    coldStart: tasks[COLD_START],
+    timeoutDetection: await timeoutLatency(quick ? 2 : 5),
   };
 }
 
 /** How long past `timeoutMs` a spinning guest is answered, over a few runs. */
 async function timeoutLatency(runs) {
-  const artifact = await readArtifact(SPIN);
-  const host = await createHost({ functions: [artifact], cacheDir: CACHE, executors: 1, log: () => {} });
+  const artifact = await readArtifact(SPIN_BUILD);
+  const host = await createHost({ functions: [artifact], cacheDir: WFN_CACHE_DIR, executors: 1, log: () => {} });
   const late = [];
-  for (let i = 0; i < runs; i++) {
-    // Let the replaced executor start and re-warm first, so only detection is measured.
-    while (host.functions()[0].instances.idle < 1) await new Promise((resolve) => setTimeout(resolve, 50));
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    const started = performance.now();
-    await host.invoke("spin", {});
-    late.push(performance.now() - started - artifact.manifest.config.timeoutMs);
+  try {
+    for (let i = 0; i < runs; i++) {
+      // Let the replaced executor start and re-warm first, so only detection is measured.
+      while (host.functions()[0].instances.idle < 1) await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const started = performance.now();
+      await host.invoke("spin", {});
+      late.push(performance.now() - started - artifact.manifest.config.timeoutMs);
+    }
+  } finally {
+    await host.close();
   }
-  await host.close();
   late.sort((a, b) => a - b);
   return { timeoutMs: artifact.manifest.config.timeoutMs, lateP50Ms: late[Math.floor(late.length / 2)], lateMaxMs: late.at(-1) };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(JSON.stringify(await runMicro(), null, 2));
+  const result = await runMicro();
+  if (process.send) process.send({ result });
+  else console.log(JSON.stringify(result, null, 2));
 }

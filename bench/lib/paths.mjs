@@ -1,0 +1,24 @@
+// Where things are: the checkout, the CLI, the bench's own scratch folder,
+// and the build outputs every benchmark reads.
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { defaultCacheDir } from "../../runtime/dist/index.js";
+
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const BENCH = join(ROOT, "bench");
+/** Scratch space (gitignored): built peer components, build outputs of fixtures. */
+export const SCRATCH = join(BENCH, ".cache");
+export const RESULTS = join(BENCH, "results");
+export const WFN_CLI = join(ROOT, "cli", "bin", "wfn.js");
+
+/** wfn's cache (components and transpiled glue), as the runtime resolves it; run.mjs pins it for every child. */
+export const WFN_CACHE_DIR = defaultCacheDir();
+
+/** The bench project: `hello` (GET / → {"hello":"world"}) and `trivial` (invoke → constant). */
+export const HELLO_APP = join(BENCH, "apps", "hello");
+export const HELLO_BUILD = join(HELLO_APP, ".wfn", "build");
+export const EXAMPLE_HELLO = join(ROOT, "examples", "hello");
+
+/** Fixtures built into the scratch folder (not into test/, which the test suite owns). */
+export const ECHO_BUILD = join(SCRATCH, "build", "app", "echo");
+export const SPIN_BUILD = join(SCRATCH, "build", "hostile", "spin");

@@ -1,0 +1,198 @@
+// Writes one run's results: JSON (timestamped and latest.json), a Markdown
+// report (latest.md) and a bar chart of throughput at 50 connections as
+// ratios to wfn (latest.svg, hand-written SVG).
+import { mkdir, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { RESULTS } from "./lib/paths.mjs";
+
+const escapeXml = (text) => String(text).replace(/[<>&"]/g, (c) => ({ "<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;" })[c]);
+const cell = (text) => String(text).replace(/\|/g, "\\|").replace(/\n/g, " ");
+
+/** A duration given in ms, in the unit that reads best. */
+export function formatMs(ms) {
+  if (ms === undefined || ms === null || Number.isNaN(ms)) return "—";
+  if (ms < 1) return `${(ms * 1000).toPrecision(3)} µs`;
+  if (ms < 1000) return `${ms.toPrecision(3)} ms`;
+  return `${(ms / 1000).toPrecision(3)} s`;
+}
+const formatUs = (us) => formatMs(us === undefined ? undefined : us / 1000);
+const formatInt = (n) => (n === undefined ? "—" : Math.round(n).toLocaleString("en-US"));
+const formatRatio = (r) => (r === undefined ? "—" : `${r >= 10 ? r.toFixed(0) : r.toFixed(2)}×`);
+const firstLine = (text) => cell(String(text).split("\n")[0].slice(0, 160));
+
+function formatTargetValue(value, unit) {
+  if (value === undefined) return "—";
+  if (unit === "ms") return formatMs(value);
+  if (unit === "µs") return formatUs(value);
+  if (unit === "×") return formatRatio(value);
+  return `${value.toFixed(0)} ${unit}`;
+}
+
+function header(results) {
+  const m = results.machine;
+  const versions = Object.entries(m.versions).map(([name, version]) => `${name} ${version}`).join(", ");
+  return [
+    "# wfn benchmark results",
+    "",
+    `Run ${results.startedAt} (${results.mode}, ${results.durationS.toFixed(0)} s) on ${m.cpu}, ${m.cores} cores, ${m.memoryGB} GB, ${m.os}, Node ${m.node}; load average ${m.loadAverageAtStart.join(" / ")} at start, ${m.loadAverageAtEnd?.join(" / ") ?? "?"} at the end. Commit ${m.commit ?? "?"}${m.uncommittedChanges ? " with uncommitted changes" : ""}.`,
+    "",
+    `Versions: ${versions}.`,
+    "",
+    "Every number comes from this one run on this machine, with the load generator sharing its CPUs: compare ratios, not absolute values (see bench/README.md).",
+  ];
+}
+
+function targetsTable(results) {
+  const lines = ["", "## Targets", "", "| target | measured | limit | result |", "|---|---|---|---|"];
+  for (const t of results.targets) {
+    lines.push(`| ${cell(t.name)} | ${formatTargetValue(t.value, t.unit)} | ${t.unit === "×" || t.unit === "/GB" ? "≥" : "≤"} ${formatTargetValue(t.limit, t.unit)} | **${t.status}** |`);
+  }
+  return lines;
+}
+
+function loadTable(results) {
+  const lines = ["", "## HTTP load", ""];
+  if (results.errors.load) return [...lines, `Failed: ${firstLine(results.errors.load)}`];
+  if (results.load === undefined) return [...lines, "Not run."];
+  const s = results.settings;
+  lines.push(
+    `\`GET /\` → \`{"hello":"world"}\` over loopback, autocannon in its own process, ${s.warmupS} s warm-up then ${s.durationS} s measured per row. "× wfn" is the row's throughput over wfn's at the same connection count. Errors: non-2xx responses plus socket errors and timeouts. Server CPU is the server's process tree, in % of one core; RSS is its peak during the measured window; machine CPU is every process on the machine (${results.machine.cores} cores = ${results.machine.cores * 100}%): well above server + load generator means something else was running.`,
+    "",
+    "| system | connections | req/s | × wfn | p50 | p99 | errors | server CPU | server RSS | load generator CPU | machine CPU |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  const wfn = results.load.find((p) => p.id === "wfn");
+  for (const peer of results.load) {
+    if (!peer.available || peer.runs.length === 0) {
+      lines.push(`| ${cell(peer.label)} | — | not available: ${firstLine(peer.error ?? "unknown")} | | | | | | | | |`);
+      continue;
+    }
+    for (const run of peer.runs) {
+      const base = wfn?.runs.find((r) => r.connections === run.connections)?.requestsPerSecond;
+      lines.push(
+        `| ${cell(peer.label)} | ${run.connections} | ${formatInt(run.requestsPerSecond)} | ${formatRatio(base ? run.requestsPerSecond / base : undefined)} | ${formatMs(run.latencyP50Ms)} | ${formatMs(run.latencyP99Ms)} | ${run.errors} | ${run.server.cpuPercent.toFixed(0)}% | ${run.server.rssPeakMB.toFixed(0)} MB | ${run.loadgenCpuPercent?.toFixed(0) ?? "—"}% | ${run.machineCpuPercent?.toFixed(0) ?? "—"}% |`,
+      );
+    }
+    if (peer.error) lines.push(`| ${cell(peer.label)} | — | stopped: ${firstLine(peer.error)} | | | | | | | | |`);
+  }
+  return lines;
+}
+
+function coldTable(results) {
+  const lines = ["", "## Cold paths", ""];
+  if (results.errors.cold) return [...lines, `Failed: ${firstLine(results.errors.cold)}`];
+  if (results.cold === undefined) return [...lines, "Not run."];
+  const { processStart, deployWarm, deployCold, burst } = results.cold;
+  lines.push("| path | p50 | notes |", "|---|---:|---|");
+  for (const peer of processStart) {
+    lines.push(
+      peer.available
+        ? `| process start → first response: ${cell(peer.label)} | ${formatMs(peer.p50Ms)} | median of ${peer.startupMs.length}; min ${formatMs(Math.min(...peer.startupMs))}, max ${formatMs(Math.max(...peer.startupMs))} |`
+        : `| process start → first response: ${cell(peer.label)} | — | not available: ${firstLine(peer.error ?? "unknown")} |`,
+    );
+  }
+  for (const d of [deployWarm, deployCold]) {
+    lines.push(
+      `| wfn deploy → first response, ${d.cache} transpile cache | ${formatMs(d.totalP50Ms)} | deploy ${formatMs(d.deployP50Ms)} + first request ${formatMs(d.firstResponseP50Ms)}; embedded host, fresh process per run, median of ${d.runs.length} |`,
+    );
+  }
+  lines.push(
+    `| wfn burst: ${burst.requests} concurrent first requests, minInstances 0 | ${formatMs(burst.p50Ms)} | p99 ${formatMs(burst.p99Ms)}; ${burst.instancesAfter} instance(s) created; default executors |`,
+  );
+  return lines;
+}
+
+function microTable(results) {
+  const lines = ["", "## Micro (tinybench)", ""];
+  if (results.errors.micro) return [...lines, `Failed: ${firstLine(results.errors.micro)}`];
+  if (results.micro === undefined) return [...lines, "Not run."];
+  const { tasks, crossingOverheadP50Us, timeoutDetection } = results.micro;
+  lines.push("| measurement | p50 | p99 | mean | samples |", "|---|---:|---:|---:|---:|");
+  for (const [name, t] of Object.entries(tasks)) {
+    const failed = t.failures ? ` (**${t.failures.count} calls failed**: ${cell(t.failures.first)})` : "";
+    lines.push(`| ${cell(name)}${failed} | ${formatUs(t.p50Us)} | ${formatUs(t.p99Us)} | ${formatUs(t.meanUs)} | ${t.samples} |`);
+  }
+  lines.push(
+    "",
+    `Executor crossing overhead (p50 through an executor − p50 in-thread, hello): ${formatUs(crossingOverheadP50Us)}. ` +
+      `Timeout detection: a guest spinning past timeoutMs ${timeoutDetection.timeoutMs} ms is answered ${formatMs(timeoutDetection.lateP50Ms)} late (p50; max ${formatMs(timeoutDetection.lateMaxMs)}).`,
+  );
+  return lines;
+}
+
+function densityTable(results) {
+  const lines = ["", "## Density", ""];
+  if (results.errors.density) return [...lines, `Failed: ${firstLine(results.errors.density)}`];
+  if (results.density === undefined) return [...lines, "Not run."];
+  const d = results.density;
+  lines.push("| warm instances (hello) | host RSS | warm-up time |", "|---:|---:|---:|");
+  for (const p of d.points) lines.push(`| ${p.instances} | ${p.rssMB.toFixed(0)} MB | ${formatMs(p.warmMs)} |`);
+  lines.push(
+    "",
+    `Each point is a fresh embedded host (default executors). Fitted: ${d.perInstanceMB.toFixed(2)} MB per warm instance over a ${d.baseRssMB.toFixed(0)} MB host → **${formatInt(d.instancesPerGB)} warm instances per GB**.`,
+  );
+  return lines;
+}
+
+export function renderMarkdown(results) {
+  const sections = [header(results), targetsTable(results), loadTable(results), coldTable(results), microTable(results), densityTable(results)];
+  const errors = Object.entries(results.errors);
+  if (errors.length > 0) sections.push(["", "## Errors", "", ...errors.map(([section, message]) => `- ${section}: ${firstLine(message)}`)]);
+  return `${sections.flat().join("\n")}\n`;
+}
+
+/** Horizontal bars: req/s at 50 connections over wfn's, one bar per system. */
+export function renderSvg(results) {
+  const wfn = results.load?.find((p) => p.id === "wfn")?.runs.find((r) => r.connections === 50)?.requestsPerSecond;
+  const rows = (results.load ?? []).map((peer) => {
+    const rps = peer.runs?.find((r) => r.connections === 50)?.requestsPerSecond;
+    return { label: peer.label, rps, ratio: wfn && rps !== undefined ? rps / wfn : undefined, wfn: peer.wfn };
+  });
+  const width = 760;
+  const left = 290;
+  const barMax = width - left - 150;
+  const rowHeight = 30;
+  const top = 56;
+  const height = top + rows.length * rowHeight + 30;
+  const maxRatio = Math.max(1, ...rows.map((r) => r.ratio ?? 0));
+  const parts = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" font-size="13">`,
+    `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
+    `<text x="16" y="24" font-size="15" font-weight="600">Throughput at 50 connections, relative to wfn (GET / → {"hello":"world"})</text>`,
+    `<text x="16" y="42" fill="#555">${escapeXml(`${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node} — ${results.startedAt} (${results.mode})`)}</text>`,
+  ];
+  const oneX = left + (barMax * 1) / maxRatio;
+  rows.forEach((row, i) => {
+    const y = top + i * rowHeight;
+    parts.push(`<text x="${left - 10}" y="${y + 19}" text-anchor="end">${escapeXml(row.label)}</text>`);
+    if (row.ratio === undefined) {
+      parts.push(`<text x="${left + 4}" y="${y + 19}" fill="#888">not available</text>`);
+      return;
+    }
+    const w = Math.max(2, (barMax * row.ratio) / maxRatio);
+    parts.push(`<rect x="${left}" y="${y + 6}" width="${w.toFixed(1)}" height="18" rx="2" fill="${row.wfn ? "#d9480f" : "#4263eb"}"/>`);
+    parts.push(`<text x="${(left + w + 6).toFixed(1)}" y="${y + 19}">${formatRatio(row.ratio)} <tspan fill="#777">(${formatInt(row.rps)}/s)</tspan></text>`);
+  });
+  parts.push(`<line x1="${oneX.toFixed(1)}" y1="${top}" x2="${oneX.toFixed(1)}" y2="${top + rows.length * rowHeight}" stroke="#d9480f" stroke-dasharray="3 3"/>`);
+  parts.push(`<text x="${oneX.toFixed(1)}" y="${height - 10}" text-anchor="middle" fill="#d9480f">1× = wfn</text>`);
+  parts.push("</svg>");
+  return `${parts.join("\n")}\n`;
+}
+
+/** Writes results/<timestamp>.json, latest.json, latest.md, latest.svg; returns their paths. */
+export async function writeResults(results) {
+  await mkdir(RESULTS, { recursive: true });
+  const stamp = results.startedAt.replace(/:/g, "-");
+  const json = `${JSON.stringify(results, null, 2)}\n`;
+  const files = {
+    json: join(RESULTS, `${stamp}.json`),
+    latestJson: join(RESULTS, "latest.json"),
+    markdown: join(RESULTS, "latest.md"),
+    svg: join(RESULTS, "latest.svg"),
+  };
+  await writeFile(files.json, json);
+  await writeFile(files.latestJson, json);
+  await writeFile(files.markdown, renderMarkdown(results));
+  await writeFile(files.svg, renderSvg(results));
+  return files;
+}

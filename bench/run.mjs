@@ -1,0 +1,107 @@
+// `npm run bench`: measures wfn side by side with the systems a user would
+// pick instead, in one run on this machine, and writes bench/results/.
+// Sections: prepare (builds), micro, HTTP load, cold paths, density; then the
+// targets and the report. `--quick` is a short smoke run (about 2 minutes).
+// `--only micro,load,...` runs some sections (the others are left empty).
+// Exits non-zero only when something crashed, never for a missed target.
+import { loadavg } from "node:os";
+import { parseArgs } from "node:util";
+import { fileURLToPath } from "node:url";
+import { runCold } from "./cold.mjs";
+import { runDensity } from "./density.mjs";
+import { runScript } from "./lib/child.mjs";
+import { describeMachine } from "./lib/machine.mjs";
+import { killAll } from "./lib/process.mjs";
+import { WFN_CACHE_DIR } from "./lib/paths.mjs";
+import { runLoad } from "./load.mjs";
+import { prepare } from "./prepare.mjs";
+import { writeResults } from "./report.mjs";
+import { checkTargets } from "./targets.mjs";
+
+const SECTIONS = ["micro", "load", "cold", "density"];
+const { values } = parseArgs({
+  options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
+});
+if (values.help) {
+  console.log("Usage: node bench/run.mjs [--quick] [--only micro,load,cold,density]\nSee bench/README.md.");
+  process.exit(0);
+}
+const only = values.only ? values.only.split(",").map((s) => s.trim()) : SECTIONS;
+for (const name of only) if (!SECTIONS.includes(name)) throw new Error(`--only: unknown section ${name} (known: ${SECTIONS.join(", ")})`);
+
+const quick = values.quick;
+const settings = quick
+  ? { connections: [1, 50], warmupS: 1, durationS: 3, quietWaitMs: 2000, coldRuns: 2, burstSize: 20, densityCounts: [0, 16, 32] }
+  : { connections: [1, 50], warmupS: 3, durationS: 10, quietWaitMs: 5000, coldRuns: 5, burstSize: 20, densityCounts: [0, 25, 50, 100] };
+
+// Every child (wfn serve, builds, embedded hosts) uses the same wfn cache.
+process.env.WFN_CACHE_DIR = WFN_CACHE_DIR;
+
+const started = performance.now();
+const log = (line) => console.log(line);
+const elapsed = () => `${((performance.now() - started) / 1000).toFixed(0)} s`;
+const results = {
+  startedAt: new Date().toISOString(),
+  mode: quick ? "quick" : "full",
+  settings,
+  machine: describeMachine(),
+  micro: undefined,
+  load: undefined,
+  cold: undefined,
+  density: undefined,
+  errors: {},
+  targets: [],
+  durationS: 0,
+};
+
+log(`wfn benchmarks (${results.mode}) on ${results.machine.cpu}, ${results.machine.cores} cores, Node ${results.machine.node}`);
+if (results.machine.loadAverageAtStart[0] > 0.5) {
+  log(`note: the machine is busy (load average ${results.machine.loadAverageAtStart[0]}); numbers will be noisy`);
+}
+
+/** Runs one section; a crash is recorded (and makes the exit code non-zero) but the other sections still run. */
+async function section(name, run) {
+  if (!only.includes(name)) return;
+  log(`\n== ${name} (${elapsed()})`);
+  try {
+    results[name] = await run();
+  } catch (error) {
+    results.errors[name] = error.stack ?? String(error);
+    log(`  ${name} failed: ${error.message}`);
+  }
+}
+
+let crashed = false;
+try {
+  log(`\n== prepare (${elapsed()})`);
+  const built = await prepare({ log });
+  await section("micro", async () => {
+    const micro = await runScript(fileURLToPath(new URL("./micro.mjs", import.meta.url)), quick ? ["--quick"] : [], { timeoutMs: 300_000 });
+    for (const [name, task] of Object.entries(micro.tasks)) {
+      log(`  ${name}: p50 ${(task.p50Us / 1000).toPrecision(3)} ms${task.failures ? ` (${task.failures.count} calls failed: ${task.failures.first})` : ""}`);
+    }
+    return micro;
+  });
+  await section("load", () => runLoad({ built, ...settings, log }));
+  await section("cold", () => runCold({ built, runs: settings.coldRuns, burstSize: settings.burstSize, log }));
+  await section("density", () => runDensity({ counts: settings.densityCounts, log }));
+} catch (error) {
+  results.errors.prepare = error.stack ?? String(error);
+  log(`prepare failed: ${error.message}`);
+} finally {
+  killAll();
+}
+crashed = Object.keys(results.errors).length > 0;
+
+results.machine.loadAverageAtEnd = loadavg().map((x) => Math.round(x * 100) / 100);
+results.targets = checkTargets(results);
+results.durationS = (performance.now() - started) / 1000;
+const files = await writeResults(results);
+
+log(`\n== targets`);
+for (const t of results.targets) log(`  ${t.status.padEnd(4)}  ${t.name}`);
+log(`\nwrote ${files.markdown}, ${files.svg} and ${files.json} in ${elapsed()}`);
+if (crashed) {
+  log(`some sections crashed: ${Object.keys(results.errors).join(", ")}`);
+  process.exitCode = 1;
+}
