@@ -74,6 +74,8 @@ it("slims the glue jco-transpile generates (patches verified against the pinned 
   expect(levels.length).toBeGreaterThan(0);
   const entry = join(CACHE_DIR, "transpiled", levels.sort().at(-1)!, sha);
   const meta = JSON.parse(await readFile(join(entry, "meta.json"), "utf8"));
-  expect(meta.patches).toEqual({ applied: ["no-debug-log"], missed: [] });
-  expect(await readFile(join(entry, "component.mjs"), "utf8")).toContain("const _debugLog = () => {};");
+  expect(meta.patches).toEqual({ applied: ["no-debug-log", "direct-clock-now"], missed: [] });
+  const glue = await readFile(join(entry, "component.mjs"), "utf8");
+  expect(glue).toContain("const _debugLog = () => {};");
+  expect(glue).toMatch(/let trampoline\d+ = \(\) => toUint64\(now\(\)\);/);
 });

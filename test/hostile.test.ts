@@ -85,6 +85,20 @@ describe("a memory bomb", () => {
   });
 });
 
+describe("an instance whose memory keeps growing", () => {
+  it("is replaced before it reaches its limit, so no call fails", async () => {
+    const kept: number[] = [];
+    for (let i = 0; i < 40; i++) {
+      const response = await app.get("/hog");
+      expect(response.status, await response.clone().text()).toBe(200);
+      kept.push(((await response.json()) as { kept: number }).kept);
+    }
+    // 40 calls keep ~80 MB in all, over the 64 MB limit: fresh instances took over (their count starts again).
+    expect(kept.some((count, i) => i > 0 && count < kept[i - 1]!)).toBe(true);
+    expect(app.logs.some((r) => r.function === "hog" && /out of memory/.test(r.message))).toBe(false);
+  });
+});
+
 describe("a trap", () => {
   it("answers 502 Runtime.ExitError and retires the instance", async () => {
     for (let i = 0; i < 3; i++) {

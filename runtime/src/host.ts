@@ -189,6 +189,8 @@ class WfnHost implements Host {
   }
 
   async start(): Promise<void> {
+    // Before any schedule fires: claims left in the store belong to a host that is gone.
+    await this.#async.recover();
     const snapshot = await this.#store.loadRegistry();
     this.#registry = Registry.from(snapshot);
     const queues: Record<string, QueueConfig> = { ...(snapshot.queues ?? {}) };
@@ -234,7 +236,7 @@ class WfnHost implements Host {
     }
     this.#routes = this.#routeTable(this.#registry);
     for (const name of this.#registry.functions.keys()) await this.#syncTriggers(name);
-    await this.#async.start();
+    this.#async.start();
   }
 
   // ---- Deploying ---------------------------------------------------------
@@ -512,7 +514,7 @@ class WfnHost implements Host {
       log.host("error", error.message);
       log.finish({ ...report, durationMs: scheduled.elapsedMs, memoryUsedBytes: undefined, timedOut: true });
       this.#observe({ ...summary, status: "failed", errorType: error.lambdaType, durationMs: scheduled.elapsedMs });
-      return { ...facts, durationMs: scheduled.elapsedMs, status: "failed", error, log: log.text() };
+      return withLazyLog({ ...facts, durationMs: scheduled.elapsedMs, status: "failed", error, log: "" }, log);
     }
     const call = scheduled.result;
     log.guest(call.logs);
@@ -547,7 +549,7 @@ class WfnHost implements Host {
       }
     }
     log.finish({ ...report, durationMs: call.durationMs, memoryUsedBytes: call.memoryBytes, timedOut: false });
-    result.log = log.text();
+    withLazyLog(result, log);
     this.#observe({
       ...summary,
       status: result.status,
@@ -803,6 +805,13 @@ class WfnHost implements Host {
   #hostLog(level: "info" | "warn" | "error", message: string, requestId?: string): void {
     this.#log({ time: Date.now(), level, message, source: "host", ...(requestId === undefined ? {} : { requestId }) });
   }
+}
+
+/** The invocation's Lambda-format log text is only built if someone reads it (the Invoke API's `LogType: Tail`). */
+function withLazyLog(result: InvocationResult, log: InvocationLog): InvocationResult {
+  let text: string | undefined;
+  Object.defineProperty(result, "log", { enumerable: true, configurable: true, get: () => (text ??= log.text()) });
+  return result;
 }
 
 function poolKey(name: string, version: number): string {

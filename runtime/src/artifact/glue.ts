@@ -4,7 +4,7 @@
 // correct.
 
 /** Bump when a patch changes, so cached glue is regenerated. */
-export const GLUE_PATCH_LEVEL = 1;
+export const GLUE_PATCH_LEVEL = 2;
 
 export interface GluePatchReport {
   applied: string[];
@@ -27,6 +27,22 @@ const PATCHES: Patch[] = [
   },
 ];
 
+/**
+ * StarlingMonkey reads `wasi:clocks/monotonic-clock.now` 20 to 40 times per
+ * invocation. jco lowers every import through its component-model task
+ * bookkeeping (a task, a subtask, promises), which for this synchronous,
+ * argument-less import returning a u64 does nothing observable: the patch
+ * binds the core import straight to the host function.
+ */
+function directClockNow(source: string): string | undefined {
+  const named = /_trampoline(\d+)\.fnName = 'wasi:clocks\/monotonic-clock@[\d.]+#now';/.exec(source);
+  if (named === null) return undefined;
+  const n = named[1]!;
+  const binding = new RegExp(`let trampoline${n} = _trampoline${n}\\.manuallyAsync \\?[\\s\\S]*?importFn: _trampoline${n},\\n\\s*\\},\\n\\s*\\);\\n`);
+  if (!binding.test(source) || !/const \{ now, [^}]*\} = imports\['wasi:clocks\/monotonic-clock'\];/.test(source) || !/function toUint64\(val\)/.test(source)) return undefined;
+  return source.replace(binding, `let trampoline${n} = () => toUint64(now());\n`);
+}
+
 /** Applies the patches to generated glue source. */
 export function patchGlue(source: string): { source: string; report: GluePatchReport } {
   const report: GluePatchReport = { applied: [], missed: [] };
@@ -38,6 +54,12 @@ export function patchGlue(source: string): { source: string; report: GluePatchRe
     } else {
       report.missed.push(patch.name);
     }
+  }
+  const clock = directClockNow(out);
+  if (clock === undefined) report.missed.push("direct-clock-now");
+  else {
+    out = clock;
+    report.applied.push("direct-clock-now");
   }
   return { source: out, report };
 }

@@ -49,6 +49,7 @@ export class Metrics {
   readonly #coldStarts: Counter<VersionLabel>;
   readonly #initDuration: Histogram<VersionLabel>;
   readonly #eventAge: Histogram<"function">;
+  readonly #bound = new Map<string, { invocations: { inc(): void }; duration: { observe(value: number): void } }>();
 
   constructor(sources: MetricsSources) {
     this.#sources = sources;
@@ -143,12 +144,19 @@ export class Metrics {
   /** Records one finished or refused invocation. */
   invocation(summary: InvocationSummary): void {
     const labels = { function: summary.function, version: summary.version };
-    this.#invocations.inc({ ...labels, trigger: summary.trigger, status: summary.status });
+    // prom-client hashes a label object on every update; the hot path keeps the bound children.
+    const key = `${summary.function}\u0000${summary.version}\u0000${summary.trigger}\u0000${summary.status}`;
+    let bound = this.#bound.get(key);
+    if (bound === undefined) {
+      bound = { invocations: this.#invocations.labels({ ...labels, trigger: summary.trigger, status: summary.status }), duration: this.#duration.labels(labels) };
+      this.#bound.set(key, bound);
+    }
+    bound.invocations.inc();
     if (summary.status === "throttled") {
       this.#throttles.inc(labels);
       return;
     }
-    this.#duration.observe(labels, summary.durationMs / 1000);
+    bound.duration.observe(summary.durationMs / 1000);
     if (summary.status === "error" || summary.status === "failed") {
       this.#errors.inc({ ...labels, type: summary.errorType ?? "Unknown" });
     }

@@ -124,8 +124,10 @@ export class Executor extends EventEmitter<{ exit: [WfnError] }> {
         await new Promise<void>((resolve) => setImmediate(resolve));
         continue;
       }
+      Atomics.store(header, CHANNEL.HOST_WAITING, 1);
       const waited = Atomics.waitAsync(header, CHANNEL.RESULT_SEQ, seen);
       if (waited.async) await Promise.race([waited.value, this.#death]);
+      Atomics.store(header, CHANNEL.HOST_WAITING, 0);
     }
   }
 
@@ -151,7 +153,8 @@ export class Executor extends EventEmitter<{ exit: [WfnError] }> {
 
   #ring(): void {
     Atomics.add(this.#header, CHANNEL.DOORBELL, 1);
-    Atomics.notify(this.#header, CHANNEL.DOORBELL);
+    // The executor sets the flag before it sleeps, and re-checks the doorbell in Atomics.wait: a wake is never lost.
+    if (Atomics.load(this.#header, CHANNEL.EXECUTOR_SLEEPING) === 1) Atomics.notify(this.#header, CHANNEL.DOORBELL);
   }
 
   #request(message: ToExecutor & { id: number }, transfer: Transferable[] = []): Promise<FromExecutor> {

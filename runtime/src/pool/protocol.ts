@@ -59,6 +59,10 @@ export const CHANNEL = {
   RESULT_KIND: 3,
   REQUEST_LENGTH: 4,
   RESULT_LENGTH: 5,
+  /** 1 while the executor sleeps on the doorbell: only then does ringing need a (costly) futex wake. */
+  EXECUTOR_SLEEPING: 6,
+  /** 1 while the host sleeps on RESULT_SEQ: only then does a result need a futex wake. */
+  HOST_WAITING: 7,
   HEADER_BYTES: 64,
   DATA_BYTES: 1024 * 1024,
 } as const;

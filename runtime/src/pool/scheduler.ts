@@ -91,6 +91,9 @@ interface WarmTask {
 
 let nextInstanceId = 1;
 
+/** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call. */
+const RECYCLE_AT_MEMORY_SHARE = 0.75;
+
 export class Scheduler {
   readonly #options: SchedulerOptions;
   readonly #slots: Slot[] = [];
@@ -374,7 +377,10 @@ export class Scheduler {
     instance.lastUsedAt = Date.now();
     const { isolation } = call.pool;
     const limit = this.#options.maxInvocationsPerInstance;
-    if (result.status === "trap" || isolation === "request" || (limit > 0 && instance.invocations >= limit)) this.#destroy(instance);
+    // A guest's linear memory never shrinks, and StarlingMonkey's grows with use: replace an instance
+    // well before it reaches its limit, rather than let an invocation fail for lack of memory.
+    const swollen = result.memoryBytes > call.pool.config.memoryMB * 1024 * 1024 * RECYCLE_AT_MEMORY_SHARE;
+    if (result.status === "trap" || isolation === "request" || swollen || (limit > 0 && instance.invocations >= limit)) this.#destroy(instance);
     else instance.state = "idle";
     call.resolve({ status: "done", result, coldStart: call.coldStart, initMs: call.initMs });
     this.replenish(call.pool).catch(() => {});

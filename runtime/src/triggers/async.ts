@@ -43,17 +43,26 @@ export class AsyncInvocations {
   #timer: NodeJS.Timeout | undefined;
   #ticking: Promise<void> | undefined;
   #closed = false;
+  #started = false;
 
   constructor(options: AsyncInvocationsOptions) {
     this.#options = options;
   }
 
-  /** Begins running due invocations, including any a previous host left behind (their claims end now). */
-  async start(): Promise<void> {
+  /**
+   * Ends the claims a previous host left behind (it stopped while running
+   * them), so they run again. Call before anything is accepted.
+   */
+  async recover(): Promise<void> {
     const recovered = await this.#options.store.recoverAsync(Date.now());
     if (recovered > 0) {
       this.#options.log({ time: Date.now(), level: "warn", source: "host", message: `${recovered} asynchronous invocation(s) were running when the previous host stopped; running them again` });
     }
+  }
+
+  /** Begins running due invocations (once the functions they are for are loaded). */
+  start(): void {
+    this.#started = true;
     this.#schedule(0);
   }
 
@@ -85,7 +94,7 @@ export class AsyncInvocations {
   }
 
   #schedule(delayMs: number): void {
-    if (this.#closed) return;
+    if (this.#closed || !this.#started) return;
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => void this.#tick(), delayMs);
   }
