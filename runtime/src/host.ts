@@ -11,7 +11,7 @@ import { MessageChannel } from "node:worker_threads";
 import { Hono } from "hono";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
-import { checkArtifact, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
+import { checkArtifact, prepareValidators, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
 import { prepareComponent } from "./artifact/prepare.js";
 import { checkAppConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "./config/function-config.js";
 import { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
@@ -237,6 +237,8 @@ class WfnHost implements Host {
     this.#routes = this.#routeTable(this.#registry);
     for (const name of this.#registry.functions.keys()) await this.#syncTriggers(name);
     this.#async.start();
+    // Ready for the first deployment (compiling the validators is ~100 ms), without delaying start-up.
+    setImmediate(prepareValidators).unref();
   }
 
   // ---- Deploying ---------------------------------------------------------
@@ -340,6 +342,11 @@ class WfnHost implements Host {
       this.#updateFailures.delete(name);
     }
     const created: PoolSlot[] = [];
+    // New components go to disk while their versions are prepared (both take a while); the
+    // registry that refers to them is saved only once both are done.
+    const fresh = [...(context.components ?? [])].filter(([sha256]) => (change.versions ?? []).some((v) => v.manifest.component.sha256 === sha256));
+    const stored = Promise.all(fresh.map(([sha256, bytes]) => this.#store.putComponent(sha256, bytes)));
+    stored.catch(() => undefined); // awaited below; a failure there fails the deployment
     try {
       // Prepare and warm every version that will be in use, before anything switches.
       for (const name of context.touched) {
@@ -352,9 +359,7 @@ class WfnHost implements Host {
           created.push(this.#pools.get(key)!);
         }
       }
-      for (const [sha256, bytes] of context.components ?? []) {
-        if ([...(change.versions ?? [])].some((v) => v.manifest.component.sha256 === sha256)) await this.#store.putComponent(sha256, bytes);
-      }
+      await stored;
       await this.#store.saveRegistry(change);
     } catch (error) {
       for (const slot of created) {

@@ -29,6 +29,23 @@ export function sha256Hex(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
 
+/**
+ * Component bytes already hashed in this process (read from disk or
+ * received, then held by the host): checking an artifact twice on its way to
+ * a deployment hashes its 10+ MB once.
+ */
+const hashed = new WeakMap<Uint8Array, string>();
+
+/**
+ * Compiles the schema validators that checking an artifact uses (about
+ * 100 ms the first time in a process), so that the first deployment to a
+ * running host does not pay for it.
+ */
+export function prepareValidators(): void {
+  validateManifest(null);
+  validatorFor("app", APP_SCHEMA);
+}
+
 /** Checks an in-memory artifact: manifest schema, configuration, size and hash of the component. */
 export function checkArtifact(artifact: Artifact): void {
   const where = artifact.origin;
@@ -45,7 +62,9 @@ export function checkArtifact(artifact: Artifact): void {
       `${where}: component is ${component.byteLength} bytes but the manifest says ${manifest.component.size}; rebuild it with \`wfn build\``,
     );
   }
+  if (hashed.get(component) === manifest.component.sha256) return;
   const actual = sha256Hex(component);
+  hashed.set(component, actual);
   if (actual !== manifest.component.sha256) {
     throw new WfnError(
       "WFN_INVALID_ARTIFACT",

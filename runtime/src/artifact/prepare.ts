@@ -10,7 +10,7 @@ import { transpileBytes } from "@bytecodealliance/jco-transpile";
 import { WfnError } from "../errors.js";
 import type { LoadableComponent } from "../pool/protocol.js";
 import { packageVersion } from "../util/package-version.js";
-import { capMemory, extractDataSegments, type MemoryImage } from "../util/wasm-binary.js";
+import { rewriteModule, type MemoryImage } from "../util/wasm-binary.js";
 import { GLUE_PATCH_LEVEL, patchGlue, type GluePatchReport } from "./glue.js";
 import type { Artifact } from "./load.js";
 
@@ -70,28 +70,31 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
   const { memoryMB } = artifact.manifest.config;
   const modules: Array<[string, WebAssembly.Module]> = [];
   const images: Array<[string, MemoryImage]> = [];
+  const maxPages = memoryMB * PAGES_PER_MB;
   for (const name of meta.coreModules) {
-    let bytes: Uint8Array<ArrayBuffer>;
+    let raw: Uint8Array;
+    let rewritten: ReturnType<typeof rewriteModule>;
     try {
-      bytes = capMemory(await readFile(join(dir, name)), memoryMB * PAGES_PER_MB);
+      raw = await readFile(join(dir, name));
+      rewritten = rewriteModule(raw, maxPages, true);
     } catch (cause) {
       if (cause instanceof RangeError) {
         throw new WfnError("WFN_INVALID_CONFIG", `function ${artifact.manifest.name} ${cause.message.replace(/(\d+) pages/g, (_, p: string) => `${Math.ceil(Number(p) / PAGES_PER_MB)} MB`)}: raise its memoryMB`, { cause });
       }
       throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} is malformed: ${(cause as Error).message}`, { cause });
     }
-    const lifted = liftDataSegments(bytes);
-    if (lifted !== undefined) {
+    if (rewritten.image !== undefined) {
       try {
-        modules.push([name, await WebAssembly.compile(lifted.module)]);
-        images.push([name, lifted.image]);
+        modules.push([name, await WebAssembly.compile(rewritten.module)]);
+        images.push([name, rewritten.image]);
         continue;
       } catch {
         // The code refers to its data segments: keep them in the module.
+        rewritten = rewriteModule(raw, maxPages, false);
       }
     }
     try {
-      modules.push([name, await WebAssembly.compile(bytes)]);
+      modules.push([name, await WebAssembly.compile(rewritten.module)]);
     } catch (cause) {
       await rm(dir, { recursive: true, force: true });
       throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} does not compile: ${(cause as Error).message}`, { cause });
@@ -107,15 +110,6 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
     transpileMs,
     compileMs: performance.now() - started,
   };
-}
-
-/** Lifts a module's data segments into an image in shared memory (executors share it without copies). */
-function liftDataSegments(bytes: Uint8Array): { module: Uint8Array<ArrayBuffer>; image: MemoryImage } | undefined {
-  const lifted = extractDataSegments(bytes);
-  if (lifted === undefined || lifted.image.bytes.byteLength === 0) return undefined;
-  const shared = new Uint8Array(new SharedArrayBuffer(lifted.image.bytes.byteLength));
-  shared.set(lifted.image.bytes);
-  return { module: lifted.module, image: { bytes: shared, segments: lifted.image.segments } };
 }
 
 async function readMeta(dir: string): Promise<TranspileMeta | undefined> {
