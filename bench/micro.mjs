@@ -33,6 +33,8 @@ const BODY_SIZES = [
   ["1 MB", 1024 * 1024],
 ];
 
+/** The pool replaces an instance whose memory passed 75% of memoryMB (128 MB for every function here). */
+const RECYCLE_AT_BYTES = 0.75 * 128 * 1024 * 1024;
 const capabilitiesOf = (name) => ({ functionName: name, env: {}, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundResponseBytes: 1 << 20 });
 const context = (name) => ({
   requestId: "00000000-0000-4000-8000-000000000000",
@@ -72,11 +74,11 @@ async function inThread(prepared, name) {
   const local = {
     create,
     instance: create(),
-    /** One call; a trapped instance is replaced, as the pool would. */
+    /** One call; a trapped instance, or one past 75% of its memory, is replaced, as the pool would. */
     call(task, event) {
       const result = local.instance.call(event, context(name));
       if (result.status !== "ok") fail(task, result);
-      if (local.instance.trapped) local.instance = create();
+      if (local.instance.trapped || result.memoryBytes > RECYCLE_AT_BYTES) local.instance = create();
     },
   };
   return local;

@@ -35,6 +35,14 @@ export const PEERS = [
     check: isHelloWorld,
   },
   {
+    // One executor thread: on a 2-core machine, main thread + executors + the load generator fit the cores.
+    id: "wfn-1-executor",
+    label: "wfn serve (bench/apps/hello, --executors 1)",
+    wfn: true,
+    command: (port) => [node, [WFN_CLI, "serve", HELLO_APP, "--port", String(port), "--executors", "1"]],
+    check: isHelloWorld,
+  },
+  {
     id: "wfn-example",
     label: "wfn serve (examples/hello)",
     wfn: true,
