@@ -1,8 +1,14 @@
 // Asynchronous invocations: accepted durably (Invoke API `Event`, the
 // embedding API), retried with Lambda's policy, and recorded as Lambda
 // destination records when they fail for good.
+import { randomUUID } from "node:crypto";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { InvokeCommand, LambdaClient } from "@aws-sdk/client-lambda";
 import { beforeAll, describe, expect, it } from "vitest";
+import { openSqliteStore } from "../runtime/dist/store/sqlite.js";
+import { encodeEvent } from "../runtime/dist/triggers/async-events.js";
 import type { AsyncFailure } from "@wfn/runtime";
 import { wfn } from "./helpers/cli.js";
 import { eventually, startCollector, type Collector } from "./helpers/collector.js";
@@ -91,5 +97,44 @@ describe("asynchronous invocations", () => {
     expect((await failures()).pending).toBeGreaterThanOrEqual(1);
     await eventually(async () => ((await failures()).pending === 0 ? true : undefined), 15_000, "nothing pending");
     expect(collector.of("pending")).toHaveLength(3);
+  });
+});
+
+describe("an asynchronous invocation older than maximumEventAgeSeconds", () => {
+  it("is not run when a host picks it up: it is recorded as EventAgeExceeded", async () => {
+    // As if a host accepted it seven hours ago (the default maximum age is six) and went down.
+    const dataDir = await mkdtemp(join(tmpdir(), "wfn-event-age-"));
+    const requestId = randomUUID();
+    const store = await openSqliteStore(dataDir);
+    const payload = { id: "too-old", collector: collector.url };
+    const acceptedAt = Date.now() - 7 * 3_600_000;
+    await store.putAsync({
+      id: requestId,
+      function: "job",
+      qualifier: undefined,
+      event: encodeEvent({ tag: "invoke", val: { payload: JSON.stringify(payload) } }),
+      attempts: 0,
+      createdAt: acceptedAt,
+      nextAttemptAt: acceptedAt,
+      lastError: undefined,
+    });
+    await store.close();
+    try {
+      const later = await startHost({ dir: TRIGGERS_BUILD, dataDir });
+      const failure = await eventually(async () => {
+        const listed = (await (await later.get("/_wfn/async?function=job")).json()) as { failures: AsyncFailure[] };
+        return listed.failures.find((f) => f.id === requestId);
+      }, 10_000, "the failure record");
+      expect(failure.record).toMatchObject({
+        version: "1.0",
+        requestContext: { requestId, condition: "EventAgeExceeded", approximateInvokeCount: 0 },
+        requestPayload: payload,
+      });
+      expect(failure.record).not.toHaveProperty("responsePayload");
+      expect(collector.of("too-old")).toEqual([]);
+      await later.server.close();
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
