@@ -79,3 +79,37 @@ it("slims the glue jco-transpile generates (patches verified against the pinned 
   expect(glue).toContain("const _debugLog = () => {};");
   expect(glue).toMatch(/let trampoline\d+ = \(\) => toUint64\(now\(\)\);/);
 });
+
+it("takes a cached component's core modules from the component itself, and falls back to the cache's files", async () => {
+  const { readdir } = await import("node:fs/promises");
+  const { CACHE_DIR } = await import("./helpers/paths.js");
+  const sha = JSON.parse(await readFile(join(dir, "env-b", "manifest.json"), "utf8")).component.sha256 as string;
+  const level = (await readdir(join(CACHE_DIR, "transpiled"))).filter((name) => name.startsWith("jco-transpile-0.15.0-")).sort().at(-1)!;
+  const entry = join(CACHE_DIR, "transpiled", level, sha);
+  const meta = JSON.parse(await readFile(join(entry, "meta.json"), "utf8")) as { embedded: Record<string, [number, number]> };
+  const component = await readFile(join(dir, "env-b", "component.wasm"));
+  const [at, length] = meta.embedded["component.core.wasm"]!;
+  expect(Buffer.compare(component.subarray(at, at + length), await readFile(join(entry, "component.core.wasm")))).toBe(0);
+
+  const scratch = await mkdtemp(join(tmpdir(), "wfn-embedded-"));
+  try {
+    await cp(join(dir, "env-b"), join(scratch, "build", "env-b"), { recursive: true });
+    // A cache whose engine module file is gone: the component still has it.
+    const noFile = join(scratch, "cache-a", "transpiled", level, sha);
+    await cp(entry, noFile, { recursive: true });
+    await rm(join(noFile, "component.core.wasm"));
+    // A cache whose recorded place is wrong: the file is read instead.
+    const wrongPlace = join(scratch, "cache-b", "transpiled", level, sha);
+    await cp(entry, wrongPlace, { recursive: true });
+    await writeFile(join(wrongPlace, "meta.json"), JSON.stringify({ ...meta, embedded: { ...meta.embedded, "component.core.wasm": [at + 1, length] } }));
+    for (const cacheDir of [join(scratch, "cache-a"), join(scratch, "cache-b")]) {
+      const other = await startHost({ dir: join(scratch, "build"), cacheDir });
+      const response = await other.get("/env/b");
+      expect(response.status).toBe(200);
+      expect(await response.json()).toMatchObject({ env: { NAME: "b" } });
+      await other.server.close();
+    }
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+});

@@ -13,6 +13,7 @@ import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
 import { checkArtifact, prepareValidators, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
 import { prepareComponent } from "./artifact/prepare.js";
+import { mapLimit } from "./util/map-limit.js";
 import { checkAppConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "./config/function-config.js";
 import { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 import { LATEST, Registry, type DeployedFunction, type Upload } from "./deploy/registry.js";
@@ -208,19 +209,22 @@ class WfnHost implements Host {
       }
     }
     this.#setQueues(queues);
-    // What was deployed before: prepare the versions in use.
-    for (const fn of this.#registry.functions.values()) {
-      for (const version of this.#registry.referenced(fn)) {
-        try {
-          await this.#poolFor(fn.versions.get(version)!);
-        } catch (error) {
-          const failure = asWfnError(error, "WFN_INVALID_ARTIFACT");
-          this.#hostLog("error", `function ${fn.record.name} version ${version} failed to load: ${failure.message}`);
-          this.#failures.set(fn.record.name, { error: failure, routes: fn.versions.get(version)!.manifest.config.routes });
-        }
+    // What was deployed before: prepare the versions in use, a few at a time.
+    const inUse = [...this.#registry.functions.values()].flatMap((fn) => [...this.#registry.referenced(fn)].map((version) => ({ fn, version })));
+    await mapLimit(inUse, PREPARE_CONCURRENCY, async ({ fn, version }) => {
+      try {
+        await this.#poolFor(fn.versions.get(version)!);
+      } catch (error) {
+        const failure = asWfnError(error, "WFN_INVALID_ARTIFACT");
+        this.#hostLog("error", `function ${fn.record.name} version ${version} failed to load: ${failure.message}`);
+        this.#failures.set(fn.record.name, { error: failure, routes: fn.versions.get(version)!.manifest.config.routes });
       }
-    }
-    // What is on disk: deployed one function at a time, so one bad artifact does not hold back the others.
+    });
+    // What is on disk: components prepared a few at a time (one's compilation overlaps another's
+    // rewriting), held here until deployed; only artifacts that pass their checks, so nothing
+    // unverified reaches the transpile cache.
+    const ready = await mapLimit(artifacts.filter(passesChecks), PREPARE_CONCURRENCY, (artifact) => prepareComponent(artifact, this.#cacheDir).catch(() => undefined));
+    // Then deployed one function at a time, so one bad artifact does not hold back the others.
     for (const artifact of artifacts) {
       try {
         await this.deploy(artifact);
@@ -231,6 +235,7 @@ class WfnHost implements Host {
         else this.#updateFailures.set(artifact.manifest.name, failure.message);
       }
     }
+    ready.length = 0;
     if (snapshot.queues === undefined || JSON.stringify(snapshot.queues) !== JSON.stringify(this.#queueConfig)) {
       await this.#store.saveRegistry({ queues: this.#queueConfig });
     }
@@ -817,6 +822,18 @@ function withLazyLog(result: InvocationResult, log: InvocationLog): InvocationRe
   let text: string | undefined;
   Object.defineProperty(result, "log", { enumerable: true, configurable: true, get: () => (text ??= log.text()) });
   return result;
+}
+
+/** Components prepared at once when a host starts. */
+const PREPARE_CONCURRENCY = 4;
+
+function passesChecks(artifact: Artifact): boolean {
+  try {
+    checkArtifact(artifact);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function poolKey(name: string, version: number): string {

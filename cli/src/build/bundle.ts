@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import * as esbuild from "esbuild";
+import type * as esbuild from "esbuild";
 
 /** The sdk the CLI ships with, used when a project has not installed its own. */
 export const CLI_SDK_DIR = dirname(dirname(fileURLToPath(import.meta.resolve("@wfn/sdk"))));
@@ -130,7 +130,9 @@ async function entryExports(projectDir: string, entryPath: string): Promise<stri
 
 async function run(projectDir: string, options: esbuild.BuildOptions): Promise<esbuild.BuildResult<{ metafile: true; write: false }>> {
   try {
-    return await esbuild.build({
+    // Imported when a build runs, not whenever the CLI starts (`wfn serve` of a built project never bundles).
+    const { build } = await import("esbuild");
+    return await build({
       ...options,
       absWorkingDir: projectDir,
       bundle: true,

@@ -4,7 +4,6 @@
 // embedded and are wrapped into a component; components are checked.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import { componentEmbed, componentNew, componentWit, parse } from "@bytecodealliance/jco-transpile/wasm-tools";
 import type { SourceProblem } from "./bundle.js";
 import type { World } from "./world.js";
 
@@ -24,6 +23,8 @@ export class PrebuiltError extends Error {
 /** Produces the component for a `.wasm` or `.wat` entry. */
 export async function buildPrebuilt(projectDir: string, entry: string, world: World): Promise<{ component: Uint8Array; kind: string }> {
   const bytes = await readFile(join(projectDir, entry));
+  // Loaded only for prebuilt entries (it instantiates wasm-tools, ~60 ms).
+  const { componentEmbed, componentNew, componentWit, parse } = await import("@bytecodealliance/jco-transpile/wasm-tools");
   let binary: Uint8Array;
   if (/\.wat$/i.test(entry)) {
     try {

@@ -6,7 +6,7 @@
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { transpileBytes } from "@bytecodealliance/jco-transpile";
+import type { transpileBytes } from "@bytecodealliance/jco-transpile";
 import { WfnError } from "../errors.js";
 import type { LoadableComponent } from "../pool/protocol.js";
 import { packageVersion } from "../util/package-version.js";
@@ -36,16 +36,40 @@ interface TranspileMeta {
   exports: Array<[string, string]>;
   coreModules: string[];
   patches: GluePatchReport;
+  /**
+   * Where each core module sits, byte for byte, inside the component
+   * ([offset, length]), so a cache hit takes it from the component already
+   * in memory instead of reading its file again (12 MB for StarlingMonkey).
+   */
+  embedded?: Record<string, [number, number]>;
 }
 
 const inFlight = new Map<string, Promise<PreparedComponent>>();
+/**
+ * Prepared components still in use somewhere (a pool, a deployment being
+ * prepared): a second version with the same code and memory limit (a
+ * configuration change, an alias to an older version) shares their compiled
+ * modules and memory images instead of preparing them again.
+ */
+const prepared = new Map<string, WeakRef<PreparedComponent>>();
+const forget = new FinalizationRegistry<string>((key) => {
+  if (prepared.get(key)?.deref() === undefined) prepared.delete(key);
+});
 
 /** Prepares a component, transpiling it at most once per hash (in this process and on disk). */
 export function prepareComponent(artifact: Artifact, cacheDir: string): Promise<PreparedComponent> {
   const key = `${artifact.manifest.component.sha256}:${artifact.manifest.config.memoryMB}`;
+  const ready = prepared.get(key)?.deref();
+  if (ready !== undefined) return Promise.resolve(ready);
   let pending = inFlight.get(key);
   if (pending === undefined) {
-    pending = prepare(artifact, cacheDir, key).finally(() => inFlight.delete(key));
+    pending = prepare(artifact, cacheDir, key)
+      .then((component) => {
+        prepared.set(key, new WeakRef(component));
+        forget.register(component, key);
+        return component;
+      })
+      .finally(() => inFlight.delete(key));
     inFlight.set(key, pending);
   }
   return pending;
@@ -66,6 +90,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
     transpileMs = performance.now() - started;
   }
   checkWorld(artifact, meta);
+  if (meta.embedded === undefined) meta = await withEmbedded(dir, meta, artifact.component);
   const started = performance.now();
   const { memoryMB } = artifact.manifest.config;
   const modules: Array<[string, WebAssembly.Module]> = [];
@@ -75,7 +100,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
     let raw: Uint8Array;
     let rewritten: ReturnType<typeof rewriteModule>;
     try {
-      raw = await readFile(join(dir, name));
+      raw = embeddedModule(artifact.component, meta.embedded?.[name]) ?? (await readFile(join(dir, name)));
       rewritten = rewriteModule(raw, maxPages, true);
     } catch (cause) {
       if (cause instanceof RangeError) {
@@ -112,6 +137,42 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
   };
 }
 
+/** Adds the core modules' places to a cache entry written before they were recorded (best effort). */
+async function withEmbedded(dir: string, meta: TranspileMeta, component: Uint8Array): Promise<TranspileMeta> {
+  try {
+    const files: Record<string, Uint8Array> = {};
+    for (const name of meta.coreModules) files[name] = await readFile(join(dir, name));
+    const upgraded = { ...meta, embedded: embeddedModules(component, files) };
+    const temp = join(dir, `${META_FILE}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+    await writeFile(temp, JSON.stringify(upgraded));
+    await rename(temp, join(dir, META_FILE));
+    return upgraded;
+  } catch {
+    return meta;
+  }
+}
+
+/** Finds the core modules the transpiler wrote inside the component's own bytes. */
+function embeddedModules(component: Uint8Array, files: Record<string, Uint8Array>): Record<string, [number, number]> {
+  const haystack = Buffer.from(component.buffer, component.byteOffset, component.byteLength);
+  const found: Record<string, [number, number]> = {};
+  for (const [name, bytes] of Object.entries(files)) {
+    if (!name.endsWith(".wasm")) continue;
+    const at = haystack.indexOf(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    if (at >= 0) found[name] = [at, bytes.byteLength];
+  }
+  return found;
+}
+
+/** A core module inside the component (no copy), when the cache says where and the bytes there start like one. */
+function embeddedModule(component: Uint8Array, where: [number, number] | undefined): Uint8Array | undefined {
+  if (where === undefined) return undefined;
+  const [at, length] = where;
+  if (!Number.isInteger(at) || !Number.isInteger(length) || at < 0 || length < 8 || at + length > component.byteLength) return undefined;
+  const bytes = component.subarray(at, at + length);
+  return bytes[0] === 0x00 && bytes[1] === 0x61 && bytes[2] === 0x73 && bytes[3] === 0x6d && bytes[4] === 0x01 && bytes[5] === 0x00 ? bytes : undefined;
+}
+
 async function readMeta(dir: string): Promise<TranspileMeta | undefined> {
   try {
     return JSON.parse(await readFile(join(dir, META_FILE), "utf8")) as TranspileMeta;
@@ -123,7 +184,9 @@ async function readMeta(dir: string): Promise<TranspileMeta | undefined> {
 async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMeta> {
   let result: Awaited<ReturnType<typeof transpileBytes>>;
   try {
-    result = await transpileBytes(artifact.component, {
+    // Loaded on the first cache miss only: importing the transpiler costs ~100 ms of start-up.
+    const { transpileBytes: transpile } = await import("@bytecodealliance/jco-transpile");
+    result = await transpile(artifact.component, {
       name: "component",
       instantiation: "sync",
       emitTypescriptDeclarations: false,
@@ -143,6 +206,7 @@ async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMe
     exports: result.exports,
     coreModules: Object.keys(result.files).filter((name) => name.endsWith(".wasm")).sort(),
     patches: glue.report,
+    embedded: embeddedModules(artifact.component, result.files),
   };
   // Write beside the final folder, then rename: readers never see half a cache entry.
   const temp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
