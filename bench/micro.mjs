@@ -134,11 +134,11 @@ export async function runMicro() {
   slow.add("artifact load, transpile cache miss (hello)", async () => {
     const dir = await mkdtemp(join(tmpdir(), "wfn-bench-miss-"));
     missDirs.push(dir);
-    await prepareComponent(hello, dir);
+    await prepareComponent(hello, dir, { reuse: false });
   });
   bench
     .add("artifact load, transpile cache hit (hello)", async () => {
-      await prepareComponent(hello, WFN_CACHE_DIR);
+      await prepareComponent(hello, WFN_CACHE_DIR, { reuse: false });
     })
     .add(`module compile (WebAssembly.compile, ${(coreModule.bytes.byteLength / 2 ** 20).toFixed(1)} MB core module)`, async () => {
       await WebAssembly.compile(coreModule.bytes);
