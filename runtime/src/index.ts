@@ -51,7 +51,7 @@ export type { AsyncFailure, StoredMessage } from "./store/store.js";
 export { PROJECT_SCHEMA_URL, validateProjectDocument } from "./config/schema.js";
 export { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 export type { SchemaProblem } from "./config/schema.js";
-export { jsonSink, silentSink, teeSink, textSink } from "./observe/log.js";
+export { flushLogs, jsonSink, silentSink, teeSink, textSink } from "./observe/log.js";
 export type { LogLevel, LogRecord, LogSink } from "./observe/log.js";
 export { defaultCacheDir } from "./util/cache-dir.js";
 export { isOutboundAllowed, parseOutboundRule, parseOutboundRules } from "./outbound/policy.js";

@@ -90,6 +90,15 @@ function lineWriter(stream: Writable): (line: string) => void {
   };
 }
 
+/**
+ * Writes out every log line still waiting for the end of this event-loop
+ * turn: call it before writing to the terminal yourself (a banner, a prompt),
+ * so that what the host logged first is shown first.
+ */
+export function flushLogs(): void {
+  for (const flush of flushers) flush();
+}
+
 /** Discards everything. */
 export const silentSink: LogSink = () => {};
 
