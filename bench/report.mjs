@@ -42,6 +42,14 @@ function header(results) {
   ];
 }
 
+/** A section's heading; `missing` is the whole section when its run failed or was not asked for. */
+function section(results, key, title) {
+  const lines = ["", `## ${title}`, ""];
+  if (results.errors[key]) return { lines, missing: [...lines, `Failed: ${firstLine(results.errors[key])}`] };
+  if (results[key] === undefined) return { lines, missing: [...lines, "Not run."] };
+  return { lines, missing: undefined };
+}
+
 function targetsTable(results) {
   const lines = ["", "## Targets", "", "| target | measured | limit | result |", "|---|---|---|---|"];
   for (const t of results.targets) {
@@ -51,9 +59,8 @@ function targetsTable(results) {
 }
 
 function loadTable(results) {
-  const lines = ["", "## HTTP load", ""];
-  if (results.errors.load) return [...lines, `Failed: ${firstLine(results.errors.load)}`];
-  if (results.load === undefined) return [...lines, "Not run."];
+  const { lines, missing } = section(results, "load", "HTTP load");
+  if (missing) return missing;
   const s = results.settings;
   lines.push(
     `\`GET /\` → \`{"hello":"world"}\` over loopback, autocannon in its own process, ${s.warmupS} s warm-up then ${s.durationS} s measured per row. "× wfn" is the row's throughput over wfn's at the same connection count. Errors: non-2xx responses plus socket errors and timeouts. Server CPU is the server's process tree, in % of one core; RSS is its peak during the measured window; machine CPU is every process on the machine (${results.machine.cores} cores = ${results.machine.cores * 100}%): well above server + load generator means something else was running.`,
@@ -79,9 +86,8 @@ function loadTable(results) {
 }
 
 function coldTable(results) {
-  const lines = ["", "## Cold paths", ""];
-  if (results.errors.cold) return [...lines, `Failed: ${firstLine(results.errors.cold)}`];
-  if (results.cold === undefined) return [...lines, "Not run."];
+  const { lines, missing } = section(results, "cold", "Cold paths");
+  if (missing) return missing;
   const { processStart, deployWarm, deployCold, burst } = results.cold;
   lines.push("| path | p50 | notes |", "|---|---:|---|");
   for (const peer of processStart) {
@@ -103,9 +109,8 @@ function coldTable(results) {
 }
 
 function microTable(results) {
-  const lines = ["", "## Micro (tinybench)", ""];
-  if (results.errors.micro) return [...lines, `Failed: ${firstLine(results.errors.micro)}`];
-  if (results.micro === undefined) return [...lines, "Not run."];
+  const { lines, missing } = section(results, "micro", "Micro (tinybench)");
+  if (missing) return missing;
   const { tasks, crossingOverheadP50Us, timeoutDetection } = results.micro;
   lines.push("| measurement | p50 | p99 | mean | samples |", "|---|---:|---:|---:|---:|");
   for (const [name, t] of Object.entries(tasks)) {
@@ -121,9 +126,8 @@ function microTable(results) {
 }
 
 function densityTable(results) {
-  const lines = ["", "## Density", ""];
-  if (results.errors.density) return [...lines, `Failed: ${firstLine(results.errors.density)}`];
-  if (results.density === undefined) return [...lines, "Not run."];
+  const { lines, missing } = section(results, "density", "Density");
+  if (missing) return missing;
   const d = results.density;
   lines.push("| warm instances (hello) | host RSS | warm-up time |", "|---:|---:|---:|");
   for (const p of d.points) lines.push(`| ${p.instances} | ${p.rssMB.toFixed(0)} MB | ${formatMs(p.warmMs)} |`);

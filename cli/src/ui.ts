@@ -42,6 +42,13 @@ export function shown(path: string): string {
 }
 
 /** A mistake in how the command was used. */
+/** Reads a whole-number option in [min, max]; a UsageError names the option otherwise. */
+export function integerOption(text: string, name: string, min: number, max: number): number {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`${name} must be a number from ${min} to ${max}, got "${text}"`);
+  return value;
+}
+
 export class UsageError extends Error {
   override name = "UsageError";
 }

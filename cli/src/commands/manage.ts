@@ -91,10 +91,6 @@ export async function lsCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: remoteOptions });
   const { functions } = await (await connect(values)).get<{ functions: FunctionStatus[] }>("/_wfn/functions");
   if (values.json) return print({ functions });
-  if (functions.length === 0) {
-    say(dim("no functions (deploy some with `wfn deploy`)"));
-    return 0;
-  }
   table(
     ["FUNCTION", "STATE", "LATEST", "TRAFFIC", "ALIASES", "INSTANCES", "ROUTES"],
     functions.map((fn) => [
@@ -106,6 +102,7 @@ export async function lsCommand(args: string[]): Promise<number> {
       `${fn.instances.busy}/${fn.instances.total}`,
       fn.routes.join(" ") || "-",
     ]),
+    "no functions (deploy some with `wfn deploy`)",
   );
   for (const fn of functions) {
     const reason = fn.stateReason ?? fn.lastUpdateStatusReason;

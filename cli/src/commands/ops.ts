@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import type { AsyncFailure, QueueStats, ScheduleStatus, StoredMessage } from "@wfn/runtime";
 import { connect, remoteHelp, remoteOptions } from "../remote/client.js";
 import { preview, print, table } from "../remote/format.js";
-import { dim, out, say, UsageError } from "../ui.js";
+import { dim, integerOption, out, say, UsageError } from "../ui.js";
 
 export const queuesHelp = `Usage: wfn queues [options]
 
@@ -21,13 +21,10 @@ export async function queuesCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: remoteOptions });
   const answer = await (await connect(values)).get<{ queues: QueueStats[] }>("/_wfn/queues");
   if (values.json) return print(answer);
-  if (answer.queues.length === 0) {
-    say(dim('no queues (declare them under "queues" in wfn.json)'));
-    return 0;
-  }
   table(
     ["QUEUE", "VISIBLE", "IN FLIGHT", "DEAD-LETTERED", "DEAD-LETTER QUEUE", "CONSUMERS"],
     answer.queues.map((q) => [q.name, String(q.visible), String(q.inFlight), String(q.deadLettered), q.deadLetterQueue ?? "-", q.consumers.join(", ") || "-"]),
+    'no queues (declare them under "queues" in wfn.json)',
   );
   return 0;
 }
@@ -88,17 +85,13 @@ export async function deadLettersCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...remoteOptions, limit: { type: "string", default: "100" } } });
   const queue = positionals[0];
   if (queue === undefined) throw new UsageError("which queue? usage: wfn dead-letters <queue>");
-  const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit must be a number from 1 to 10000, got "${values.limit}"`);
+  const limit = integerOption(values.limit, "--limit", 1, 10_000);
   const answer = await (await connect(values)).get<{ messages: StoredMessage[] }>(`/_wfn/queues/${encodeURIComponent(queue)}/dead-letters?limit=${limit}`);
   if (values.json) return print(answer);
-  if (answer.messages.length === 0) {
-    say(dim(`no dead letters for queue ${queue}`));
-    return 0;
-  }
   table(
     ["MESSAGE ID", "SENT", "BODY"],
     answer.messages.map((m) => [m.id, new Date(m.sentAt).toISOString(), preview(m.body)]),
+    `no dead letters for queue ${queue}`,
   );
   return 0;
 }
@@ -133,13 +126,10 @@ export async function schedulesCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({ args, options: remoteOptions });
   const answer = await (await connect(values)).get<{ schedules: ScheduleStatus[] }>("/_wfn/schedules");
   if (values.json) return print(answer);
-  if (answer.schedules.length === 0) {
-    say(dim('no schedules (give a function a "schedule" in wfn.json)'));
-    return 0;
-  }
   table(
     ["FUNCTION", "SCHEDULE", "NEXT", "LAST", "RUNNING"],
     answer.schedules.map((s) => [s.function, s.expression + (s.timezone ? ` (${s.timezone})` : ""), s.next ?? "-", s.last ?? "-", s.running ? "yes" : "no"]),
+    'no schedules (give a function a "schedule" in wfn.json)',
   );
   return 0;
 }
@@ -156,16 +146,11 @@ ${remoteHelp}`;
 
 export async function failuresCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, options: { ...remoteOptions, limit: { type: "string", default: "100" } } });
-  const limit = Number(values.limit);
-  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000) throw new UsageError(`--limit must be a number from 1 to 10000, got "${values.limit}"`);
+  const limit = integerOption(values.limit, "--limit", 1, 10_000);
   const query = new URLSearchParams({ limit: String(limit), ...(positionals[0] === undefined ? {} : { function: positionals[0] }) });
   const answer = await (await connect(values)).get<{ pending: number; failures: AsyncFailure[] }>(`/_wfn/async?${query}`);
   if (values.json) return print(answer);
   say(dim(`${answer.pending} asynchronous invocation${answer.pending === 1 ? "" : "s"} pending`));
-  if (answer.failures.length === 0) {
-    say(dim("no failed asynchronous invocations"));
-    return 0;
-  }
   table(
     ["REQUEST ID", "FUNCTION", "FAILED", "CONDITION", "ERROR"],
     answer.failures.map((f) => {
@@ -173,6 +158,7 @@ export async function failuresCommand(args: string[]): Promise<number> {
       const error = record.responsePayload === undefined ? "-" : `${record.responsePayload.errorType ?? ""}: ${record.responsePayload.errorMessage ?? ""}`;
       return [f.id, f.function, new Date(f.failedAt).toISOString(), record.requestContext?.condition ?? "-", preview(error)];
     }),
+    "no failed asynchronous invocations",
   );
   return 0;
 }

@@ -6,7 +6,7 @@ import { parseArgs } from "node:util";
 import { createHost, flushLogs, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
 import { loadProject, PROJECT_FILE, type Project } from "../project/project.js";
-import { bold, cyan, dim, red, say, UsageError } from "../ui.js";
+import { bold, cyan, dim, integerOption, red, say, UsageError } from "../ui.js";
 import { buildWithProgress } from "./build.js";
 
 export const serveHelp = `Usage: wfn serve [dir...] [options]
@@ -69,13 +69,8 @@ export async function serveSettings(values: {
   "admin-key-file"?: string | undefined;
   "invoke-key"?: string[] | undefined;
 }): Promise<ServeSettings> {
-  const port = Number(values.port);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a number from 0 to 65535, got "${values.port}"`);
-  let executors: number | undefined;
-  if (values.executors !== undefined) {
-    executors = Number(values.executors);
-    if (!Number.isInteger(executors) || executors < 1 || executors > 64) throw new UsageError(`--executors must be a number from 1 to 64, got "${values.executors}"`);
-  }
+  const port = integerOption(values.port, "--port", 0, 65535);
+  const executors = values.executors === undefined ? undefined : integerOption(values.executors, "--executors", 1, 64);
   const format = values["log-format"];
   if (format !== "text" && format !== "json") throw new UsageError(`--log-format must be "text" or "json", got "${format}"`);
   const dataDir = values["data-dir"] === undefined ? undefined : resolve(values["data-dir"]);
