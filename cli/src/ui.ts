@@ -1,7 +1,7 @@
 // How the CLI talks to people: progress on stderr, results on stdout,
 // errors as sentences (never a stack trace unless WFN_DEBUG is set).
 import { relative } from "node:path";
-import { isWfnError } from "@wfn/runtime";
+import { flushLogs, isWfnError } from "@wfn/runtime";
 import { BuildError } from "./build/build.js";
 import { formatProblem } from "./build/bundle.js";
 import { ProjectError } from "./project/project.js";
@@ -15,13 +15,15 @@ export const red = paint(31);
 export const green = paint(32);
 export const cyan = paint(36);
 
-/** Progress and diagnostics: stderr. */
+/** Progress and diagnostics: stderr (after any host log lines still waiting, so the order is kept). */
 export function say(line = ""): void {
+  flushLogs();
   process.stderr.write(line + "\n");
 }
 
 /** Results: stdout. */
 export function out(text: string): void {
+  flushLogs();
   process.stdout.write(text.endsWith("\n") ? text : text + "\n");
 }
 
@@ -41,7 +43,6 @@ export function shown(path: string): string {
   return rel === "" ? "." : rel.startsWith("..") ? path : rel;
 }
 
-/** A mistake in how the command was used. */
 /** Reads a whole-number option in [min, max]; a UsageError names the option otherwise. */
 export function integerOption(text: string, name: string, min: number, max: number): number {
   const value = Number(text);
@@ -49,6 +50,7 @@ export function integerOption(text: string, name: string, min: number, max: numb
   return value;
 }
 
+/** A mistake in how the command was used. */
 export class UsageError extends Error {
   override name = "UsageError";
 }

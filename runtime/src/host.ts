@@ -145,8 +145,7 @@ class WfnHost implements Host {
       store,
       run: (name, event, options) => this.dispatch(name, event, { requestId: options.requestId, ...(options.qualifier === undefined ? {} : { qualifier: options.qualifier }) }),
       settings: (name) => {
-        const fn = this.#registry.get(name);
-        const config = fn === undefined ? undefined : this.#registry.trafficVersion(fn).manifest.config;
+        const config = this.#registry.trafficConfig(name);
         return config === undefined ? undefined : { async: config.async, timeoutMs: config.timeoutMs };
       },
       sendToQueue: async (queue, body) => void (await this.#queues.send(queue, [{ body }])),
@@ -263,14 +262,19 @@ class WfnHost implements Host {
       if (names.has(artifact.manifest.name)) throw new WfnError("WFN_INVALID_REQUEST", `function ${artifact.manifest.name} is in the deployment twice`);
       names.add(artifact.manifest.name);
     }
-    const queues = { ...this.#queueConfig };
-    for (const [name, queue] of Object.entries(options.queues ?? {})) queues[name] = resolveQueueConfig(name, queue);
     const uploads: Upload[] = artifacts.map(({ manifest, component }) => ({ manifest, component }));
     return this.#serialized(async () => {
       const { change, results } = this.#registry.planDeploy(uploads, Date.now(), options.description);
-      if (options.queues !== undefined) change.queues = queues;
+      // Queues change only with a deployment that carries them, merged into what is current once
+      // earlier changes are done (a copy taken before waiting could undo a concurrent one).
+      let queues: Record<string, QueueConfig> | undefined;
+      if (options.queues !== undefined) {
+        queues = { ...this.#queueConfig };
+        for (const [name, queue] of Object.entries(options.queues)) queues[name] = resolveQueueConfig(name, queue);
+        change.queues = queues;
+      }
       const components = new Map(uploads.map((upload) => [upload.manifest.component.sha256, upload.component]));
-      await this.#commit(change, { components, touched: [...names], queues });
+      await this.#commit(change, { components, touched: [...names], ...(queues === undefined ? {} : { queues }) });
       for (const result of results.filter((r) => r.changed)) {
         this.#failures.delete(result.function);
         const pool = this.#pools.get(poolKey(result.function, result.to))?.pool;
@@ -428,7 +432,6 @@ class WfnHost implements Host {
       const { config } = manifest;
       const pool = new FunctionPool({
         name: version.function,
-        version: String(version.version),
         config,
         component,
         scheduler: this.#scheduler,
@@ -680,20 +683,14 @@ class WfnHost implements Host {
       schedules: this.#schedules,
       asyncPending: () => this.#async.pending(),
       asyncFailures: (name, limit) => this.#store.listAsyncFailures(name, limit),
-      requiresKey: (name) => {
-        const fn = this.#registry.get(name);
-        return fn !== undefined && this.#registry.trafficVersion(fn).manifest.config.auth === "key";
-      },
+      requiresKey: (name) => this.#registry.trafficConfig(name)?.auth === "key",
       keys: { admin: this.#options.adminKeys ?? [], invoke: this.#options.invokeKeys ?? [] },
       metrics: this.#metrics,
       logs: this.#logStore,
       admin: this,
       maxUploadBytes: this.#options.maxUploadBytes ?? DEFAULTS.maxUploadBytes,
       maxUploadFunctions: this.#options.maxUploadFunctions ?? DEFAULTS.maxUploadFunctions,
-      storageTrigger: (name) => {
-        const fn = this.#registry.get(name);
-        return fn === undefined ? undefined : this.#registry.trafficVersion(fn).manifest.config.storage;
-      },
+      storageTrigger: (name) => this.#registry.trafficConfig(name)?.storage,
     };
   }
 
@@ -705,8 +702,7 @@ class WfnHost implements Host {
 
   /** The function's queue and schedule follow the version serving its traffic. */
   async #syncTriggers(name: string): Promise<void> {
-    const fn = this.#registry.get(name);
-    const config = fn === undefined ? undefined : this.#registry.trafficVersion(fn).manifest.config;
+    const config = this.#registry.trafficConfig(name);
     this.#queues.subscribe(name, config?.queue, config?.maxConcurrency ?? 0);
     try {
       await this.#schedules.set(name, config?.schedule);

@@ -3,7 +3,7 @@ import { access, readFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createHost, flushLogs, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
+import { createHost, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
 import { loadProject, PROJECT_FILE, type Project } from "../project/project.js";
 import { bold, cyan, dim, integerOption, red, say, UsageError } from "../ui.js";
@@ -167,7 +167,6 @@ export async function startServing(projects: Project[], settings: ServeSettings)
 }
 
 export function printRoutes(host: Host, url: string): void {
-  flushLogs();
   const functions = host.functions();
   const width = Math.max(0, ...functions.map((fn) => fn.name.length));
   say(`${cyan("wfn")} serving ${functions.length} function${functions.length === 1 ? "" : "s"} on ${bold(url)}`);

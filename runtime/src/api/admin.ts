@@ -7,11 +7,10 @@ import type { Context, Hono } from "hono";
 import type { Artifact } from "../artifact/load.js";
 import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
 import type { QueueConfigInput } from "../config/function-config.js";
-import { asWfnError, WfnError } from "../errors.js";
+import { WfnError } from "../errors.js";
 import type { ConfigurationPatch, Host } from "../host-types.js";
 import type { LogStore, StoredLogRecord } from "../observe/log-store.js";
 import type { Metrics } from "../observe/metrics.js";
-import { errorResponse } from "../triggers/http.js";
 
 export interface AdminHost {
   admin: Pick<Host, "function" | "functions" | "versions" | "deployApp" | "undeploy" | "setAlias" | "deleteAlias" | "setTraffic" | "rollback" | "updateConfiguration" | "deleteVersion">;
@@ -28,13 +27,6 @@ const CONFIGURABLE = ["routes", "env", "memoryMB", "timeoutMs", "minInstances", 
 
 /** Mounts the admin routes (the caller guards them). */
 export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
-  const route = (handler: (c: Context<Env>) => Promise<Response>) => async (c: Context<Env>) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      return errorResponse(asWfnError(error), c.get("requestId"));
-    }
-  };
   const { admin } = host;
   const existing = (name: string) => {
     const status = admin.function(name);
@@ -44,36 +36,36 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
 
   app.post(
     "/_wfn/deployments",
-    route(async (c) => {
+    async (c) => {
       const { artifacts, queues, description } = await readUpload(c, host.maxUploadBytes, host.maxUploadFunctions);
       const result = await admin.deployApp(artifacts, { ...(queues === undefined ? {} : { queues }), ...(description === undefined ? {} : { description }) });
       return c.json({ ...result, status: result.functions.map((r) => admin.function(r.function)) });
-    }),
+    },
   );
 
-  app.get("/_wfn/functions/:name", route(async (c) => c.json({ function: existing(param(c, "name")), versions: admin.versions(param(c, "name")) })));
+  app.get("/_wfn/functions/:name", async (c) => c.json({ function: existing(param(c, "name")), versions: admin.versions(param(c, "name")) }));
 
   app.delete(
     "/_wfn/functions/:name",
-    route(async (c) => {
+    async (c) => {
       if (!(await admin.undeploy(param(c, "name")))) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${param(c, "name")}`);
       return c.body(null, 204);
-    }),
+    },
   );
 
-  app.get("/_wfn/functions/:name/versions", route(async (c) => c.json({ versions: admin.versions(param(c, "name")) })));
+  app.get("/_wfn/functions/:name/versions", async (c) => c.json({ versions: admin.versions(param(c, "name")) }));
 
   app.delete(
     "/_wfn/functions/:name/versions/:version",
-    route(async (c) => {
+    async (c) => {
       await admin.deleteVersion(param(c, "name"), versionNumber(param(c, "version"), "version"));
       return c.body(null, 204);
-    }),
+    },
   );
 
   app.patch(
     "/_wfn/functions/:name/configuration",
-    route(async (c) => {
+    async (c) => {
       const body = await readObject(c);
       const { description, ...patch } = body;
       const unknown = Object.keys(patch).filter((key) => !CONFIGURABLE.includes(key));
@@ -81,14 +73,14 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
       if (Object.keys(patch).length === 0) throw new WfnError("WFN_INVALID_REQUEST", `nothing to change (configurable: ${CONFIGURABLE.join(", ")})`);
       const result = await admin.updateConfiguration(param(c, "name"), patch as ConfigurationPatch, typeof description === "string" ? { description } : {});
       return c.json({ ...result, function: admin.function(param(c, "name")) });
-    }),
+    },
   );
 
-  app.get("/_wfn/functions/:name/aliases", route(async (c) => c.json({ aliases: existing(param(c, "name")).aliases })));
+  app.get("/_wfn/functions/:name/aliases", async (c) => c.json({ aliases: existing(param(c, "name")).aliases }));
 
   app.put(
     "/_wfn/functions/:name/aliases/:alias",
-    route(async (c) => {
+    async (c) => {
       const body = await readObject(c);
       const canary = body.canary as { version?: unknown; weight?: unknown } | undefined | null;
       if (canary !== undefined && canary !== null && (typeof canary !== "object" || typeof canary.weight !== "number")) {
@@ -100,45 +92,45 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
         ...(typeof body.description === "string" ? { description: body.description } : {}),
       });
       return c.json({ alias });
-    }),
+    },
   );
 
   app.delete(
     "/_wfn/functions/:name/aliases/:alias",
-    route(async (c) => {
+    async (c) => {
       await admin.deleteAlias(param(c, "name"), param(c, "alias"));
       return c.body(null, 204);
-    }),
+    },
   );
 
   app.put(
     "/_wfn/functions/:name/traffic",
-    route(async (c) => {
+    async (c) => {
       const { qualifier } = await readObject(c);
       if (typeof qualifier !== "string") throw new WfnError("WFN_INVALID_REQUEST", 'send {"qualifier": "$LATEST" | "<alias>"}');
       return c.json({ function: await admin.setTraffic(param(c, "name"), qualifier) });
-    }),
+    },
   );
 
   app.post(
     "/_wfn/functions/:name/rollback",
-    route(async (c) => {
+    async (c) => {
       const text = await c.req.text();
       const body = text.trim() === "" ? {} : parseObject(text);
       const to = body.to === undefined || body.to === null ? undefined : versionNumber(body.to, '"to"');
       const outcome = await admin.rollback(param(c, "name"), to === undefined ? {} : { to });
       return c.json({ ...outcome, function: admin.function(param(c, "name")) });
-    }),
+    },
   );
 
   app.get(
     "/_wfn/metrics",
-    route(async () => new Response(await host.metrics.render(), { headers: { "content-type": host.metrics.contentType } })),
+    async () => new Response(await host.metrics.render(), { headers: { "content-type": host.metrics.contentType } }),
   );
 
   app.get(
     "/_wfn/logs",
-    route(async (c) => {
+    async (c) => {
       const filter = {
         ...(c.req.query("function") === undefined ? {} : { function: c.req.query("function")! }),
         ...(c.req.query("requestId") === undefined ? {} : { requestId: c.req.query("requestId")! }),
@@ -149,7 +141,7 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
       const query = () => host.logs.query({ ...filter, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), limit });
       if (c.req.query("follow") === undefined || c.req.query("follow") === "false") return c.json({ records: query() });
       return follow(c, host.logs, filter, query);
-    }),
+    },
   );
 }
 

@@ -7,6 +7,9 @@ import type { HttpResponseRecord } from "@wfn/sdk/abi";
 import { asWfnError, WfnError } from "../errors.js";
 import { lambdaErrorPayload, type InvocationResult } from "../invocation.js";
 
+/** Refuses bytes that are not UTF-8 (non-streaming use keeps no state between calls). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 /** What the API needs from the host. */
 export interface LambdaApiHost {
   dispatchInvoke(name: string, payload: string, options: { requestId: string; qualifier: string | undefined; clientContext: string | undefined }): Promise<InvocationResult>;
@@ -95,7 +98,7 @@ async function readPayload(c: Context, limit: number, type: string): Promise<str
   if (bytes.byteLength === 0) return "{}";
   let text: string;
   try {
-    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
+    text = strictUtf8.decode(bytes);
     JSON.parse(text);
   } catch (error) {
     throw new WfnError("WFN_INVALID_REQUEST", `Could not parse request body into json: Could not parse payload into json: ${(error as Error).message}`);
@@ -144,7 +147,7 @@ function apiGatewayResult(response: HttpResponseRecord) {
   let body: string;
   let isBase64Encoded = false;
   try {
-    body = new TextDecoder("utf-8", { fatal: true }).decode(response.body);
+    body = strictUtf8.decode(response.body);
   } catch {
     body = Buffer.from(response.body).toString("base64");
     isBase64Encoded = true;

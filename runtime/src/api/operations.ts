@@ -5,12 +5,11 @@
 import type { Context, Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
 import type { StorageTriggerConfig } from "../config/function-config.js";
-import { asWfnError, WfnError } from "../errors.js";
+import { WfnError } from "../errors.js";
 import type { AsyncFailure, NewMessage } from "../store/store.js";
 import type { Queues } from "../triggers/queues.js";
 import type { Schedules } from "../triggers/schedules.js";
 import { storageRecords } from "../triggers/storage.js";
-import { errorResponse } from "../triggers/http.js";
 import { bearerToken, configuredSecret, safeEqual } from "../util/secrets.js";
 
 export interface OperationsHost {
@@ -28,19 +27,12 @@ type App = Hono<{ Variables: { requestId: string } }>;
 
 /** Mounts the operations routes on a host's app. */
 export function mountOperations(app: App, host: OperationsHost): void {
-  const route = (handler: (c: Context<{ Variables: { requestId: string } }>) => Promise<Response>) => async (c: Context<{ Variables: { requestId: string } }>) => {
-    try {
-      return await handler(c);
-    } catch (error) {
-      return errorResponse(asWfnError(error), c.get("requestId"));
-    }
-  };
 
-  app.get("/_wfn/queues", route(async (c) => c.json({ queues: await host.queues.stats() })));
+  app.get("/_wfn/queues", async (c) => c.json({ queues: await host.queues.stats() }));
 
   app.post(
     "/_wfn/queues/:name/messages",
-    route(async (c) => {
+    async (c) => {
       const body = await readJson(c);
       const single = body !== null && typeof body === "object" && "body" in body;
       const batch = body !== null && typeof body === "object" && Array.isArray((body as { messages?: unknown }).messages);
@@ -48,33 +40,32 @@ export function mountOperations(app: App, host: OperationsHost): void {
       const messages = (single ? [body] : (body as { messages: unknown[] }).messages) as NewMessage[];
       const ids = await host.queues.send(c.req.param("name")!, messages);
       return c.json(single ? { messageId: ids[0] } : { messageIds: ids }, 201);
-    }),
+    },
   );
 
   app.get(
     "/_wfn/queues/:name/messages",
-    route(async (c) => c.json({ messages: await host.queues.peek(c.req.param("name")!, limit(c.req.query("limit"))) })),
+    async (c) => c.json({ messages: await host.queues.peek(c.req.param("name")!, limit(c.req.query("limit"))) }),
   );
 
   app.get(
     "/_wfn/queues/:name/dead-letters",
-    route(async (c) => c.json({ messages: await host.queues.deadLetters(c.req.param("name")!, limit(c.req.query("limit"))) })),
+    async (c) => c.json({ messages: await host.queues.deadLetters(c.req.param("name")!, limit(c.req.query("limit"))) }),
   );
 
-  app.post("/_wfn/queues/:name/redrive", route(async (c) => c.json({ moved: await host.queues.redrive(c.req.param("name")!) })));
+  app.post("/_wfn/queues/:name/redrive", async (c) => c.json({ moved: await host.queues.redrive(c.req.param("name")!) }));
 
-  app.get("/_wfn/schedules", route(async (c) => c.json({ schedules: host.schedules.list() })));
+  app.get("/_wfn/schedules", async (c) => c.json({ schedules: host.schedules.list() }));
 
   app.get(
     "/_wfn/async",
-    route(async (c) =>
+    async (c) =>
       c.json({ pending: await host.asyncPending(), failures: await host.asyncFailures(c.req.query("function"), limit(c.req.query("limit"))) }),
-    ),
   );
 
   app.post(
     "/_wfn/events/storage/:function",
-    route(async (c) => {
+    async (c) => {
       const name = c.req.param("function")!;
       const trigger = host.storageTrigger(name);
       if (trigger === undefined) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `function "${name}" does not exist or has no storage trigger`);
@@ -91,7 +82,7 @@ export function mountOperations(app: App, host: OperationsHost): void {
       const requestId = c.get("requestId");
       await host.acceptAsync(name, { tag: "storage", val: records }, requestId);
       return c.json({ accepted: records.length, requestId }, 202);
-    }),
+    },
   );
 }
 

@@ -5,6 +5,7 @@
 // owns everything that runs.
 import { isDeepStrictEqual } from "node:util";
 import type { Manifest } from "../artifact/manifest.js";
+import type { FunctionConfig } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
 import type { AliasRecord, FunctionRecord, RegistryChange, RegistrySnapshot, VersionRecord } from "../store/store.js";
 
@@ -83,6 +84,12 @@ export class Registry {
   trafficVersion(fn: DeployedFunction): VersionRecord {
     const alias = fn.record.traffic === LATEST ? undefined : fn.aliases.get(fn.record.traffic);
     return fn.versions.get(alias?.version ?? fn.record.latest)!;
+  }
+
+  /** The configuration serving a function's traffic (see trafficVersion), or undefined when there is no such function. */
+  trafficConfig(name: string): FunctionConfig | undefined {
+    const fn = this.functions.get(name);
+    return fn === undefined ? undefined : this.trafficVersion(fn).manifest.config;
   }
 
   /** Versions something points at: `$LATEST`, every alias and every canary. These are kept warm. */

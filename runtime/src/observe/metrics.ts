@@ -50,6 +50,8 @@ export class Metrics {
   readonly #initDuration: Histogram<VersionLabel>;
   readonly #eventAge: Histogram<"function">;
   readonly #bound = new Map<string, { invocations: { inc(): void }; duration: { observe(value: number): void } }>();
+  /** The pools as read at the start of the current scrape. */
+  #pools: PoolSnapshot[] | undefined;
 
   constructor(sources: MetricsSources) {
     this.#sources = sources;
@@ -173,23 +175,23 @@ export class Metrics {
   }
 
   /** Every metric, in the Prometheus text exposition format. */
-  render(): Promise<string> {
+  async render(): Promise<string> {
+    // Read once per scrape, for every pool gauge.
+    this.#pools = await this.#read("pools", () => this.#sources.pools());
     return this.#registry.metrics();
   }
 
   #poolGauge(name: string, help: string, value: (pool: PoolSnapshot) => number): void {
-    const read = this.#read.bind(this);
-    const sources = this.#sources;
+    const pools = () => this.#pools;
     new Gauge({
       name,
       help,
       labelNames: ["function", "version"],
       registers: [this.#registry],
-      async collect() {
-        const pools = await read("pools", () => sources.pools());
+      collect() {
         // Reset first: a function removed since the last scrape must lose its series.
         this.reset();
-        for (const pool of pools ?? []) this.set({ function: pool.function, version: pool.version }, value(pool));
+        for (const pool of pools() ?? []) this.set({ function: pool.function, version: pool.version }, value(pool));
       },
     });
   }

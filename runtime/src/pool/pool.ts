@@ -7,8 +7,6 @@ import type { Instance, ScheduledResult, Scheduler } from "./scheduler.js";
 
 export interface PoolOptions {
   name: string;
-  /** The version this pool runs. */
-  version: string;
   config: FunctionConfig;
   component: LoadableComponent;
   scheduler: Scheduler;
@@ -17,7 +15,6 @@ export interface PoolOptions {
 
 export class FunctionPool {
   readonly name: string;
-  readonly version: string;
   readonly config: FunctionConfig;
   readonly component: LoadableComponent;
   readonly instanceSettings: InstanceSettings;
@@ -32,7 +29,6 @@ export class FunctionPool {
 
   constructor(options: PoolOptions) {
     this.name = options.name;
-    this.version = options.version;
     this.config = options.config;
     this.component = options.component;
     this.instanceSettings = options.instanceSettings;
