@@ -151,22 +151,16 @@ function follow(c: Context<Env>, logs: LogStore, filter: { function?: string; re
   let stop = () => {};
   const stream = new ReadableStream<Uint8Array>({
     start(controller) {
-      let lastSeq = 0;
       const send = (record: StoredLogRecord) => {
-        if (record.seq <= lastSeq) return;
-        lastSeq = record.seq;
         try {
           controller.enqueue(encoder.encode(JSON.stringify(record) + "\n"));
         } catch {
           stop();
         }
       };
-      const buffered: StoredLogRecord[] = [];
-      let live = false;
-      const unsubscribe = logs.subscribe(filter, (record) => (live ? send(record) : buffered.push(record)));
+      // Both synchronous: no record can be written between the recent ones and the subscription.
       for (const record of recent()) send(record);
-      for (const record of buffered) send(record);
-      live = true;
+      const unsubscribe = logs.subscribe(filter, send);
       // A blank line now and then keeps proxies from closing an idle stream and tells us when the client left.
       const heartbeat = setInterval(() => {
         try {

@@ -2,10 +2,11 @@
 // host has none, a loopback client); functions configured with
 // `"auth": "key"` need an invoke or admin key. Keys travel as
 // `Authorization: Bearer <key>` and are compared in constant time.
+import { timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { WfnError } from "../errors.js";
 import { errorResponse, remoteAddress } from "../triggers/http.js";
-import { bearerToken, safeEqual } from "../util/secrets.js";
+import { bearerToken, secretDigest } from "../util/secrets.js";
 
 export interface Keys {
   admin: readonly string[];
@@ -51,9 +52,15 @@ export function checkInvoke(c: Context, keys: Keys, name: string): WfnError | un
   return undefined;
 }
 
+/** The digests of each configured key list, made once (the lists never change while a host runs). */
+const digests = new WeakMap<readonly string[], Buffer[]>();
+
 function matchesAny(token: string, keys: readonly string[]): boolean {
+  let known = digests.get(keys);
+  if (known === undefined) digests.set(keys, (known = keys.map(secretDigest)));
+  const given = secretDigest(token);
   // Compare with every key, so the time taken does not say which one matched.
   let found = false;
-  for (const key of keys) found = safeEqual(token, key) || found;
+  for (const key of known) found = timingSafeEqual(given, key) || found;
   return found;
 }

@@ -1,11 +1,14 @@
 // Comparing secrets without leaking, through timing, how much of a guess was right.
 import { createHash, timingSafeEqual } from "node:crypto";
 
+/** A secret's SHA-256: fixed-length, so digests compare in constant time whatever the secrets' lengths. */
+export function secretDigest(secret: string): Buffer {
+  return createHash("sha256").update(secret).digest();
+}
+
 /** Whether `given` equals `expected`, in time that does not depend on where they differ. */
 export function safeEqual(given: string, expected: string): boolean {
-  const a = createHash("sha256").update(given).digest();
-  const b = createHash("sha256").update(expected).digest();
-  return timingSafeEqual(a, b) && given.length === expected.length;
+  return timingSafeEqual(secretDigest(given), secretDigest(expected)) && given.length === expected.length;
 }
 
 /** The token of an `Authorization: Bearer <token>` header (or the bare header). */
