@@ -41,6 +41,8 @@ export class Queues {
   readonly #store: Store;
   readonly #log: LogSink;
   #queues = new Map<string, QueueConfig>();
+  /** Every queue of this host: the declared ones and their dead-letter queues. */
+  #names = new Set<string>();
   readonly #consumers = new Map<string, Consumer>();
   readonly #inFlight = new Set<Promise<void>>();
   readonly #run: Run;
@@ -57,11 +59,12 @@ export class Queues {
   /** Declares the app's queues (dead-letter queues exist implicitly). */
   configure(queues: Readonly<Record<string, QueueConfig>>): void {
     this.#queues = new Map(Object.entries(queues));
+    this.#names = new Set([...this.#queues.keys(), ...[...this.#queues.values()].map((queue) => queue.deadLetterQueue)]);
   }
 
   /** Whether `name` is a queue of this host (declared, or a declared queue's dead-letter queue). */
   has(name: string): boolean {
-    return this.#queues.has(name) || [...this.#queues.values()].some((queue) => queue.deadLetterQueue === name);
+    return this.#names.has(name);
   }
 
   /** Sends messages; returns their ids. */
@@ -77,12 +80,15 @@ export class Queues {
 
   async stats(): Promise<QueueStats[]> {
     const now = Date.now();
-    const names = new Set([...this.#queues.keys(), ...[...this.#queues.values()].map((q) => q.deadLetterQueue)]);
+    const names = [...this.#names].sort();
+    // Each queue counted once, also when it is another's dead-letter queue.
+    const counted = new Map<string, Awaited<ReturnType<Store["countMessages"]>>>();
+    for (const name of names) counted.set(name, await this.#store.countMessages(name, now));
     const out: QueueStats[] = [];
-    for (const name of [...names].sort()) {
-      const counts = await this.#store.countMessages(name, now);
+    for (const name of names) {
+      const counts = counted.get(name)!;
       const dlq = this.#queues.get(name)?.deadLetterQueue;
-      const dead = dlq === undefined ? undefined : await this.#store.countMessages(dlq, now);
+      const dead = dlq === undefined ? undefined : counted.get(dlq);
       out.push({
         name,
         visible: counts.visible,
