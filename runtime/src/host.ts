@@ -6,6 +6,7 @@
 // registry, prepared (components compiled, instances warmed), persisted,
 // and only then switched to in one step.
 import { randomUUID } from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import { availableParallelism } from "node:os";
 import { MessageChannel } from "node:worker_threads";
 import { Hono } from "hono";
@@ -224,9 +225,11 @@ class WfnHost implements Host {
     // unverified reaches the transpile cache.
     const ready = await mapLimit(artifacts.filter(passesChecks), PREPARE_CONCURRENCY, (artifact) => prepareComponent(artifact, this.#cacheDir).catch(() => undefined));
     // Then deployed one function at a time, so one bad artifact does not hold back the others.
+    const deployed = new Set<string>();
     for (const artifact of artifacts) {
       try {
         await this.deploy(artifact);
+        deployed.add(artifact.manifest.name);
       } catch (error) {
         const failure = asWfnError(error, "WFN_INVALID_ARTIFACT");
         this.#hostLog("error", `function ${artifact.manifest.name} failed to load: ${failure.message}`);
@@ -235,11 +238,10 @@ class WfnHost implements Host {
       }
     }
     ready.length = 0;
-    if (snapshot.queues === undefined || JSON.stringify(snapshot.queues) !== JSON.stringify(this.#queueConfig)) {
-      await this.#store.saveRegistry({ queues: this.#queueConfig });
-    }
+    if (!isDeepStrictEqual(snapshot.queues, this.#queueConfig)) await this.#store.saveRegistry({ queues: this.#queueConfig });
     this.#routes = this.#routeTable(this.#registry);
-    for (const name of this.#registry.functions.keys()) await this.#syncTriggers(name);
+    // A deployment above already started its function's triggers; the others only come from the store.
+    for (const name of this.#registry.functions.keys()) if (!deployed.has(name)) await this.#syncTriggers(name);
     this.#async.start();
     // Ready for the first deployment (compiling the validators is ~100 ms), without delaying start-up.
     setImmediate(prepareValidators).unref();
