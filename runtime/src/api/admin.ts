@@ -8,6 +8,7 @@ import type { Artifact } from "../artifact/load.js";
 import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
 import type { QueueConfigInput } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
+import { readChunks } from "../triggers/http.js";
 import type { ConfigurationPatch, Host } from "../host-types.js";
 import type { LogStore, StoredLogRecord } from "../observe/log-store.js";
 import type { Metrics } from "../observe/metrics.js";
@@ -246,21 +247,8 @@ async function readUpload(c: Context<Env>, maxBytes: number, maxFunctions: numbe
 async function readCapped(c: Context, maxBytes: number): Promise<Uint8Array> {
   const tooLarge = () => new WfnError("WFN_PAYLOAD_TOO_LARGE", `the upload is larger than this host's limit of ${maxBytes} bytes`);
   if (Number(c.req.header("content-length") ?? "0") > maxBytes) throw tooLarge();
-  const reader = c.req.raw.body?.getReader();
-  if (reader === undefined) return new Uint8Array(0);
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > maxBytes) {
-      await reader.cancel();
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return Buffer.concat(chunks);
+  const body = c.req.raw.body;
+  return body === null ? new Uint8Array(0) : readChunks(body, maxBytes, tooLarge);
 }
 
 /** A path parameter of the route (always present when the route matched). */

@@ -6,6 +6,7 @@ import type { Context, Hono } from "hono";
 import type { HttpResponseRecord } from "@wfn/sdk/abi";
 import { asWfnError, WfnError } from "../errors.js";
 import { lambdaErrorPayload, type InvocationResult } from "../invocation.js";
+import { readChunks } from "../triggers/http.js";
 
 /** Refuses bytes that are not UTF-8 (non-streaming use keeps no state between calls). */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
@@ -93,8 +94,8 @@ async function readPayload(c: Context, limit: number, type: string): Promise<str
     );
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > limit) throw tooLarge(declared);
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
-  if (bytes.byteLength > limit) throw tooLarge(bytes.byteLength);
+  const body = c.req.raw.body;
+  const bytes = body === null ? new Uint8Array(0) : await readChunks(body, limit, tooLarge);
   if (bytes.byteLength === 0) return "{}";
   let text: string;
   try {

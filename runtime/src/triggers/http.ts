@@ -169,12 +169,16 @@ function rawHeaders(c: Context): Array<[string, string]> | undefined {
 }
 
 /** Reads a body whole, refusing it as soon as it passes `limit` bytes. */
-async function readChunks(source: AsyncIterable<Uint8Array>, limit: number): Promise<Uint8Array> {
+/**
+ * Reads a body into one buffer, giving up (with `refuse(size so far)`) as
+ * soon as it passes `limit` bytes, so an oversized body is never buffered whole.
+ */
+export async function readChunks(source: AsyncIterable<Uint8Array>, limit: number, refuse: (size: number) => Error = (size) => tooLarge(size, limit)): Promise<Uint8Array> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   for await (const chunk of source) {
     size += chunk.byteLength;
-    if (size > limit) throw tooLarge(size, limit);
+    if (size > limit) throw refuse(size);
     chunks.push(chunk);
   }
   if (chunks.length === 0) return new Uint8Array(0);
