@@ -8,6 +8,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FunctionStatus } from "@wfn/runtime";
 import { startWfn, wfn, type CliProcess } from "./helpers/cli.js";
+import { eventually } from "./helpers/collector.js";
 import { ROOT } from "./helpers/paths.js";
 
 const KEY = "test-admin-key-0123456789";
@@ -233,6 +234,23 @@ describe("a deployment target", () => {
     expect(answers.filter((a) => a.at > switchedAt + 50).every((a) => a.mark === "two")).toBe(true);
     // Version 2 runs the same code as 3, without its configuration.
     expect((await call()).body).toEqual({ mark: "two", greeting: "Hello from a WebAssembly component", version: "2" });
+  });
+
+  it("runs an unqualified Event invocation on $LATEST, like a RequestResponse one, whatever serves the traffic", async () => {
+    // Traffic goes to live (version 2); $LATEST is version 3.
+    const response = await fetch(`${url}/2015-03-31/functions/hello/invocations`, { method: "POST", headers: { "x-amz-invocation-type": "Event" }, body: "{}" });
+    expect(response.status).toBe(202);
+    const requestId = response.headers.get("x-amzn-requestid")!;
+    const start = await eventually(async () => {
+      const { stdout } = await run(["logs", "hello", "--request-id", requestId, "--json"]);
+      return stdout
+        .trim()
+        .split("\n")
+        .filter((line) => line !== "")
+        .map((line) => (JSON.parse(line) as { message: string }).message)
+        .find((message) => message.startsWith("START "));
+    }, 10_000, "the invocation's START line");
+    expect(start).toBe(`START RequestId: ${requestId} Version: $LATEST`);
   });
 
   it("keeps logs of each request and metrics that count every invocation", async () => {

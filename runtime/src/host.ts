@@ -679,7 +679,7 @@ class WfnHost implements Host {
       trafficQualifier: (name) => this.#trafficOptions(name).qualifier,
       acceptAsync: (name, event, requestId, qualifier) => {
         if (this.#closing) throw new WfnError("WFN_SHUTTING_DOWN");
-        return this.#async.accept(name, event, requestId, qualifier ?? this.#trafficOptions(name).qualifier);
+        return this.#async.accept(name, event, requestId, qualifier);
       },
       queues: this.#queues,
       schedules: this.#schedules,

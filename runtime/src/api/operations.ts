@@ -19,8 +19,10 @@ export interface OperationsHost {
   asyncPending(): Promise<number>;
   /** The storage trigger of a function, or undefined when it has none (or does not exist). */
   storageTrigger(name: string): StorageTriggerConfig | undefined;
-  /** Accepts an asynchronous invocation (durably) and returns when it is stored. */
+  /** Accepts an asynchronous invocation (durably) and returns when it is stored; no qualifier means `$LATEST`. */
   acceptAsync(name: string, event: EventValue, requestId: string, qualifier?: string): Promise<void>;
+  /** The qualifier routed traffic goes to (undefined: `$LATEST`). */
+  trafficQualifier(name: string): string | undefined;
 }
 
 type App = Hono<{ Variables: { requestId: string } }>;
@@ -80,7 +82,7 @@ export function mountOperations(app: App, host: OperationsHost): void {
       const records = storageRecords(await readJson(c), trigger);
       if (records.length === 0) return c.json({ accepted: 0 }, 200);
       const requestId = c.get("requestId");
-      await host.acceptAsync(name, { tag: "storage", val: records }, requestId);
+      await host.acceptAsync(name, { tag: "storage", val: records }, requestId, host.trafficQualifier(name));
       return c.json({ accepted: records.length, requestId }, 202);
     },
   );
