@@ -200,6 +200,14 @@ describe("a deployment target", () => {
     expect(await call()).toMatchObject({ status: 200, mark: "two" });
   });
 
+  it("checks an uploaded app.json against the same schema as a build folder's", async () => {
+    const form = new FormData();
+    form.append("app.json", JSON.stringify({ queues: { jobs: { maxReceiveCount: "three" } } }));
+    const response = await fetch(`${url}/_wfn/deployments`, { method: "POST", body: form, headers: { authorization: `Bearer ${KEY}` } });
+    expect(response.status).toBe(400);
+    expect(((await response.json()) as { errorMessage: string }).errorMessage).toBe("app.json: queues.jobs.maxReceiveCount must be an integer");
+  });
+
   it("splits a canary alias within 5 points of its weight over 2,000 requests", async () => {
     expect((await run(["alias", "set", "hello", "live", "1", "--canary", "3=30"])).stdout.trim()).toBe("hello:live → 1 (+3 at 30%)");
     expect((await run(["traffic", "hello", "live"])).stdout.trim()).toBe("hello: traffic goes to live");

@@ -4,7 +4,7 @@
 // JSON errors; docs/openapi.json describes it. Translation only: the host
 // does the work.
 import type { Context, Hono } from "hono";
-import type { Artifact } from "../artifact/load.js";
+import { parseAppFile, type Artifact } from "../artifact/load.js";
 import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
 import type { QueueConfigInput } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
@@ -217,9 +217,7 @@ async function readUpload(c: Context<Env>, maxBytes: number, maxFunctions: numbe
       continue;
     }
     if (field === "app.json") {
-      const app = parseJson(await text(), "app.json") as { queues?: Record<string, QueueConfigInput> };
-      if (app === null || typeof app !== "object") throw new WfnError("WFN_INVALID_REQUEST", "app.json must be a JSON object");
-      queues = app.queues;
+      queues = parseAppFile(await text(), "app.json", "WFN_INVALID_REQUEST");
       continue;
     }
     const match = /^([A-Za-z0-9_-]{1,64})\/(.+)$/.exec(field);

@@ -170,17 +170,26 @@ export async function readAppConfig(buildDir: string): Promise<AppConfig> {
     if ((error as NodeJS.ErrnoException).code === "ENOENT") return { queues: {} };
     throw new WfnError("WFN_INVALID_ARTIFACT", `${path}: cannot be read: ${(error as Error).message}`, { cause: error });
   }
+  const queues: Record<string, QueueConfig> = {};
+  for (const [name, queue] of Object.entries(parseAppFile(text, path) ?? {})) queues[name] = resolveQueueConfig(name, queue);
+  return { queues };
+}
+
+/**
+ * Parses and checks the text of an `app.json` (from a build folder or an
+ * upload); returns its queues as written (undefined when it declares none).
+ * `where` names it in errors.
+ */
+export function parseAppFile(text: string, where: string, code: "WFN_INVALID_ARTIFACT" | "WFN_INVALID_REQUEST" = "WFN_INVALID_ARTIFACT"): Record<string, QueueConfigInput> | undefined {
   let parsed: { queues?: Record<string, QueueConfigInput> };
   try {
     parsed = JSON.parse(text) as typeof parsed;
   } catch (cause) {
-    throw new WfnError("WFN_INVALID_ARTIFACT", `${path}: not valid JSON (${(cause as Error).message})`, { cause });
+    throw new WfnError(code, `${where}: not valid JSON (${(cause as Error).message})`, { cause });
   }
   const problems = validatorFor("app", APP_SCHEMA)(parsed);
   if (problems.length > 0) {
-    throw new WfnError("WFN_INVALID_ARTIFACT", `${path}: ${problems.map((p) => (p.path ? `${p.path} ${p.message}` : p.message)).join("; ")}`);
+    throw new WfnError(code, `${where}: ${problems.map((p) => (p.path ? `${p.path} ${p.message}` : p.message)).join("; ")}`);
   }
-  const queues: Record<string, QueueConfig> = {};
-  for (const [name, queue] of Object.entries(parsed.queues ?? {})) queues[name] = resolveQueueConfig(name, queue);
-  return { queues };
+  return parsed.queues;
 }
