@@ -136,7 +136,7 @@ class WfnHost implements Host {
       },
     });
     this.#metrics = new Metrics({
-      pools: () => this.poolSnapshots(),
+      pools: () => this.#poolSnapshots(),
       queues: async () => (await this.#queues.stats()).map((q) => ({ queue: q.name, visible: q.visible, inFlight: q.inFlight, deadLettered: q.deadLettered })),
       asyncPending: () => this.#async.pending(),
       onSourceError: (source, error) => this.#hostLog("error", `metrics: reading ${source} failed: ${(error as Error).message}`),
@@ -636,7 +636,7 @@ class WfnHost implements Host {
   }
 
   /** Every pool's instances, for metrics. */
-  poolSnapshots(): PoolSnapshot[] {
+  #poolSnapshots(): PoolSnapshot[] {
     const snapshots: PoolSnapshot[] = [];
     for (const slot of this.#pools.values()) {
       const stats = slot.pool?.stats;

@@ -17,7 +17,7 @@ export interface Keys {
 const PUBLIC = [/^\/_wfn\/health$/, /^\/_wfn\/events\/storage\/[^/]+$/];
 
 /** Whether an address is this machine. A request with no address was handed to `host.fetch` by the embedding program itself. */
-export function isLoopback(address: string | undefined): boolean {
+function isLoopback(address: string | undefined): boolean {
   if (address === undefined) return true;
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
@@ -33,7 +33,7 @@ export function adminGuard(keys: Keys): MiddlewareHandler<{ Variables: { request
 }
 
 /** Why a request may not use the host's own routes, or undefined if it may. */
-export function checkAdmin(c: Context, keys: Keys): WfnError | undefined {
+function checkAdmin(c: Context, keys: Keys): WfnError | undefined {
   if (keys.admin.length === 0) {
     if (isLoopback(remoteAddress(c))) return undefined;
     return new WfnError("WFN_FORBIDDEN", "this host has no admin keys, so its admin API answers only clients on the same machine; start it with --admin-key (or WFN_ADMIN_KEYS)");

@@ -12,7 +12,7 @@ import type { AliasRecord, FunctionRecord, RegistryChange, RegistrySnapshot, Ver
 export const LATEST = "$LATEST";
 
 /** Alias names: what AWS Lambda accepts, and never a bare number (those are versions). */
-export const ALIAS_NAME_PATTERN = /^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/;
+const ALIAS_NAME_PATTERN = /^(?!^[0-9]+$)[a-zA-Z0-9-_]{1,128}$/;
 
 /** One deployed function. */
 export interface DeployedFunction {

@@ -67,7 +67,7 @@ export class InvocationLog {
 }
 
 /** `REPORT RequestId: …\tDuration: 3.01 ms\tBilled Duration: 4 ms\tMemory Size: 128 MB\tMax Memory Used: 36 MB\t…` */
-export function reportLine(requestId: string, report: InvocationReport): string {
+function reportLine(requestId: string, report: InvocationReport): string {
   const parts = [
     `REPORT RequestId: ${requestId}`,
     `Duration: ${report.durationMs.toFixed(2)} ms`,

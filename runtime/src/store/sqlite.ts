@@ -25,7 +25,7 @@ import type {
   VersionRecord,
 } from "./store.js";
 
-export const STORE_FILE = "wfn.sqlite";
+const STORE_FILE = "wfn.sqlite";
 /** Deployed components, one file per SHA-256, beside the database. */
 const COMPONENTS_DIR = "components";
 /** Holds the pid of the process whose host uses the data directory. */

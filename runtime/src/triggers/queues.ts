@@ -11,7 +11,7 @@ import type { LogSink } from "../observe/log.js";
 import type { NewMessage, ReceivedMessage, Store, StoredMessage } from "../store/store.js";
 
 /** Largest message body, as on SQS. */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
+const MAX_MESSAGE_BYTES = 256 * 1024;
 const MAX_BATCH_SEND = 100;
 const IDLE_POLL_MS = 1000;
 
