@@ -117,9 +117,14 @@ export async function buildProject(project: Project, options: BuildOptions = {})
  * Writes the app-wide part of the build output (`app.json`: the queues),
  * which the host reads next to the functions' folders.
  */
+/** The text of a project's app.json: what a host needs beyond the functions (its queues). */
+export function appFileText(project: Project): string {
+  return JSON.stringify({ version: 1, queues: project.queues }, null, 2) + "\n";
+}
+
 export async function writeAppFile(project: Project, outDir = resolve(project.dir, DEFAULT_OUT_DIR)): Promise<void> {
   await mkdir(outDir, { recursive: true });
-  const text = JSON.stringify({ version: 1, queues: project.queues }, null, 2) + "\n";
+  const text = appFileText(project);
   const path = join(outDir, APP_FILE);
   try {
     if ((await readFile(path, "utf8")) === text) return;

@@ -4,7 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { APP_FILE, COMPONENT_FILE, MANIFEST_FILE, textSink, type AliasStatus, type DeploymentResult, type FunctionStatus, type LogRecord, type VersionStatus } from "@wfn/runtime";
-import { DEFAULT_OUT_DIR, writeAppFile } from "../build/build.js";
+import { appFileText, DEFAULT_OUT_DIR } from "../build/build.js";
 import { loadProject } from "../project/project.js";
 import { connect, remoteHelp, remoteOptions } from "../remote/client.js";
 import { print, table } from "../remote/format.js";
@@ -40,7 +40,6 @@ export async function deployCommand(args: string[]): Promise<number> {
   }
   if (values.build) await buildStale(project);
   const outDir = resolve(project.dir, DEFAULT_OUT_DIR);
-  await writeAppFile(project, outDir);
 
   const form = new FormData();
   let bytes = 0;
@@ -58,7 +57,7 @@ export async function deployCommand(args: string[]): Promise<number> {
     form.append(`${name}/${COMPONENT_FILE}`, new Blob([component as BlobPart], { type: "application/wasm" }), COMPONENT_FILE);
     bytes += component.byteLength + manifest.length;
   }
-  form.append(APP_FILE, new Blob([await readFile(join(outDir, APP_FILE), "utf8")], { type: "application/json" }), APP_FILE);
+  form.append(APP_FILE, new Blob([appFileText(project)], { type: "application/json" }), APP_FILE);
   if (values.description !== undefined) form.append("description", values.description);
 
   say(`${cyan("wfn")} deploying ${names.length} function${names.length === 1 ? "" : "s"} (${formatBytes(bytes)}) to ${bold(client.url)}...`);
