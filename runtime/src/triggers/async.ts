@@ -41,6 +41,10 @@ export class AsyncInvocations {
   readonly #running = new Set<Promise<void>>();
   readonly #settled = new Map<string, Array<() => void>>();
   #timer: NodeJS.Timeout | undefined;
+  /** When the pending timer fires (epoch ms). */
+  #dueAt = 0;
+  /** Whether something asked for a tick while one was running. */
+  #again = false;
   #ticking: Promise<void> | undefined;
   #closed = false;
   #started = false;
@@ -93,35 +97,54 @@ export class AsyncInvocations {
     await Promise.all(this.#running);
   }
 
+  /** Ticks after `delayMs`, unless a tick is already due sooner. */
   #schedule(delayMs: number): void {
     if (this.#closed || !this.#started) return;
+    const dueAt = Date.now() + delayMs;
+    if (this.#timer !== undefined && this.#dueAt <= dueAt) return;
     clearTimeout(this.#timer);
-    this.#timer = setTimeout(() => void this.#tick(), delayMs);
+    this.#dueAt = dueAt;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      void this.#tick();
+    }, delayMs);
   }
 
-  async #tick(): Promise<void> {
-    if (this.#ticking !== undefined || this.#closed) return;
-    this.#ticking = (async () => {
-      try {
-        const room = this.#options.concurrency - this.#running.size;
-        if (room > 0) {
-          const claimed = await this.#options.store.claimAsync(Date.now(), this.#options.leaseMs, room);
-          for (const invocation of claimed) {
-            const running = this.#attempt(invocation).finally(() => {
-              this.#running.delete(running);
-              this.#schedule(0);
-            });
-            this.#running.add(running);
-          }
-        }
-      } catch (error) {
-        this.#options.log({ time: Date.now(), level: "error", source: "host", message: `asynchronous invocations: ${(error as Error).message}` });
-      } finally {
-        this.#ticking = undefined;
-        this.#schedule(this.#options.pollMs);
+  /**
+   * Claims due invocations into the free slots. At most one tick runs at a
+   * time; `#ticking` is set before the claim can finish (even when it finishes
+   * without awaiting anything), so a tick that ends always clears it.
+   */
+  #tick(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    if (this.#ticking !== undefined) {
+      this.#again = true;
+      return this.#ticking;
+    }
+    this.#again = false;
+    const tick = this.#claim().finally(() => {
+      this.#ticking = undefined;
+      this.#schedule(this.#again ? 0 : this.#options.pollMs);
+    });
+    this.#ticking = tick;
+    return tick;
+  }
+
+  async #claim(): Promise<void> {
+    try {
+      const room = this.#options.concurrency - this.#running.size;
+      if (room <= 0) return;
+      const claimed = await this.#options.store.claimAsync(Date.now(), this.#options.leaseMs, room);
+      for (const invocation of claimed) {
+        const running = this.#attempt(invocation).finally(() => {
+          this.#running.delete(running);
+          this.#schedule(0);
+        });
+        this.#running.add(running);
       }
-    })();
-    await this.#ticking;
+    } catch (error) {
+      this.#options.log({ time: Date.now(), level: "error", source: "host", message: `asynchronous invocations: ${(error as Error).message}` });
+    }
   }
 
   async #attempt(invocation: AsyncInvocation): Promise<void> {
