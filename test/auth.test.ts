@@ -86,8 +86,8 @@ describe("a host without admin keys", () => {
       expect(((await remote.json()) as { errorMessage: string }).errorMessage).toContain("answers only clients on the same machine; start it with --admin-key");
       // Functions themselves answer everyone.
       expect((await fetch(`http://${external}:${server.port}/`)).status).toBe(200);
-      // An embedding program calling host.fetch directly is trusted.
-      expect((await host.fetch(new Request("http://embedded/_wfn/functions"))).status).toBe(200);
+      // A request handed to host.fetch has no known origin: not trusted (see test/hostile/trust.test.ts).
+      expect((await host.fetch(new Request("http://embedded/_wfn/functions"))).status).toBe(403);
     } finally {
       await server.close();
     }

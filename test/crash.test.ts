@@ -18,6 +18,8 @@ const POISON = 3;
 const INVOCATIONS = 50;
 /** What can be in flight at once: the consumer's batches (4 × 5 messages) and the asynchronous runner's slots (16). */
 const IN_FLIGHT_BOUND = 4 * 5 + 16;
+const ADMIN_KEY = "crash-test-admin-key-0123456789";
+const admin = { authorization: `Bearer ${ADMIN_KEY}` };
 
 let dataDir: string;
 let collector: Collector;
@@ -34,7 +36,7 @@ afterAll(async () => {
 });
 
 async function serve(): Promise<{ process: CliProcess; url: string }> {
-  const process = startWfn(["serve", TRIGGERS, "--port", "0", "--data-dir", dataDir, "--executors", "2"]);
+  const process = startWfn(["serve", TRIGGERS, "--port", "0", "--data-dir", dataDir, "--executors", "2", "--admin-key", ADMIN_KEY]);
   running.add(process);
   const [, url] = await process.waitFor(/serving \d+ functions on (http:\/\/\S+)/, 120_000);
   return { process, url: url! };
@@ -54,7 +56,7 @@ describe("a host killed mid-processing", () => {
         (isPoison ? poison : expected).add(id);
         return { body: JSON.stringify({ id, collector: collector.url, ...(isPoison ? { mode: "retry" } : {}) }) };
       });
-      const response = await fetch(`${first.url}/_wfn/queues/work/messages`, { method: "POST", body: JSON.stringify({ messages }) });
+      const response = await fetch(`${first.url}/_wfn/queues/work/messages`, { method: "POST", headers: admin, body: JSON.stringify({ messages }) });
       expect(response.status).toBe(201);
     }
     for (let i = 0; i < INVOCATIONS; i++) {
@@ -95,7 +97,7 @@ describe("a host killed mid-processing", () => {
     // The poison messages end in the dead-letter queue, and nothing else does; nothing is left pending.
     const deadLetters = await eventually(
       async () => {
-        const answer = (await (await fetch(`${second.url}/_wfn/queues/work/dead-letters`)).json()) as { messages: Array<{ body: string }> };
+        const answer = (await (await fetch(`${second.url}/_wfn/queues/work/dead-letters`, { headers: admin })).json()) as { messages: Array<{ body: string }> };
         return answer.messages.length >= POISON ? answer.messages : undefined;
       },
       30_000,
@@ -103,9 +105,9 @@ describe("a host killed mid-processing", () => {
     );
     expect(deadLetters.map((m) => (JSON.parse(m.body) as { id: string }).id).sort()).toEqual([...poison].sort());
     await eventually(async () => {
-      const { queues } = (await (await fetch(`${second.url}/_wfn/queues`)).json()) as { queues: QueueStats[] };
+      const { queues } = (await (await fetch(`${second.url}/_wfn/queues`, { headers: admin })).json()) as { queues: QueueStats[] };
       const work = queues.find((q) => q.name === "work")!;
-      const { pending } = (await (await fetch(`${second.url}/_wfn/async`)).json()) as { pending: number };
+      const { pending } = (await (await fetch(`${second.url}/_wfn/async`, { headers: admin })).json()) as { pending: number };
       return work.visible === 0 && work.inFlight === 0 && pending === 0 ? true : undefined;
     }, 20_000, "the queue and the asynchronous invocations to drain");
 

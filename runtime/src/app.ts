@@ -3,10 +3,10 @@
 // under /2015-03-31/, and functions' routes. Translation only: the host
 // (./host.ts) runs everything.
 import { randomUUID } from "node:crypto";
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
 import { mountAdmin, type AdminHost } from "./api/admin.js";
-import { adminGuard, checkInvoke, type Keys } from "./api/auth.js";
+import { adminGuard, checkInvoke, hasInvokeKey, type AccessPolicy } from "./api/auth.js";
 import { mountLambdaApi } from "./api/lambda.js";
 import { mountOperations, type OperationsHost } from "./api/operations.js";
 import { asWfnError, WfnError } from "./errors.js";
@@ -19,9 +19,13 @@ export type HostEnv = { Variables: { requestId: string } };
 
 /** What the routes need from the host. */
 export interface HostInternals extends OperationsHost, AdminHost {
-  readonly keys: Keys;
-  /** Whether invoking the function needs a key (`"auth": "key"`). */
-  requiresKey(name: string): boolean;
+  readonly access: AccessPolicy;
+  /**
+   * Whether invoking the function with this qualifier needs a key: whether
+   * any version it may run (an alias's canary too) has `"auth": "key"`.
+   * Undefined when there is no such function or qualifier.
+   */
+  requiresKey(name: string, qualifier: string | undefined): boolean | undefined;
   readonly closing: boolean;
   readonly maxRequestBytes: number;
   readonly maxAsyncPayloadBytes: number;
@@ -42,7 +46,7 @@ export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
     await next();
     if (!c.res.headers.has("x-wfn-request-id")) c.res.headers.set("x-wfn-request-id", c.get("requestId"));
   });
-  app.use("/_wfn/*", adminGuard(host.keys));
+  app.use("/_wfn/*", adminGuard(host.access));
   app.get("/_wfn/health", (c) => c.json({ status: host.closing ? "stopping" : "ok", functions: host.functions().length }));
   app.get("/_wfn/functions", (c) => c.json({ functions: host.functions() }));
   mountOperations(app, host);
@@ -60,7 +64,7 @@ export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
         },
       ),
     resolve: (name, qualifier) => host.resolve(name, qualifier),
-    authorize: (c, name) => (host.requiresKey(name) ? checkInvoke(c, host.keys, name) : undefined),
+    authorize: (c, name, qualifier) => invokeDenied(c, host, name, qualifier),
     invokeAsync: (name, payload, requestId, qualifier) => host.acceptAsync(name, { tag: "invoke", val: { payload } }, requestId, qualifier),
     maxRequestBytes: host.maxRequestBytes,
     maxAsyncPayloadBytes: host.maxAsyncPayloadBytes,
@@ -71,12 +75,12 @@ export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
       if (host.closing) throw new WfnError("WFN_SHUTTING_DOWN");
       const match = host.routes().match(c.req.method, c.req.path);
       if (match === undefined) throw new WfnError("WFN_ROUTE_NOT_FOUND", `No function handles ${c.req.method} ${c.req.path}`);
-      if (host.requiresKey(match.name)) {
-        const denied = checkInvoke(c, host.keys, match.name);
+      const qualifier = host.trafficQualifier(match.name);
+      if (host.requiresKey(match.name, qualifier) === true) {
+        const denied = checkInvoke(c, host.access.keys, match.name);
         if (denied !== undefined) throw denied;
       }
-      const request = await toHttpRequestRecord(c, { maxRequestBytes: host.maxRequestBytes }, match);
-      const qualifier = host.trafficQualifier(match.name);
+      const request = await toHttpRequestRecord(c, { maxRequestBytes: host.maxRequestBytes, trustProxy: host.access.trustProxy }, match);
       return invocationResponse(await host.dispatch(match.name, { tag: "http", val: request }, { requestId, ...(qualifier === undefined ? {} : { qualifier }) }));
     } catch (error) {
       const failure = asWfnError(error);
@@ -87,4 +91,21 @@ export function mountRoutes(app: Hono<HostEnv>, host: HostInternals): void {
     }
   });
   app.onError((error, c) => errorResponse(asWfnError(error), c.get("requestId") ?? randomUUID()));
+}
+
+/**
+ * Why an Invoke API caller may not invoke a function, or undefined if it
+ * may. On a host with keys, a caller without a valid key learns nothing of
+ * which functions exist: a missing one is refused as a keyed one is.
+ */
+function invokeDenied(c: Context, host: HostInternals, name: string, qualifier: string | undefined): WfnError | undefined {
+  const { keys } = host.access;
+  if (hasInvokeKey(c, keys)) return undefined;
+  const needsKey = host.requiresKey(name, qualifier);
+  if (needsKey === false || (needsKey === undefined && keys.admin.length + keys.invoke.length === 0)) return undefined;
+  const given = c.req.header("authorization") !== undefined;
+  return new WfnError(
+    "WFN_UNAUTHORIZED",
+    given ? `the key may not invoke function ${name}, or there is no such function` : `function ${name} needs a key, or does not exist: send Authorization: Bearer <key>`,
+  );
 }

@@ -57,9 +57,30 @@ export interface HostOptions {
   /**
    * Keys for the host's own routes under `/_wfn/` (deploy, configuration,
    * queues, logs, metrics), sent as `Authorization: Bearer <key>`. Without
-   * any, those routes answer loopback clients only.
+   * any, those routes answer only direct connections from this machine:
+   * never a request forwarded by a proxy, made by a function, or whose
+   * origin is unknown (handed to `host.fetch`, received on a Unix socket) —
+   * unless `admin.trustUnauthenticated` is set.
    */
   adminKeys?: string[];
+  /** The admin API of a host without `adminKeys`. */
+  admin?: {
+    /**
+     * Admit requests without a key to the admin API whatever their origin
+     * (but never those made by functions): for an embedding program that
+     * authenticates requests itself before it hands them to the host.
+     * Default: false.
+     */
+    trustUnauthenticated?: boolean;
+  };
+  /**
+   * Trust one reverse proxy on this machine: a request from a loopback
+   * peer that carries `X-Forwarded-For` (else `Forwarded`, else `X-Real-IP`)
+   * comes from the client named last there — the address functions see,
+   * and the one the keyless admin API checks. Default: false (a forwarded
+   * request is never "local").
+   */
+  trustProxy?: boolean;
   /** Keys that may invoke functions configured with `"auth": "key"` (admin keys may too). */
   invokeKeys?: string[];
   /** Largest deployment upload, in bytes. Default: 256 MiB. */

@@ -685,8 +685,12 @@ class WfnHost implements Host {
       schedules: this.#schedules,
       asyncPending: () => this.#async.pending(),
       asyncFailures: (name, limit) => this.#store.listAsyncFailures(name, limit),
-      requiresKey: (name) => this.#registry.trafficConfig(name)?.auth === "key",
-      keys: { admin: this.#options.adminKeys ?? [], invoke: this.#options.invokeKeys ?? [] },
+      requiresKey: (name, qualifier) => this.#registry.designated(name, qualifier)?.some((version) => version.manifest.config.auth === "key"),
+      access: {
+        keys: { admin: this.#options.adminKeys ?? [], invoke: this.#options.invokeKeys ?? [] },
+        trustUnauthenticated: this.#options.admin?.trustUnauthenticated === true,
+        trustProxy: this.#options.trustProxy === true,
+      },
       metrics: this.#metrics,
       logs: this.#logStore,
       admin: this,
@@ -705,6 +709,9 @@ class WfnHost implements Host {
   /** The function's queue and schedule follow the version serving its traffic. */
   async #syncTriggers(name: string): Promise<void> {
     const config = this.#registry.trafficConfig(name);
+    if (config?.auth === "key" && (this.#options.adminKeys ?? []).length + (this.#options.invokeKeys ?? []).length === 0) {
+      this.#hostLog("warn", `function ${name} has "auth": "key" but this host has no invoke or admin keys, so every invocation of it is refused (start the host with --invoke-key)`);
+    }
     this.#queues.subscribe(name, config?.queue, config?.maxConcurrency ?? 0);
     try {
       await this.#schedules.set(name, config?.schedule);

@@ -8,6 +8,7 @@ import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "..
 import { loadProject, PROJECT_FILE, type Project } from "../project/project.js";
 import { bold, cyan, dim, integerOption, red, say, UsageError } from "../ui.js";
 import { buildWithProgress } from "./build.js";
+import { makeLocalKey, removeLocalKey, writeLocalKey } from "../remote/local-key.js";
 
 export const serveHelp = `Usage: wfn serve [dir...] [options]
 
@@ -27,8 +28,13 @@ Options:
                         and crashes, and keeps what \`wfn deploy\` shipped
   --admin-key <key>     a key for the admin API under /_wfn/ (repeatable; also
                         WFN_ADMIN_KEYS, comma-separated). Without one, the
-                        admin API answers clients on this machine only
+                        host makes a key for this run and writes it to
+                        ~/.local/state/wfn/hosts/<port>.key (readable by you
+                        only), where wfn commands on this machine find it
   --admin-key-file <f>  read admin keys from a file, one per line
+  --trust-proxy         a reverse proxy on this machine forwards requests:
+                        take the client's address from X-Forwarded-For
+                        (functions see it as their source IP)
   --invoke-key <key>    a key that may invoke functions with "auth": "key"
                         (repeatable; also WFN_INVOKE_KEYS)
   --executors <n>       executor threads (default: CPUs, at most 4)
@@ -44,6 +50,7 @@ export const serveOptions = {
   "admin-key": { type: "string", multiple: true },
   "admin-key-file": { type: "string" },
   "invoke-key": { type: "string", multiple: true },
+  "trust-proxy": { type: "boolean", default: false },
   "log-format": { type: "string", default: "text" },
 } as const;
 
@@ -54,7 +61,10 @@ export interface ServeSettings {
   /** The host's store folder; undefined: `<first project>/.wfn/data`. */
   dataDir: string | undefined;
   adminKeys: string[];
+  /** Made for this run when no admin key was given (written to the local key file once the port is known). */
+  localKey: string | undefined;
   invokeKeys: string[];
+  trustProxy: boolean;
   log: LogSink;
 }
 
@@ -68,6 +78,7 @@ export async function serveSettings(values: {
   "admin-key"?: string[] | undefined;
   "admin-key-file"?: string | undefined;
   "invoke-key"?: string[] | undefined;
+  "trust-proxy"?: boolean | undefined;
 }): Promise<ServeSettings> {
   const port = integerOption(values.port, "--port", 0, 65535);
   const executors = values.executors === undefined ? undefined : integerOption(values.executors, "--executors", 1, 64);
@@ -88,7 +99,18 @@ export async function serveSettings(values: {
   for (const key of [...adminKeys, ...invokeKeys]) {
     if (key.length < MIN_KEY_LENGTH) throw new UsageError(`keys must be at least ${MIN_KEY_LENGTH} characters (make one with \`openssl rand -hex 32\`)`);
   }
-  return { port, hostname: values.host, executors, dataDir, adminKeys, invokeKeys, log: format === "json" ? jsonSink() : textSink() };
+  const localKey = adminKeys.length === 0 ? makeLocalKey() : undefined;
+  return {
+    port,
+    hostname: values.host,
+    executors,
+    dataDir,
+    adminKeys: localKey === undefined ? adminKeys : [localKey],
+    localKey,
+    invokeKeys,
+    trustProxy: values["trust-proxy"] === true,
+    log: format === "json" ? jsonSink() : textSink(),
+  };
 }
 
 const MIN_KEY_LENGTH = 16;
@@ -150,6 +172,7 @@ export async function startServing(projects: Project[], settings: ServeSettings)
     dataDir: settings.dataDir ?? join(projects[0]?.dir ?? process.cwd(), ".wfn", "data"),
     adminKeys: settings.adminKeys,
     invokeKeys: settings.invokeKeys,
+    trustProxy: settings.trustProxy,
     log: settings.log,
     ...(settings.executors === undefined ? {} : { executors: settings.executors }),
   });
@@ -161,9 +184,23 @@ export async function startServing(projects: Project[], settings: ServeSettings)
     throw error;
   }
   printRoutes(host, server.url);
-  if (settings.adminKeys.length > 0) say(dim(`admin API (/_wfn/): needs one of ${settings.adminKeys.length} admin key(s)`));
-  else say(dim("admin API (/_wfn/): no admin key, so it answers clients on this machine only (see --admin-key)"));
-  return { host, server };
+  const { localKey } = settings;
+  if (localKey === undefined) {
+    say(dim(`admin API (/_wfn/): needs one of ${settings.adminKeys.length} admin key(s)`));
+    return { host, server };
+  }
+  try {
+    const file = await writeLocalKey(server.port, localKey);
+    say(dim(`admin API (/_wfn/): key for this run in ${file}; wfn commands on this machine use it (see --admin-key)`));
+  } catch (error) {
+    say(red(`admin API (/_wfn/): cannot write this run's key (${(error as Error).message}); give the host a key with --admin-key`));
+  }
+  const close = server.close.bind(server);
+  const closeAndForget = async () => {
+    await close();
+    await removeLocalKey(server.port, localKey);
+  };
+  return { host, server: { ...server, close: closeAndForget } };
 }
 
 export function printRoutes(host: Host, url: string): void {

@@ -4,6 +4,7 @@ import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { PROJECT_FILE } from "../project/project.js";
 import { UsageError } from "../ui.js";
+import { readLocalKey } from "./local-key.js";
 
 export const DEFAULT_HOST_URL = "http://127.0.0.1:8787";
 
@@ -42,7 +43,11 @@ export async function connect(values: { host?: string | undefined; key?: string 
   let profile: Profile = {};
   if (profileName !== undefined) profile = await readProfile(projectDir, profileName);
   const key = values.key ?? process.env.WFN_KEY ?? secret(profile.key, profileName);
-  return new HostClient(values.host ?? process.env.WFN_HOST ?? profile.host, key);
+  const client = new HostClient(values.host ?? process.env.WFN_HOST ?? profile.host, key);
+  if (key !== undefined) return client;
+  // A host on this machine started without keys made one for its run.
+  const local = await readLocalKey(new URL(client.url));
+  return local === undefined ? client : new HostClient(client.url, local);
 }
 
 async function readProfile(projectDir: string, name: string): Promise<Profile> {

@@ -16,8 +16,8 @@ export interface LambdaApiHost {
   dispatchInvoke(name: string, payload: string, options: { requestId: string; qualifier: string | undefined; clientContext: string | undefined }): Promise<InvocationResult>;
   /** Checks that a function (and qualifier) exists, throwing WFN_FUNCTION_NOT_FOUND otherwise. */
   resolve(name: string, qualifier: string | undefined): void;
-  /** Why the caller may not invoke the function, or undefined if it may. */
-  authorize(c: Context, name: string): WfnError | undefined;
+  /** Why the caller may not invoke the function (checked before whether it exists), or undefined if it may. */
+  authorize(c: Context, name: string, qualifier: string | undefined): WfnError | undefined;
   /** Stores an asynchronous invocation; resolves once it is stored. */
   invokeAsync(name: string, payload: string, requestId: string, qualifier: string | undefined): Promise<void>;
   readonly maxRequestBytes: number;
@@ -27,8 +27,10 @@ export interface LambdaApiHost {
 /** The most of the log `X-Amz-Log-Result` carries. */
 const TAIL_BYTES = 4096;
 
-const NAME = "[a-zA-Z0-9-_]+";
-const QUALIFIER = "\\$LATEST|[a-zA-Z0-9-_]+";
+const NAME = "[a-zA-Z0-9-_]{1,64}";
+const QUALIFIER = "\\$LATEST|[a-zA-Z0-9-_]{1,128}";
+/** What Lambda accepts as the Qualifier parameter. */
+const QUALIFIER_PARAM = /^[a-zA-Z0-9$_-]{1,128}$/;
 const FORMS = [
   new RegExp(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\\d{12}:function:(${NAME})(?::(${QUALIFIER}))?$`),
   new RegExp(`^\\d{12}:function:(${NAME})(?::(${QUALIFIER}))?$`),
@@ -37,6 +39,12 @@ const FORMS = [
 
 /** Reads a FunctionName path label (name, name:qualifier, full or partial ARN) and the Qualifier parameter. */
 export function parseFunctionName(label: string, qualifierParam: string | undefined): { name: string; qualifier: string | undefined } {
+  if (qualifierParam !== undefined && !QUALIFIER_PARAM.test(qualifierParam)) {
+    throw new WfnError(
+      "WFN_INVALID_CONFIG",
+      `1 validation error detected: Value '${qualifierParam.slice(0, 128)}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+) and have length at most 128`,
+    );
+  }
   for (const form of FORMS) {
     const match = form.exec(label);
     if (match === null) continue;
@@ -59,10 +67,10 @@ export function mountLambdaApi(app: Hono<{ Variables: { requestId: string } }>, 
       if (type !== "RequestResponse" && type !== "Event" && type !== "DryRun") {
         throw new WfnError("WFN_INVALID_CONFIG", `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
       }
+      const denied = host.authorize(c, name, qualifier);
+      if (denied !== undefined) throw denied;
       const payload = await readPayload(c, type === "Event" ? host.maxAsyncPayloadBytes : host.maxRequestBytes, type);
       host.resolve(name, qualifier);
-      const denied = host.authorize(c, name);
-      if (denied !== undefined) throw denied;
       if (type === "DryRun") return c.body(null, 204, { "x-amzn-requestid": requestId });
       if (type === "Event") {
         await host.invokeAsync(name, payload, requestId, qualifier);

@@ -80,6 +80,26 @@ export class Registry {
     return { fn, version: fn.versions.get(number)!, executedVersion: String(number), qualifier: wanted };
   }
 
+  /**
+   * Every version an invocation of `name` with `qualifier` may run: one, or
+   * an alias's version and its canary. Undefined when the function, version
+   * or alias does not exist.
+   */
+  designated(name: string, qualifier: string | undefined): VersionRecord[] | undefined {
+    const fn = this.functions.get(name);
+    if (fn === undefined) return undefined;
+    const wanted = qualifier ?? LATEST;
+    if (wanted === LATEST) return [fn.versions.get(fn.record.latest)!];
+    if (/^[0-9]+$/.test(wanted)) {
+      const version = fn.versions.get(Number(wanted));
+      return version === undefined ? undefined : [version];
+    }
+    const alias = fn.aliases.get(wanted);
+    if (alias === undefined) return undefined;
+    const numbers = alias.routing === undefined ? [alias.version] : [alias.version, alias.routing.version];
+    return numbers.map((number) => fn.versions.get(number)!);
+  }
+
   /** The version whose configuration (routes, triggers) serves a function's traffic: the primary version of its traffic qualifier. */
   trafficVersion(fn: DeployedFunction): VersionRecord {
     const alias = fn.record.traffic === LATEST ? undefined : fn.aliases.get(fn.record.traffic);

@@ -5,7 +5,7 @@ import { parentPort, type MessagePort } from "node:worker_threads";
 import { Agent, errors } from "undici";
 import type { HttpErrorCode } from "../sandbox/capabilities/http.js";
 import { ownsBuffer } from "../pool/protocol.js";
-import type { OutboundReply, OutboundRequest } from "./protocol.js";
+import { GUEST_REQUEST_HEADER, type OutboundReply, type OutboundRequest } from "./protocol.js";
 
 const agents = new Map<string, Agent>();
 
@@ -25,10 +25,11 @@ async function perform(request: OutboundRequest): Promise<OutboundReply> {
   const url = new URL(request.url);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of request.headers) {
-    if (HOP_BY_HOP.has(name)) continue;
+    if (HOP_BY_HOP.has(name) || name === GUEST_REQUEST_HEADER) continue;
     const existing = headers[name];
     headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
   }
+  headers[GUEST_REQUEST_HEADER] = request.pool;
   const signal = AbortSignal.timeout(request.timeoutMs);
   try {
     const response = await agentFor(request.pool).request({

@@ -17,3 +17,10 @@ export interface OutboundRequest {
 export type OutboundReply =
   | { id: number; status: number; headers: Array<[string, string]>; body: Uint8Array }
   | { id: number; error: HttpErrorCode };
+
+/**
+ * Header the host puts on every request a guest makes (its value: the
+ * function's name; one the guest set is replaced). The host's own admin API
+ * refuses requests carrying it, so no guest reaches it, whatever its allow-list.
+ */
+export const GUEST_REQUEST_HEADER = "x-wfn-guest";

@@ -9,6 +9,7 @@ import { TrieRouter } from "hono/router/trie-router";
 import type { Router } from "hono/router";
 import { parseRoute, type Route } from "../config/function-config.js";
 import { asWfnError, WfnError } from "../errors.js";
+import { clientAddress } from "./client-address.js";
 import type { InvocationResult } from "../invocation.js";
 
 /** A function's routes, as given to the route table. */
@@ -98,6 +99,8 @@ function compareRanks(a: number[], b: number[]): number {
 /** Limits the HTTP trigger enforces. */
 export interface HttpLimits {
   maxRequestBytes: number;
+  /** Whether a reverse proxy on this machine names the client (its address is the function's remote address). */
+  trustProxy: boolean;
 }
 
 /** Response headers a function may not set: they belong to the connection, not the message. */
@@ -119,7 +122,7 @@ export async function toHttpRequestRecord(c: Context, limits: HttpLimits, match?
       headers: rawHeaders(c)!,
       body: hasBody ? await readChunks(node as AsyncIterable<Uint8Array>, limits.maxRequestBytes) : new Uint8Array(0),
       route,
-      remoteAddress: node.socket?.remoteAddress,
+      remoteAddress: clientAddress(c, limits.trustProxy).address,
     };
   }
   const request = c.req.raw;
@@ -133,7 +136,7 @@ export async function toHttpRequestRecord(c: Context, limits: HttpLimits, match?
     headers: rawHeaders(c) ?? [...request.headers],
     body: request.body === null ? new Uint8Array(0) : await readChunks(request.body, limits.maxRequestBytes),
     route,
-    remoteAddress: node?.socket?.remoteAddress,
+    remoteAddress: clientAddress(c, limits.trustProxy).address,
   };
 }
 
@@ -146,11 +149,6 @@ interface Incoming {
 }
 
 /** Node's IncomingMessage, when the request came through @hono/node-server. */
-/** The address of the client, when the app runs under @hono/node-server; undefined when called directly (`host.fetch`). */
-export function remoteAddress(c: Context): string | undefined {
-  return incoming(c)?.socket?.remoteAddress;
-}
-
 function incoming(c: Context): Incoming | undefined {
   return (c.env as { incoming?: Incoming } | undefined)?.incoming;
 }
