@@ -3,11 +3,12 @@
 // so what was acknowledged survives a process crash and a power loss. One
 // host at a time; a shared-server store is the way to many hosts.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { access, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { WfnError } from "../errors.js";
+import { lockDataDir } from "./data-dir-lock.js";
 import type { Manifest } from "../artifact/manifest.js";
 import type { QueueConfig } from "../config/function-config.js";
 import type {
@@ -28,8 +29,6 @@ import type {
 const STORE_FILE = "wfn.sqlite";
 /** Deployed components, one file per SHA-256, beside the database. */
 const COMPONENTS_DIR = "components";
-/** Holds the pid of the process whose host uses the data directory. */
-const LOCK_FILE = "wfn.lock";
 
 /** Each entry moves the schema one version up; never edit one that shipped. */
 const MIGRATIONS: string[] = [
@@ -118,7 +117,7 @@ export async function openSqliteStore(dataDir: string | undefined): Promise<Stor
   try {
     if (dataDir !== undefined) {
       mkdirSync(join(dataDir, COMPONENTS_DIR), { recursive: true });
-      lock = lockDataDir(dataDir);
+      lock = await lockDataDir(dataDir);
     }
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
@@ -130,42 +129,6 @@ export async function openSqliteStore(dataDir: string | undefined): Promise<Stor
     throw new WfnError("WFN_INVALID_CONFIG", `cannot open the host's store ${path}: ${(cause as Error).message}`, { cause });
   }
   return new SqliteStore(db, dataDir === undefined ? new MemoryBlobs() : new FileBlobs(join(dataDir, COMPONENTS_DIR)), lock);
-}
-
-/**
- * Makes `dataDir` this process's: a second host on the same store would
- * run the same queued messages and invocations twice. The lock file holds
- * the owner's pid; a lock left by a process that is gone (killed) is taken
- * over. Returns the function that releases it.
- */
-function lockDataDir(dataDir: string): () => void {
-  const path = join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, String(process.pid), { flag: "wx" });
-      return () => rmSync(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const owner = Number(readFileSync(path, "utf8").trim());
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-      throw new WfnError(
-        "WFN_INVALID_CONFIG",
-        `the data directory ${dataDir} is in use by ${owner === process.pid ? "another host in this process" : `process ${owner}`}; give each host its own --data-dir`,
-      );
-    }
-    rmSync(path, { force: true });
-  }
-  throw new WfnError("WFN_INVALID_CONFIG", `cannot lock the data directory ${dataDir}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 function migrate(db: DatabaseSync): void {
