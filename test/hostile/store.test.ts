@@ -2,18 +2,24 @@
 // container's pid 1), what a killed host leaves behind, a disk that fills up.
 // Real hosts, real processes, real files.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
+import { createHash, randomUUID } from "node:crypto";
 import { existsSync } from "node:fs";
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
-import { createHost, silentSink, type HostOptions } from "@wfn/runtime";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createHost, readArtifact, silentSink, type Artifact, type HostOptions } from "@wfn/runtime";
 import { wfn } from "../helpers/cli.js";
 import { eventually } from "../helpers/collector.js";
 import { startHost } from "../helpers/host.js";
-import { CACHE_DIR, WFN } from "../helpers/paths.js";
+import { CACHE_DIR, HELLO_BUILD, WFN } from "../helpers/paths.js";
 
 const IN_USE = /the data directory \S+ is in use by another wfn host; give each host its own --data-dir/;
+
+let hello: Artifact;
+beforeAll(async () => {
+  hello = await readArtifact(join(HELLO_BUILD, "hello"));
+});
 
 const temp: string[] = [];
 const spawned = new Set<ChildProcess>();
@@ -165,5 +171,26 @@ describe("the data directory lock", () => {
     await exited(second.started.child);
     expect(second.started.output()).toContain("stopping");
     expect(second.started.child.exitCode).toBe(0);
+  });
+});
+
+describe("what a killed deploy left in the data directory", () => {
+  it("is removed when a host opens it, and the deployed components stay and serve", async () => {
+    const dataDir = await tempDir("wfn-unfinished-");
+    const first = await startHost({ dataDir, functions: [hello], executors: 1 });
+    await first.server.close();
+    const components = join(dataDir, "components");
+    const deployed = await readdir(components);
+    expect(deployed).toEqual([`${hello.manifest.component.sha256}.wasm`]);
+    // What FileBlobs.put writes before its rename, had the host been killed in between.
+    await writeFile(join(components, `${deployed[0]}.tmp-4242-${randomUUID()}`), "the first bytes of a component");
+    await writeFile(join(components, `${"0".repeat(64)}.wasm.tmp-4243-${randomUUID()}`), "");
+
+    const second = await startHost({ dataDir, executors: 1 });
+    expect(await readdir(components)).toEqual(deployed);
+    const bytes = await readFile(join(components, deployed[0]!));
+    expect(createHash("sha256").update(bytes).digest("hex")).toBe(hello.manifest.component.sha256);
+    expect((await second.get("/")).status).toBe(200);
+    await second.server.close();
   });
 });

@@ -114,10 +114,15 @@ export async function openSqliteStore(dataDir: string | undefined): Promise<Stor
   const path = dataDir === undefined ? ":memory:" : join(dataDir, STORE_FILE);
   let db: DatabaseSync | undefined;
   let lock: (() => void) | undefined;
+  let blobs: Blobs = new MemoryBlobs();
   try {
     if (dataDir !== undefined) {
       mkdirSync(join(dataDir, COMPONENTS_DIR), { recursive: true });
       lock = await lockDataDir(dataDir);
+      const files = new FileBlobs(join(dataDir, COMPONENTS_DIR));
+      // No one else writes there while the lock is held: a temporary file is what a killed deploy left.
+      await files.removeUnfinished();
+      blobs = files;
     }
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
@@ -128,7 +133,7 @@ export async function openSqliteStore(dataDir: string | undefined): Promise<Stor
     if (cause instanceof WfnError) throw cause;
     throw new WfnError("WFN_INVALID_CONFIG", `cannot open the host's store ${path}: ${(cause as Error).message}`, { cause });
   }
-  return new SqliteStore(db, dataDir === undefined ? new MemoryBlobs() : new FileBlobs(join(dataDir, COMPONENTS_DIR)), lock);
+  return new SqliteStore(db, blobs, lock);
 }
 
 function migrate(db: DatabaseSync): void {
@@ -235,6 +240,11 @@ class FileBlobs implements Blobs {
       await file.close();
     }
     await rename(temp, path);
+  }
+  /** Removes the temporary files of puts that never finished (the process was killed). */
+  async removeUnfinished(): Promise<void> {
+    const unfinished = (await readdir(this.#dir)).filter((name) => /^[0-9a-f]{64}\.wasm\.tmp-/.test(name));
+    await Promise.all(unfinished.map((name) => rm(join(this.#dir, name), { force: true })));
   }
   async get(sha256: string): Promise<Uint8Array | undefined> {
     try {
