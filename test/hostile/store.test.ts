@@ -3,12 +3,12 @@
 // Real hosts, real processes, real files.
 import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import { createHash, randomUUID } from "node:crypto";
-import { existsSync } from "node:fs";
-import { mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { appendFile, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createHost, readArtifact, silentSink, type Artifact, type HostOptions } from "@wfn/runtime";
+import { createHost, readArtifact, serve, silentSink, type Artifact, type HostOptions, type QueueStats, type RunningServer } from "@wfn/runtime";
 import { wfn } from "../helpers/cli.js";
 import { eventually } from "../helpers/collector.js";
 import { startHost } from "../helpers/host.js";
@@ -192,5 +192,81 @@ describe("what a killed deploy left in the data directory", () => {
     expect(createHash("sha256").update(bytes).digest("hex")).toBe(hello.manifest.component.sha256);
     expect((await second.get("/")).status).toBe(200);
     await second.server.close();
+  });
+});
+
+/** Why a tmpfs cannot be mounted here (not root, no CAP_SYS_ADMIN...), or undefined when it can. */
+function tmpfsUnavailable(): string | undefined {
+  const probe = mkdtempSync(join(tmpdir(), "wfn-tmpfs-probe-"));
+  try {
+    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=64k", "tmpfs", probe], { encoding: "utf8" });
+    if (mount.status !== 0) return `mount -t tmpfs is not permitted here: ${(mount.stderr || mount.error?.message || "").trim()}`;
+    spawnSync("umount", [probe]);
+    return undefined;
+  } finally {
+    rmSync(probe, { recursive: true, force: true });
+  }
+}
+
+const noTmpfs = tmpfsUnavailable();
+const FULL = /^the host's data directory \S+ is full \(no space left on its disk\); free space there, then retry$/;
+
+describe.skipIf(noTmpfs !== undefined)(`a full disk${noTmpfs === undefined ? "" : ` (skipped: ${noTmpfs})`}`, () => {
+  // A 4 MiB tmpfs: room for the store, not for a 12 MB component.
+  let disk: string;
+  let dataDir: string;
+  let server: RunningServer;
+  const filler = () => join(disk, "filler");
+
+  beforeAll(async () => {
+    disk = await tempDir("wfn-full-disk-");
+    const mount = spawnSync("mount", ["-t", "tmpfs", "-o", "size=4m", "tmpfs", disk], { encoding: "utf8" });
+    expect(mount.stderr).toBe("");
+    dataDir = join(disk, "data");
+    server = await serve(await openHost(dataDir, { queues: { jobs: {} } }), { port: 0 });
+  });
+  afterAll(async () => {
+    await server?.close();
+    if (disk !== undefined) spawnSync("umount", [disk]);
+  });
+
+  /** Takes every byte the disk has left. */
+  async function fillDisk(): Promise<void> {
+    for (const chunk of [65_536, 4096, 1]) {
+      try {
+        for (;;) await appendFile(filler(), Buffer.alloc(chunk));
+      } catch (error) {
+        expect((error as NodeJS.ErrnoException).code).toBe("ENOSPC");
+      }
+    }
+  }
+
+  const send = (body: string) => fetch(`${server.url}/_wfn/queues/jobs/messages`, { method: "POST", body: JSON.stringify({ body }) });
+
+  it("answers a queue send with 507 and says the data directory is full; sends work again once there is space", async () => {
+    expect((await send("before")).status).toBe(201);
+    await fillDisk();
+    const refused = await send("x".repeat(100_000));
+    expect(refused.status).toBe(507);
+    const answer = (await refused.json()) as { errorType: string; errorMessage: string };
+    expect(answer.errorMessage).toMatch(FULL);
+    expect(answer.errorMessage).toContain(dataDir);
+    expect(answer.errorType).toBe("ServiceException");
+
+    await rm(filler());
+    expect((await send("after")).status).toBe(201);
+    const { queues } = (await (await fetch(`${server.url}/_wfn/queues`)).json()) as { queues: QueueStats[] };
+    expect(queues.find((queue) => queue.name === "jobs")?.visible).toBe(2);
+  });
+
+  it("answers a deploy whose component does not fit with 507, and leaves no partial file behind", async () => {
+    const form = new FormData();
+    form.append("hello/manifest.json", new Blob([JSON.stringify(hello.manifest)]), "manifest.json");
+    form.append("hello/component.wasm", new Blob([hello.component as BlobPart]), "component.wasm");
+    const refused = await fetch(`${server.url}/_wfn/deployments`, { method: "POST", body: form });
+    expect(refused.status).toBe(507);
+    expect(((await refused.json()) as { errorMessage: string }).errorMessage).toMatch(FULL);
+    expect(await readdir(join(dataDir, "components"))).toEqual([]);
+    expect((await fetch(`${server.url}/_wfn/functions/hello`)).status).toBe(404);
   });
 });
