@@ -149,7 +149,8 @@ describe("the data directory lock", () => {
     expect(restarted.child.exitCode).toBe(0);
   });
 
-  it.skipIf(!pidNamespaces)("lets a host that was pid 1 of its container (a pid namespace) start again as pid 1 after a kill -9", async () => {
+  const asContainer = `lets a host that was pid 1 of its container (a pid namespace) start again as pid 1 after a kill -9${pidNamespaces ? "" : " (skipped: unshare --pid --fork is not permitted here)"}`;
+  it.skipIf(!pidNamespaces)(asContainer, async () => {
     const dataDir = await tempDir("wfn-lock-pid1-");
     const cwd = await tempDir("wfn-lock-cwd-");
     const asPid1 = async () => {
