@@ -260,7 +260,7 @@ describe("wfn serve", () => {
     // A second host on the same data directory would run its queued work twice: refused.
     const third = await wfn(["serve", join(ROOT, "examples", "hello"), "--port", "0", "--no-build"]);
     expect(third.code).toBe(1);
-    expect(third.stderr).toMatch(/error: the data directory \S+ is in use by process \d+; give each host its own --data-dir/);
+    expect(third.stderr).toMatch(/error: the data directory \S+ is in use by another wfn host; give each host its own --data-dir/);
     expect(await first.stop()).toBe(0);
   });
 });

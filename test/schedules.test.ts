@@ -111,7 +111,7 @@ describe("schedules across hosts and restarts", () => {
 
   it("never runs a firing twice across a restart, and refuses a second host on the same store", async () => {
     const first = await startHost({ functions: [ticker], dataDir });
-    await expect(startHost({ functions: [ticker], dataDir })).rejects.toThrow(/is in use by another host in this process; give each host its own --data-dir/);
+    await expect(startHost({ functions: [ticker], dataDir })).rejects.toThrow(/is in use by another wfn host; give each host its own --data-dir/);
     await new Promise((resolve) => setTimeout(resolve, 2200));
     await first.server.close();
     const second = await startHost({ functions: [ticker], dataDir });

@@ -23,6 +23,7 @@ export type ErrorCode =
   | "WFN_UNAUTHORIZED"
   | "WFN_FORBIDDEN"
   | "WFN_CONFLICT"
+  | "WFN_DISK_FULL"
   | "WFN_INTERNAL";
 
 interface ErrorKind {
@@ -54,6 +55,7 @@ const KINDS: Record<ErrorCode, ErrorKind> = {
   WFN_UNAUTHORIZED: { status: 401, lambdaType: "UnrecognizedClientException", fault: "client", defaultMessage: "Missing or invalid key" },
   WFN_FORBIDDEN: { status: 403, lambdaType: "AccessDeniedException", fault: "client", defaultMessage: "Not allowed" },
   WFN_CONFLICT: { status: 409, lambdaType: "ResourceConflictException", fault: "client", defaultMessage: "The resource is being changed" },
+  WFN_DISK_FULL: { status: 507, lambdaType: "ServiceException", fault: "server", defaultMessage: "The host's data directory is full" },
   WFN_SHUTTING_DOWN: { status: 503, lambdaType: "ServiceException", fault: "server", defaultMessage: "The host is shutting down" },
   WFN_INTERNAL: { status: 500, lambdaType: "ServiceException", fault: "server", defaultMessage: "Internal error" },
 };

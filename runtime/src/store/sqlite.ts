@@ -3,11 +3,13 @@
 // so what was acknowledged survives a process crash and a power loss. One
 // host at a time; a shared-server store is the way to many hosts.
 import { randomUUID } from "node:crypto";
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { access, open, readdir, readFile, rename, rm } from "node:fs/promises";
 import { join } from "node:path";
 import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { WfnError } from "../errors.js";
+import { lockDataDir } from "./data-dir-lock.js";
+import { storeFailure } from "./failures.js";
 import type { Manifest } from "../artifact/manifest.js";
 import type { QueueConfig } from "../config/function-config.js";
 import type {
@@ -28,8 +30,6 @@ import type {
 const STORE_FILE = "wfn.sqlite";
 /** Deployed components, one file per SHA-256, beside the database. */
 const COMPONENTS_DIR = "components";
-/** Holds the pid of the process whose host uses the data directory. */
-const LOCK_FILE = "wfn.lock";
 
 /** Each entry moves the schema one version up; never edit one that shipped. */
 const MIGRATIONS: string[] = [
@@ -115,10 +115,15 @@ export async function openSqliteStore(dataDir: string | undefined): Promise<Stor
   const path = dataDir === undefined ? ":memory:" : join(dataDir, STORE_FILE);
   let db: DatabaseSync | undefined;
   let lock: (() => void) | undefined;
+  let blobs: Blobs = new MemoryBlobs();
   try {
     if (dataDir !== undefined) {
       mkdirSync(join(dataDir, COMPONENTS_DIR), { recursive: true });
-      lock = lockDataDir(dataDir);
+      lock = await lockDataDir(dataDir);
+      const files = new FileBlobs(dataDir);
+      // No one else writes there while the lock is held: a temporary file is what a killed deploy left.
+      await files.removeUnfinished();
+      blobs = files;
     }
     db = new DatabaseSync(path);
     db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;");
@@ -126,46 +131,11 @@ export async function openSqliteStore(dataDir: string | undefined): Promise<Stor
   } catch (cause) {
     db?.close();
     lock?.();
-    if (cause instanceof WfnError) throw cause;
+    const failure = storeFailure(cause, dataDir);
+    if (failure instanceof WfnError) throw failure;
     throw new WfnError("WFN_INVALID_CONFIG", `cannot open the host's store ${path}: ${(cause as Error).message}`, { cause });
   }
-  return new SqliteStore(db, dataDir === undefined ? new MemoryBlobs() : new FileBlobs(join(dataDir, COMPONENTS_DIR)), lock);
-}
-
-/**
- * Makes `dataDir` this process's: a second host on the same store would
- * run the same queued messages and invocations twice. The lock file holds
- * the owner's pid; a lock left by a process that is gone (killed) is taken
- * over. Returns the function that releases it.
- */
-function lockDataDir(dataDir: string): () => void {
-  const path = join(dataDir, LOCK_FILE);
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      writeFileSync(path, String(process.pid), { flag: "wx" });
-      return () => rmSync(path, { force: true });
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
-    }
-    const owner = Number(readFileSync(path, "utf8").trim());
-    if (Number.isInteger(owner) && owner > 0 && alive(owner)) {
-      throw new WfnError(
-        "WFN_INVALID_CONFIG",
-        `the data directory ${dataDir} is in use by ${owner === process.pid ? "another host in this process" : `process ${owner}`}; give each host its own --data-dir`,
-      );
-    }
-    rmSync(path, { force: true });
-  }
-  throw new WfnError("WFN_INVALID_CONFIG", `cannot lock the data directory ${dataDir}`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
+  return new SqliteStore(db, blobs, lock, dataDir);
 }
 
 function migrate(db: DatabaseSync): void {
@@ -188,7 +158,15 @@ function transaction<T>(db: DatabaseSync, body: () => T): T {
     db.exec("COMMIT");
     return result;
   } catch (error) {
-    db.exec("ROLLBACK");
+    // After some failures (a full disk, for one) SQLite has rolled back already; a ROLLBACK
+    // then throws "no transaction is active", and must never hide the error that matters.
+    if (db.isTransaction) {
+      try {
+        db.exec("ROLLBACK");
+      } catch {
+        // the original error is the one to report
+      }
+    }
     throw error;
   }
 }
@@ -247,9 +225,11 @@ class MemoryBlobs implements Blobs {
 
 /** Files named by hash, written to a temporary name, synced, then renamed: never half a component. */
 class FileBlobs implements Blobs {
+  readonly #dataDir: string;
   readonly #dir: string;
-  constructor(dir: string) {
-    this.#dir = dir;
+  constructor(dataDir: string) {
+    this.#dataDir = dataDir;
+    this.#dir = join(dataDir, COMPONENTS_DIR);
   }
   #path(sha256: string): string {
     if (!/^[0-9a-f]{64}$/.test(sha256)) throw new Error(`not a SHA-256: ${sha256}`);
@@ -264,14 +244,24 @@ class FileBlobs implements Blobs {
       // not there yet
     }
     const temp = `${path}.tmp-${process.pid}-${randomUUID()}`;
-    const file = await open(temp, "w");
     try {
-      await file.writeFile(bytes);
-      await file.sync();
-    } finally {
-      await file.close();
+      const file = await open(temp, "w");
+      try {
+        await file.writeFile(bytes);
+        await file.sync();
+      } finally {
+        await file.close();
+      }
+      await rename(temp, path);
+    } catch (error) {
+      await rm(temp, { force: true });
+      throw storeFailure(error, this.#dataDir);
     }
-    await rename(temp, path);
+  }
+  /** Removes the temporary files of puts that never finished (the process was killed). */
+  async removeUnfinished(): Promise<void> {
+    const unfinished = (await readdir(this.#dir)).filter((name) => /^[0-9a-f]{64}\.wasm\.tmp-/.test(name));
+    await Promise.all(unfinished.map((name) => rm(join(this.#dir, name), { force: true })));
   }
   async get(sha256: string): Promise<Uint8Array | undefined> {
     try {
@@ -295,11 +285,22 @@ class SqliteStore implements Store {
   readonly #statements = new Map<string, StatementSync>();
 
   readonly #unlock: (() => void) | undefined;
+  readonly #dataDir: string | undefined;
 
-  constructor(db: DatabaseSync, blobs: Blobs, unlock: (() => void) | undefined) {
+  constructor(db: DatabaseSync, blobs: Blobs, unlock: (() => void) | undefined, dataDir: string | undefined) {
     this.#db = db;
     this.#blobs = blobs;
     this.#unlock = unlock;
+    this.#dataDir = dataDir;
+  }
+
+  /** Every write: one transaction, and a full disk reported as such, whatever the statement. */
+  #write<T>(body: () => T): T {
+    try {
+      return transaction(this.#db, body);
+    } catch (error) {
+      throw storeFailure(error, this.#dataDir);
+    }
   }
 
   async loadRegistry(): Promise<RegistrySnapshot> {
@@ -337,7 +338,7 @@ class SqliteStore implements Store {
   }
 
   async saveRegistry(change: RegistryChange): Promise<void> {
-    transaction(this.#db, () => {
+    this.#write(() => {
       for (const name of change.deleteFunctions ?? []) {
         this.#sql("DELETE FROM functions WHERE name = ?").run(name);
         this.#sql("DELETE FROM versions WHERE function = ?").run(name);
@@ -406,7 +407,7 @@ class SqliteStore implements Store {
     const insert = this.#sql(
       "INSERT INTO messages (id, queue, body, attributes, sent_at, visible_at) VALUES (?, ?, ?, ?, ?, ?)",
     );
-    return transaction(this.#db, () =>
+    return this.#write(() =>
       messages.map((message) => {
         const id = randomUUID();
         insert.run(id, queue, message.body, JSON.stringify(message.attributes ?? {}), now, now + Math.max(0, message.delaySeconds ?? 0) * 1000);
@@ -425,7 +426,7 @@ class SqliteStore implements Store {
       "UPDATE messages SET receive_count = receive_count + 1, first_received_at = COALESCE(first_received_at, ?), visible_at = ?, receipt = ? WHERE id = ? RETURNING *",
     );
     const move = this.#sql("UPDATE messages SET queue = ?, dead_lettered_from = ?, visible_at = ?, receive_count = 0, first_received_at = NULL, receipt = NULL WHERE id = ?");
-    return transaction(this.#db, () => {
+    return this.#write(() => {
       const messages: ReceivedMessage[] = [];
       let deadLettered = 0;
       for (;;) {
@@ -447,12 +448,12 @@ class SqliteStore implements Store {
 
   async deleteMessages(queue: string, receiptHandles: string[]): Promise<number> {
     const remove = this.#sql("DELETE FROM messages WHERE queue = ? AND receipt = ?");
-    return transaction(this.#db, () => receiptHandles.reduce((sum, handle) => sum + Number(remove.run(queue, handle).changes), 0));
+    return this.#write(() => receiptHandles.reduce((sum, handle) => sum + Number(remove.run(queue, handle).changes), 0));
   }
 
   async releaseMessages(queue: string, receiptHandles: string[], visibleAt: number): Promise<void> {
     const release = this.#sql("UPDATE messages SET visible_at = ?, receipt = NULL WHERE queue = ? AND receipt = ?");
-    transaction(this.#db, () => {
+    this.#write(() => {
       for (const handle of receiptHandles) release.run(visibleAt, queue, handle);
     });
   }
@@ -465,14 +466,14 @@ class SqliteStore implements Store {
   }
 
   async redrive(deadLetterQueue: string, now: number): Promise<number> {
-    const result = this.#sql(
+    const back = this.#sql(
       "UPDATE messages SET queue = dead_lettered_from, dead_lettered_from = NULL, visible_at = ?, receive_count = 0, first_received_at = NULL, receipt = NULL WHERE queue = ? AND dead_lettered_from IS NOT NULL",
-    ).run(now, deadLetterQueue);
-    return Number(result.changes);
+    );
+    return this.#write(() => Number(back.run(now, deadLetterQueue).changes));
   }
 
   async expireMessages(queue: string, before: number): Promise<number> {
-    return Number(this.#sql("DELETE FROM messages WHERE queue = ? AND sent_at < ?").run(queue, before).changes);
+    return this.#write(() => Number(this.#sql("DELETE FROM messages WHERE queue = ? AND sent_at < ?").run(queue, before).changes));
   }
 
   async countMessages(queue: string, now: number): Promise<QueueCounts> {
@@ -483,40 +484,43 @@ class SqliteStore implements Store {
   }
 
   async putAsync(invocation: AsyncInvocation): Promise<void> {
-    this.#sql(
+    const insert = this.#sql(
       "INSERT INTO async_invocations (id, function, qualifier, event, attempts, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    ).run(
-      invocation.id,
-      invocation.function,
-      invocation.qualifier ?? null,
-      invocation.event,
-      invocation.attempts,
-      invocation.createdAt,
-      invocation.nextAttemptAt,
-      invocation.lastError ?? null,
+    );
+    this.#write(() =>
+      insert.run(
+        invocation.id,
+        invocation.function,
+        invocation.qualifier ?? null,
+        invocation.event,
+        invocation.attempts,
+        invocation.createdAt,
+        invocation.nextAttemptAt,
+        invocation.lastError ?? null,
+      ),
     );
   }
 
   async claimAsync(now: number, leaseMs: number, limit: number): Promise<AsyncInvocation[]> {
     const due = this.#sql("SELECT id FROM async_invocations WHERE next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?");
     const claim = this.#sql("UPDATE async_invocations SET attempts = attempts + 1, next_attempt_at = ?, claimed = 1 WHERE id = ? RETURNING *");
-    return transaction(this.#db, () => (due.all(now, limit) as Row[]).map((row) => toAsync(claim.get(now + leaseMs, row.id as string) as Row)));
+    return this.#write(() => (due.all(now, limit) as Row[]).map((row) => toAsync(claim.get(now + leaseMs, row.id as string) as Row)));
   }
 
   async retryAsync(id: string, nextAttemptAt: number, lastError: string): Promise<void> {
-    this.#sql("UPDATE async_invocations SET next_attempt_at = ?, last_error = ?, claimed = 0 WHERE id = ?").run(nextAttemptAt, lastError, id);
+    this.#write(() => this.#sql("UPDATE async_invocations SET next_attempt_at = ?, last_error = ?, claimed = 0 WHERE id = ?").run(nextAttemptAt, lastError, id));
   }
 
   async extendAsync(id: string, until: number): Promise<void> {
-    this.#sql("UPDATE async_invocations SET next_attempt_at = MAX(next_attempt_at, ?) WHERE id = ? AND claimed = 1").run(until, id);
+    this.#write(() => this.#sql("UPDATE async_invocations SET next_attempt_at = MAX(next_attempt_at, ?) WHERE id = ? AND claimed = 1").run(until, id));
   }
 
   async recoverAsync(now: number): Promise<number> {
-    return Number(this.#sql("UPDATE async_invocations SET next_attempt_at = MIN(next_attempt_at, ?), claimed = 0 WHERE claimed = 1").run(now).changes);
+    return this.#write(() => Number(this.#sql("UPDATE async_invocations SET next_attempt_at = MIN(next_attempt_at, ?), claimed = 0 WHERE claimed = 1").run(now).changes));
   }
 
   async deleteAsync(id: string): Promise<void> {
-    this.#sql("DELETE FROM async_invocations WHERE id = ?").run(id);
+    this.#write(() => this.#sql("DELETE FROM async_invocations WHERE id = ?").run(id));
   }
 
   async countAsync(): Promise<number> {
@@ -524,12 +528,8 @@ class SqliteStore implements Store {
   }
 
   async putAsyncFailure(failure: AsyncFailure): Promise<void> {
-    this.#sql("INSERT OR REPLACE INTO async_failures (id, function, failed_at, record) VALUES (?, ?, ?, ?)").run(
-      failure.id,
-      failure.function,
-      failure.failedAt,
-      JSON.stringify(failure.record),
-    );
+    const insert = this.#sql("INSERT OR REPLACE INTO async_failures (id, function, failed_at, record) VALUES (?, ?, ?, ?)");
+    this.#write(() => insert.run(failure.id, failure.function, failure.failedAt, JSON.stringify(failure.record)));
   }
 
   async listAsyncFailures(functionName: string | undefined, limit: number): Promise<AsyncFailure[]> {
@@ -542,10 +542,12 @@ class SqliteStore implements Store {
   }
 
   async claimFiring(schedule: string, dueAt: number, now: number): Promise<boolean> {
-    const result = this.#sql("INSERT OR IGNORE INTO schedule_firings (schedule, due_at, fired_at) VALUES (?, ?, ?)").run(schedule, dueAt, now);
-    // Only recent firings matter (the latest, and any a clock step could repeat).
-    this.#sql("DELETE FROM schedule_firings WHERE schedule = ? AND due_at < ?").run(schedule, dueAt - FIRING_MEMORY_MS);
-    return Number(result.changes) === 1;
+    return this.#write(() => {
+      const result = this.#sql("INSERT OR IGNORE INTO schedule_firings (schedule, due_at, fired_at) VALUES (?, ?, ?)").run(schedule, dueAt, now);
+      // Only recent firings matter (the latest, and any a clock step could repeat).
+      this.#sql("DELETE FROM schedule_firings WHERE schedule = ? AND due_at < ?").run(schedule, dueAt - FIRING_MEMORY_MS);
+      return Number(result.changes) === 1;
+    });
   }
 
   async lastFiring(schedule: string): Promise<number | undefined> {
