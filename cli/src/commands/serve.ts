@@ -183,24 +183,26 @@ export async function startServing(projects: Project[], settings: ServeSettings)
     await host.close();
     throw error;
   }
-  printRoutes(host, server.url);
+  // Everything awaited happens before the banner: a caller may stop the host as soon as it sees it.
   const { localKey } = settings;
-  if (localKey === undefined) {
-    say(dim(`admin API (/_wfn/): needs one of ${settings.adminKeys.length} admin key(s)`));
-    return { host, server };
+  let keyNote = dim(`admin API (/_wfn/): needs one of ${settings.adminKeys.length} admin key(s)`);
+  if (localKey !== undefined) {
+    try {
+      const file = await writeLocalKey(server.port, localKey);
+      keyNote = dim(`admin API (/_wfn/): key for this run in ${file}; wfn commands on this machine use it (see --admin-key)`);
+      const close = server.close.bind(server);
+      const closeAndForget = async () => {
+        await close();
+        await removeLocalKey(server.port, localKey);
+      };
+      server = { ...server, close: closeAndForget };
+    } catch (error) {
+      keyNote = red(`admin API (/_wfn/): cannot write this run's key (${(error as Error).message}); give the host a key with --admin-key`);
+    }
   }
-  try {
-    const file = await writeLocalKey(server.port, localKey);
-    say(dim(`admin API (/_wfn/): key for this run in ${file}; wfn commands on this machine use it (see --admin-key)`));
-  } catch (error) {
-    say(red(`admin API (/_wfn/): cannot write this run's key (${(error as Error).message}); give the host a key with --admin-key`));
-  }
-  const close = server.close.bind(server);
-  const closeAndForget = async () => {
-    await close();
-    await removeLocalKey(server.port, localKey);
-  };
-  return { host, server: { ...server, close: closeAndForget } };
+  printRoutes(host, server.url);
+  say(keyNote);
+  return { host, server };
 }
 
 export function printRoutes(host: Host, url: string): void {
