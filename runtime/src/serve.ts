@@ -1,7 +1,8 @@
 // Serves a host over HTTP with Node's own server (through
 // @hono/node-server). `wfn serve` uses this; so can any embedder who does
 // not already have a server to mount `host.app` into.
-import type { AddressInfo } from "node:net";
+import { readFileSync } from "node:fs";
+import type { AddressInfo, Socket } from "node:net";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { WfnError } from "./errors.js";
@@ -12,6 +13,17 @@ export interface ServeOptions {
   port?: number;
   /** Interface to bind. Default 127.0.0.1. */
   hostname?: string;
+  /**
+   * Open connections at most; more are closed as soon as they arrive, so
+   * the host never runs out of file descriptors. Default: half the
+   * process's open-file limit (`ulimit -n`), at most 10 000.
+   */
+  maxConnections?: number;
+  /**
+   * Open connections from one client address at most, so that one client
+   * cannot take them all. Default: a quarter of `maxConnections`.
+   */
+  maxConnectionsPerClient?: number;
 }
 
 /** A listening server. */
@@ -28,6 +40,8 @@ export interface RunningServer {
 export async function serve(host: Host, options: ServeOptions = {}): Promise<RunningServer> {
   const hostname = options.hostname ?? "127.0.0.1";
   const server = createAdaptorServer({ fetch: host.app.fetch, hostname }) as Server;
+  const maxConnections = options.maxConnections ?? defaultMaxConnections();
+  limitConnections(server, maxConnections, options.maxConnectionsPerClient ?? Math.max(1, Math.floor(maxConnections / 4)));
   await new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
@@ -65,4 +79,40 @@ export async function serve(host: Host, options: ServeOptions = {}): Promise<Run
       return closing;
     },
   };
+}
+
+/** Half the open-file limit (the rest is for the host's own files and outbound sockets), at most 10 000. */
+function defaultMaxConnections(): number {
+  return Math.max(64, Math.min(10_000, Math.floor(openFileLimit() / 2)));
+}
+
+/** The soft `RLIMIT_NOFILE` of this process (from /proc on Linux; 4096 where it cannot be read). */
+function openFileLimit(): number {
+  try {
+    const line = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync("/proc/self/limits", "utf8"));
+    if (line !== null) return line[1] === "unlimited" ? 1_000_000 : Number(line[1]);
+  } catch {
+    // not Linux
+  }
+  return 4096;
+}
+
+/** Closes connections past `total`, or past `perClient` from one address, as soon as they are accepted. */
+function limitConnections(server: Server, total: number, perClient: number): void {
+  server.maxConnections = total;
+  const open = new Map<string, number>();
+  server.prependListener("connection", (socket: Socket) => {
+    const address = socket.remoteAddress ?? "";
+    const count = (open.get(address) ?? 0) + 1;
+    if (count > perClient) {
+      socket.destroy();
+      return;
+    }
+    open.set(address, count);
+    socket.once("close", () => {
+      const left = (open.get(address) ?? 1) - 1;
+      if (left === 0) open.delete(address);
+      else open.set(address, left);
+    });
+  });
 }

@@ -32,6 +32,9 @@ Options:
                         ~/.local/state/wfn/hosts/<port>.key (readable by you
                         only), where wfn commands on this machine find it
   --admin-key-file <f>  read admin keys from a file, one per line
+  --max-connections <n> open connections at most (default: half of ulimit -n,
+                        at most 10000); --max-connections-per-client <n>
+                        caps those of one address (default: a quarter)
   --trust-proxy         a reverse proxy on this machine forwards requests:
                         take the client's address from X-Forwarded-For
                         (functions see it as their source IP)
@@ -51,6 +54,8 @@ export const serveOptions = {
   "admin-key-file": { type: "string" },
   "invoke-key": { type: "string", multiple: true },
   "trust-proxy": { type: "boolean", default: false },
+  "max-connections": { type: "string" },
+  "max-connections-per-client": { type: "string" },
   "log-format": { type: "string", default: "text" },
 } as const;
 
@@ -65,6 +70,8 @@ export interface ServeSettings {
   localKey: string | undefined;
   invokeKeys: string[];
   trustProxy: boolean;
+  maxConnections: number | undefined;
+  maxConnectionsPerClient: number | undefined;
   log: LogSink;
 }
 
@@ -79,6 +86,8 @@ export async function serveSettings(values: {
   "admin-key-file"?: string | undefined;
   "invoke-key"?: string[] | undefined;
   "trust-proxy"?: boolean | undefined;
+  "max-connections"?: string | undefined;
+  "max-connections-per-client"?: string | undefined;
 }): Promise<ServeSettings> {
   const port = integerOption(values.port, "--port", 0, 65535);
   const executors = values.executors === undefined ? undefined : integerOption(values.executors, "--executors", 1, 64);
@@ -109,6 +118,9 @@ export async function serveSettings(values: {
     localKey,
     invokeKeys,
     trustProxy: values["trust-proxy"] === true,
+    maxConnections: values["max-connections"] === undefined ? undefined : integerOption(values["max-connections"], "--max-connections", 1, 1_000_000),
+    maxConnectionsPerClient:
+      values["max-connections-per-client"] === undefined ? undefined : integerOption(values["max-connections-per-client"], "--max-connections-per-client", 1, 1_000_000),
     log: format === "json" ? jsonSink() : textSink(),
   };
 }
@@ -178,7 +190,12 @@ export async function startServing(projects: Project[], settings: ServeSettings)
   });
   let server: RunningServer;
   try {
-    server = await serve(host, { port: settings.port, hostname: settings.hostname });
+    server = await serve(host, {
+      port: settings.port,
+      hostname: settings.hostname,
+      ...(settings.maxConnections === undefined ? {} : { maxConnections: settings.maxConnections }),
+      ...(settings.maxConnectionsPerClient === undefined ? {} : { maxConnectionsPerClient: settings.maxConnectionsPerClient }),
+    });
   } catch (error) {
     await host.close();
     throw error;
