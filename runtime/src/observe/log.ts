@@ -25,15 +25,32 @@ interface Writable {
   write(chunk: string): unknown;
 }
 
-/** Human-readable lines: `time LEVEL function requestId message`. */
+/**
+ * Human-readable lines: `time LEVEL function requestId message`. A
+ * message's further lines are indented, and control characters (a carriage
+ * return, terminal escape sequences, bidirectional overrides) are shown as
+ * `\u001b`-style escapes: what a function logs can neither pose as a line
+ * of the host's nor drive the terminal that shows the log.
+ */
 export function textSink(stream: Writable = process.stdout): LogSink {
   const write = lineWriter(stream);
   return (record) => {
-    const who = record.function ?? "wfn";
-    const id = record.requestId === undefined ? "" : ` ${record.requestId}`;
-    const message = record.message.includes("\n") ? record.message.replace(/\n/g, "\n    ") : record.message;
+    const who = printable(record.function ?? "wfn");
+    const id = record.requestId === undefined ? "" : ` ${printable(record.requestId)}`;
+    let message = printable(record.message);
+    if (message.includes("\n")) message = message.replace(/\n/g, "\n    ");
     write(`${new Date(record.time).toISOString()} ${record.level.toUpperCase().padEnd(5)} ${who}${id} ${message}\n`);
   };
+}
+
+/** C0 controls but tab and newline, DEL, C1 controls, bidirectional embeddings, overrides and isolates, line and paragraph separators. */
+const UNPRINTABLE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029\u202a-\u202e\u2066-\u2069]/;
+const EVERY_UNPRINTABLE = new RegExp(UNPRINTABLE.source, "g");
+
+/** `text` with what a terminal would act on written as `\uXXXX`. */
+function printable(text: string): string {
+  if (!UNPRINTABLE.test(text)) return text;
+  return text.replace(EVERY_UNPRINTABLE, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** One JSON object per line. */
