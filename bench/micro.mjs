@@ -35,7 +35,7 @@ const BODY_SIZES = [
 
 /** The pool replaces an instance whose memory passed 75% of memoryMB (128 MB for every function here). */
 const RECYCLE_AT_BYTES = 0.75 * 128 * 1024 * 1024;
-const capabilitiesOf = (name) => ({ functionName: name, env: {}, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundResponseBytes: 1 << 20 });
+const capabilitiesOf = (name) => ({ functionName: name, env: {}, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundRequestBytes: 1 << 20, maxOutboundResponseBytes: 1 << 20 });
 const context = (name) => ({
   requestId: "00000000-0000-4000-8000-000000000000",
   functionName: name,

@@ -24,6 +24,11 @@ export interface HostOptions {
   maxRequestBytes?: number;
   /** Largest response body or result a function may return, in bytes. Default: 6 MiB. */
   maxResponseBytes?: number;
+  /**
+   * Largest request body a function's outbound fetch() may send, in bytes.
+   * Past it the host keeps none of the body and the fetch fails. Default: 16 MiB.
+   */
+  maxOutboundRequestBytes?: number;
   /** Largest response body a function's outbound fetch() may receive, in bytes. Default: 16 MiB. */
   maxOutboundResponseBytes?: number;
   /** Log output kept per invocation, in bytes; the rest is dropped with a marker. Default: 256 KiB. */
@@ -246,6 +251,7 @@ export interface HostQueues {
 export const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
 export const DEFAULTS = {
   maxResponseBytes: 6 * 1024 * 1024,
+  maxOutboundRequestBytes: 16 * 1024 * 1024,
   maxOutboundResponseBytes: 16 * 1024 * 1024,
   logLimitBytes: 256 * 1024,
   maxInstances: 256,

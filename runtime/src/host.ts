@@ -442,6 +442,7 @@ class WfnHost implements Host {
           env: config.style === "lambda" ? lambdaEnvironment(version.function, config, { region: this.region, version: String(version.version) }) : config.env,
           allowedOutboundHosts: config.allowedOutboundHosts,
           logLimitBytes: this.#options.logLimitBytes ?? DEFAULTS.logLimitBytes,
+          maxOutboundRequestBytes: this.#options.maxOutboundRequestBytes ?? DEFAULTS.maxOutboundRequestBytes,
           maxOutboundResponseBytes: this.#options.maxOutboundResponseBytes ?? DEFAULTS.maxOutboundResponseBytes,
         },
       });

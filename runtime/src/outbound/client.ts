@@ -2,20 +2,23 @@
 // function's allow-list, sends allowed ones to the outbound thread, and lets
 // the guest wait for the reply (blocking this executor only).
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import { FutureIncomingResponse, IncomingResponse, type OutboundHandler, type TransportResult } from "../sandbox/capabilities/http.js";
+import {
+  FutureIncomingResponse,
+  IncomingResponse,
+  type HttpErrorCode,
+  type OutboundHandler,
+  type TransportResult,
+} from "../sandbox/capabilities/http.js";
 import type { LogCollector } from "../sandbox/capabilities/logs.js";
 import { denialReason, isOutboundAllowed, parseOutboundRules } from "./policy.js";
 import { ownsBuffer } from "../pool/protocol.js";
-import type { OutboundReply, OutboundRequest } from "./protocol.js";
-
-/** Header on the synthetic 403 a denied request gets; the SDK turns it into a thrown TypeError. */
-export const DENIED_HEADER = "x-wfn-outbound-denied";
+import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER, type OutboundReply, type OutboundRequest } from "./protocol.js";
 
 /** One per executor: the channel to the outbound thread. */
 export class OutboundChannel {
   readonly #port: MessagePort;
   readonly #signal: Int32Array;
-  readonly #replies = new Map<number, TransportResult>();
+  readonly #replies = new Map<number, OutboundReply>();
   #nextId = 1;
 
   constructor(port: MessagePort, signal: SharedArrayBuffer) {
@@ -23,44 +26,33 @@ export class OutboundChannel {
     this.#signal = new Int32Array(signal);
   }
 
-  /** Sends a request once `whenReady` says it is complete; the future settles with the reply. */
-  send(whenReady: (send: () => void) => void, build: () => Omit<OutboundRequest, "id">): FutureIncomingResponse {
-    let id: number | undefined;
-    whenReady(() => {
-      id = this.#nextId++;
-      const request: OutboundRequest = { id, ...build() };
-      this.#port.postMessage(request, ownsBuffer(request.body) ? [request.body.buffer as ArrayBuffer] : []);
-    });
-    return new FutureIncomingResponse(
-      () => {
-        if (id === undefined) return undefined;
-        this.#drain();
-        const result = this.#replies.get(id);
-        if (result !== undefined) this.#replies.delete(id);
-        return result;
-      },
-      (ms) => this.#wait(ms),
-    );
+  /** Sends a request to the outbound thread; returns its id. */
+  post(request: Omit<OutboundRequest, "id">): number {
+    const message: OutboundRequest = { id: this.#nextId++, ...request };
+    this.#port.postMessage(message, ownsBuffer(message.body) ? [message.body.buffer as ArrayBuffer] : []);
+    return message.id;
+  }
+
+  /** The reply to request `id` once it has come (handed out once). */
+  take(id: number): OutboundReply | undefined {
+    this.#drain();
+    const reply = this.#replies.get(id);
+    if (reply !== undefined) this.#replies.delete(id);
+    return reply;
+  }
+
+  /** Blocks until the outbound thread replies to something, or `ms` pass. */
+  wait(ms: number): void {
+    const seen = Atomics.load(this.#signal, 0);
+    this.#drain();
+    Atomics.wait(this.#signal, 0, seen, ms);
   }
 
   #drain(): void {
     for (let message = receiveMessageOnPort(this.#port); message !== undefined; message = receiveMessageOnPort(this.#port)) {
       const reply = message.message as OutboundReply;
-      const encoder = new TextEncoder();
-      this.#replies.set(
-        reply.id,
-        "error" in reply
-          ? { error: reply.error }
-          : { ok: new IncomingResponse(reply.status, reply.headers.map(([n, v]) => [n, encoder.encode(v)]), reply.body) },
-      );
+      this.#replies.set(reply.id, reply);
     }
-  }
-
-  /** Blocks until the outbound thread replies to something, or `ms` pass. */
-  #wait(ms: number): void {
-    const seen = Atomics.load(this.#signal, 0);
-    this.#drain();
-    Atomics.wait(this.#signal, 0, seen, ms);
   }
 }
 
@@ -70,6 +62,7 @@ export function outboundHandler(options: {
   allowedHosts: readonly string[];
   channel: OutboundChannel | undefined;
   logs: LogCollector;
+  maxRequestBodyBytes: number;
   maxResponseBytes: number;
   /** Milliseconds the invocation has left (outbound requests never outlive it). */
   remainingMs: () => number;
@@ -77,35 +70,74 @@ export function outboundHandler(options: {
   const rules = parseOutboundRules(options.allowedHosts);
   const decoder = new TextDecoder();
   return (outgoing) => {
-    const first = outgoing.describe();
+    const target = outgoing.describe();
     let url: URL;
     try {
-      url = new URL(first.url);
+      url = new URL(target.url);
     } catch {
+      outgoing.discardBody();
       return FutureIncomingResponse.settled({ error: { tag: "HTTP-request-URI-invalid" } });
     }
     if (!isOutboundAllowed(url, rules) || options.channel === undefined) {
+      // StarlingMonkey writes the body after handing the request over: keep none of it.
+      outgoing.discardBody();
       const reason = denialReason(url, options.functionName);
       options.logs.log("warn", reason);
-      const encoder = new TextEncoder();
-      return FutureIncomingResponse.settled({
-        ok: new IncomingResponse(403, [["content-type", encoder.encode("text/plain")], [DENIED_HEADER, encoder.encode(reason)]], encoder.encode(reason)),
-      });
+      return FutureIncomingResponse.settled({ ok: syntheticResponse(403, DENIED_HEADER, reason) });
     }
-    return options.channel.send(
-      (send) => outgoing.whenComplete(send),
+    const channel = options.channel;
+    const fail = failure(`${target.method} ${url.origin}${url.pathname}`, target.headers.has(EXPLAIN_HEADER), options.logs);
+    let id: number | undefined;
+    let result: TransportResult | undefined;
+    outgoing.whenComplete(
       () => {
-        const request = outgoing.describe();
-        return {
-          pool: options.functionName,
-          method: request.method,
+        id = channel.post({
+          functionName: options.functionName,
+          method: target.method,
           url: url.href,
-          headers: request.headers.entries().map(([name, value]): [string, string] => [name, decoder.decode(value)]),
-          body: request.body,
+          headers: target.headers.entries().map(([name, value]): [string, string] => [name, decoder.decode(value)]),
+          body: outgoing.bodyBytes(),
           timeoutMs: Math.max(1, options.remainingMs()),
           maxResponseBytes: options.maxResponseBytes,
-        };
+        });
+      },
+      () => {
+        result = fail(
+          { tag: "HTTP-request-body-size", val: undefined },
+          `request body larger than maxOutboundRequestBytes = ${options.maxRequestBodyBytes} bytes`,
+        );
       },
     );
+    return new FutureIncomingResponse(
+      () => {
+        if (result !== undefined || id === undefined) return result;
+        const reply = channel.take(id);
+        if (reply === undefined) return undefined;
+        return "error" in reply ? fail(reply.error, reply.reason) : { ok: incomingResponse(reply.status, reply.headers, reply.body) };
+      },
+      (ms) => channel.wait(ms),
+    );
   };
+}
+
+/**
+ * How a failed request settles: a warning in the invocation's log, and either
+ * the wasi:http error code or, when the guest asked with {@link EXPLAIN_HEADER}
+ * (the SDK's fetch does), a 502 whose {@link FAILED_HEADER} says why.
+ */
+function failure(what: string, explain: boolean, logs: LogCollector): (code: HttpErrorCode, reason: string) => TransportResult {
+  return (code, reason) => {
+    const sentence = `outbound request ${what} failed: ${reason}`;
+    logs.log("warn", sentence);
+    return explain ? { ok: syntheticResponse(502, FAILED_HEADER, sentence) } : { error: code };
+  };
+}
+
+function syntheticResponse(status: number, header: string, sentence: string): IncomingResponse {
+  return incomingResponse(status, [["content-type", "text/plain"], [header, sentence]], new TextEncoder().encode(sentence));
+}
+
+function incomingResponse(status: number, headers: Array<[string, string]>, body: Uint8Array): IncomingResponse {
+  const encoder = new TextEncoder();
+  return new IncomingResponse(status, headers.map(([name, value]) => [name, encoder.encode(value)]), body);
 }

@@ -1,10 +1,31 @@
-// Messages between executors and the outbound-HTTP thread.
+// Messages between executors and the outbound-HTTP thread, and the headers
+// by which the host marks outbound requests and the answers it makes up.
 import type { HttpErrorCode } from "../sandbox/capabilities/http.js";
+
+/**
+ * Set on every outbound request to the name of the function that made it
+ * (a value the guest set is replaced), so that a server, the host's own
+ * included, can tell a request made by a guest.
+ */
+export const GUEST_REQUEST_HEADER = "x-wfn-guest";
+
+/** On the synthetic 403 a denied request gets; the SDK turns it into a thrown TypeError. */
+export const DENIED_HEADER = "x-wfn-outbound-denied";
+
+/**
+ * On the synthetic 502 a failed request gets when the guest asked for it with
+ * {@link EXPLAIN_HEADER}; the SDK turns it into a thrown TypeError. (StarlingMonkey
+ * reports every wasi:http error code as a bare "NetworkError".)
+ */
+export const FAILED_HEADER = "x-wfn-outbound-failed";
+
+/** Sent by the SDK's fetch: "answer a failure with a response carrying {@link FAILED_HEADER}, not an error code". Never leaves the host. */
+export const EXPLAIN_HEADER = "x-wfn-outbound-explain";
 
 export interface OutboundRequest {
   id: number;
-  /** Connection pools are per function. */
-  pool: string;
+  /** The function making the request: names its connection pool and goes in {@link GUEST_REQUEST_HEADER}. */
+  functionName: string;
   method: string;
   url: string;
   headers: Array<[string, string]>;
@@ -16,11 +37,5 @@ export interface OutboundRequest {
 
 export type OutboundReply =
   | { id: number; status: number; headers: Array<[string, string]>; body: Uint8Array }
-  | { id: number; error: HttpErrorCode };
-
-/**
- * Header the host puts on every request a guest makes (its value: the
- * function's name; one the guest set is replaced). The host's own admin API
- * refuses requests carrying it, so no guest reaches it, whatever its allow-list.
- */
-export const GUEST_REQUEST_HEADER = "x-wfn-guest";
+  /** `reason` says what went wrong in plain words, for the log and the guest. */
+  | { id: number; error: HttpErrorCode; reason: string };

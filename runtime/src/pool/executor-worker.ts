@@ -50,6 +50,7 @@ function create(message: Extract<ToExecutor, { op: "create" }>): void {
         env: settings.env,
         logLimitBytes: settings.logLimitBytes,
         allowedOutboundHosts: settings.allowedOutboundHosts,
+        maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
         maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
         ...(outbound === undefined ? {} : { outbound }),
         ...(hostCalls === undefined ? {} : { sendMessage: (queue: string, body: string, attributes: Array<[string, string]>) => hostCalls.sendMessage(queue, body, attributes) }),

@@ -21,6 +21,8 @@ export interface InstanceSettings {
   logLimitBytes: number;
   /** Outbound HTTP allow-list (`allowedOutboundHosts`); empty refuses everything. */
   allowedOutboundHosts: string[];
+  /** Largest outbound request body a guest may send, in bytes. */
+  maxOutboundRequestBytes: number;
   /** Largest outbound response body accepted, in bytes. */
   maxOutboundResponseBytes: number;
 }

@@ -21,6 +21,9 @@ export interface Capabilities {
   logLimitBytes: number;
   /** `allowedOutboundHosts`; outbound requests elsewhere are refused. */
   allowedOutboundHosts: readonly string[];
+  /** Largest outbound request body kept, in bytes; past it the request fails. */
+  maxOutboundRequestBytes: number;
+  /** Largest outbound response body accepted, in bytes. */
   maxOutboundResponseBytes: number;
   /** The executor's channel to the outbound-HTTP thread (none: every request is refused). */
   outbound?: OutboundChannel;
@@ -50,9 +53,11 @@ export function createImports(capabilities: Capabilities, logs: LogCollector, ca
         allowedHosts: capabilities.allowedOutboundHosts,
         channel: capabilities.outbound,
         logs,
+        maxRequestBodyBytes: capabilities.maxOutboundRequestBytes,
         maxResponseBytes: capabilities.maxOutboundResponseBytes,
         remainingMs: () => call.deadlineMs - Date.now(),
       }),
+      capabilities.maxOutboundRequestBytes,
     ),
   };
 }

@@ -10,8 +10,11 @@ type Scheme = { tag: "HTTP" | "HTTPS" } | { tag: "other"; val: string };
 export type HttpErrorCode =
   | { tag: "HTTP-request-denied" }
   | { tag: "HTTP-request-URI-invalid" }
+  | { tag: "DNS-error"; val: { rcode: string | undefined; infoCode: number | undefined } }
   | { tag: "connection-refused" }
   | { tag: "connection-timeout" }
+  | { tag: "HTTP-request-body-size"; val: bigint | undefined }
+  | { tag: "HTTP-response-body-size"; val: bigint | undefined }
   | { tag: "internal-error"; val: string | undefined };
 
 const HEADER_ERROR_INVALID = { tag: "invalid-syntax" } as const;
@@ -76,24 +79,58 @@ export class Fields {
   }
 }
 
-/** Collects an outgoing body's bytes. */
+/**
+ * Collects an outgoing body's bytes, at most `limit` of them. Past the limit,
+ * or once told to discard (a refused request), it keeps nothing: a guest
+ * cannot grow host memory by writing. It never fails a write, because
+ * StarlingMonkey aborts the whole instance on any output-stream error.
+ */
 class BodyBuffer implements ByteSink {
-  readonly chunks: Uint8Array[] = [];
+  #chunks: Uint8Array[] = [];
+  #size = 0;
+  #discarding = false;
+  overflowed = false;
+  /** Called once, on the write that goes past the limit. */
+  onOverflow: (() => void) | undefined;
+
+  constructor(readonly limit: number) {}
+
   write(bytes: Uint8Array): void {
-    this.chunks.push(bytes.slice());
+    if (this.#discarding) return;
+    if (this.#size + bytes.byteLength > this.limit) {
+      this.discard();
+      this.overflowed = true;
+      this.onOverflow?.();
+      return;
+    }
+    this.#chunks.push(bytes.slice());
+    this.#size += bytes.byteLength;
   }
+
+  /** Drops what was kept, and everything written from now on. */
+  discard(): void {
+    this.#discarding = true;
+    this.#chunks = [];
+    this.#size = 0;
+  }
+
   bytes(): Uint8Array {
-    return Buffer.concat(this.chunks);
+    return Buffer.concat(this.#chunks);
   }
 }
 
 /** `wasi:http/types.outgoing-body`. */
 export class OutgoingBody {
-  readonly #buffer = new BodyBuffer();
+  readonly #buffer: BodyBuffer;
   #stream: OutputStream | undefined;
   finished = false;
   /** @internal called once when the body is finished. */
   onFinish: (() => void) | undefined;
+
+  /** @internal bodies are made by {@link OutgoingRequest.body}. */
+  constructor(maxBytes: number) {
+    this.#buffer = new BodyBuffer(maxBytes);
+  }
 
   write(): OutputStream {
     if (this.#stream !== undefined) throw undefined;
@@ -108,8 +145,8 @@ export class OutgoingBody {
   }
 
   /** @internal */
-  bytes(): Uint8Array {
-    return this.#buffer.bytes();
+  get buffer(): BodyBuffer {
+    return this.#buffer;
   }
 }
 
@@ -121,13 +158,16 @@ export class OutgoingRequest {
   #authority: string | undefined;
   #pathWithQuery: string | undefined;
   #body: OutgoingBody | undefined;
+  readonly #maxBodyBytes: number;
 
-  constructor(headers: Fields) {
+  /** `maxBodyBytes`: the body kept at most (instances get a subclass that sets it, see {@link httpImports}). */
+  constructor(headers: Fields, maxBodyBytes = Infinity) {
     this.#headers = headers;
+    this.#maxBodyBytes = maxBodyBytes;
   }
   body(): OutgoingBody {
     if (this.#body !== undefined) throw undefined;
-    return (this.#body = new OutgoingBody());
+    return (this.#body = new OutgoingBody(this.#maxBodyBytes));
   }
   method(): Method {
     return this.#method;
@@ -159,25 +199,35 @@ export class OutgoingRequest {
 
   /**
    * @internal runs `send` once the request is complete: at once when it has
-   * no body, otherwise when the guest finishes writing the body (a guest may
-   * hand the request over before writing its body).
+   * no body, otherwise when the guest finishes writing the body
+   * (StarlingMonkey hands the request over before it writes the body). Runs
+   * `overflow` instead, as soon as the body is larger than the limit.
    */
-  whenComplete(send: () => void): void {
+  whenComplete(send: () => void, overflow: () => void): void {
     const body = this.#body;
-    if (body === undefined || body.finished) send();
-    else body.onFinish = send;
+    if (body?.buffer.overflowed) return overflow();
+    if (body === undefined || body.finished) return send();
+    body.onFinish = () => {
+      if (!body.buffer.overflowed) send();
+    };
+    body.buffer.onOverflow = overflow;
   }
 
-  /** @internal the request as a URL, method and body, for policy and transport. */
-  describe(): { method: string; url: string; headers: Fields; body: Uint8Array } {
+  /** @internal keeps none of the body (the request will not be sent). */
+  discardBody(): void {
+    this.#body?.buffer.discard();
+  }
+
+  /** @internal the request's target, for policy and transport. */
+  describe(): { method: string; url: string; headers: Fields } {
     const scheme = this.#scheme === undefined ? "https" : this.#scheme.tag === "other" ? this.#scheme.val : this.#scheme.tag.toLowerCase();
     const method = this.#method.tag === "other" ? this.#method.val : this.#method.tag.toUpperCase();
-    return {
-      method,
-      url: `${scheme}://${this.#authority ?? ""}${this.#pathWithQuery ?? "/"}`,
-      headers: this.#headers,
-      body: this.#body?.bytes() ?? new Uint8Array(0),
-    };
+    return { method, url: `${scheme}://${this.#authority ?? ""}${this.#pathWithQuery ?? "/"}`, headers: this.#headers };
+  }
+
+  /** @internal the body written so far. */
+  bodyBytes(): Uint8Array {
+    return this.#body?.buffer.bytes() ?? new Uint8Array(0);
   }
 }
 
@@ -298,7 +348,18 @@ class ResponseOutparam {}
 /** Decides the fate of each outgoing request. */
 export type OutboundHandler = (request: OutgoingRequest) => FutureIncomingResponse;
 
-export function httpImports(outbound: OutboundHandler) {
+/**
+ * The wasi:http imports of one instance: `outbound` decides each request;
+ * request bodies are kept up to `maxRequestBodyBytes` (the rest is discarded
+ * and `outbound`'s request sees the overflow).
+ */
+export function httpImports(outbound: OutboundHandler, maxRequestBodyBytes: number) {
+  // A subclass per instance, so a body is bounded from its first write, whatever order the guest calls in.
+  const InstanceOutgoingRequest: typeof OutgoingRequest = class extends OutgoingRequest {
+    constructor(headers: Fields) {
+      super(headers, maxRequestBodyBytes);
+    }
+  };
   return {
     "wasi:http/types": {
       Fields,
@@ -308,7 +369,7 @@ export function httpImports(outbound: OutboundHandler) {
       IncomingRequest,
       IncomingResponse,
       OutgoingBody,
-      OutgoingRequest,
+      OutgoingRequest: InstanceOutgoingRequest,
       OutgoingResponse,
       RequestOptions,
       ResponseOutparam,
