@@ -15,7 +15,7 @@ import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
 import { checkArtifact, prepareValidators, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
 import { prepareComponent } from "./artifact/prepare.js";
 import { mapLimit } from "./util/map-limit.js";
-import { checkAppConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "./config/function-config.js";
+import { checkAppConfig, checkQueues, resolveFunctionConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "./config/function-config.js";
 import { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 import { LATEST, Registry, type DeployedFunction, type Upload } from "./deploy/registry.js";
 import { asWfnError, WfnError } from "./errors.js";
@@ -208,6 +208,9 @@ class WfnHost implements Host {
         this.#failures.set(name, { error: failure.error, routes: failure.manifest?.config.routes ?? [] });
       }
     }
+    // Queues from the store, the options and the build folders are held to the same rules as a deployment's.
+    const problems = checkQueues(queues, this.#maxQueues);
+    if (problems.length > 0) throw new WfnError("WFN_INVALID_CONFIG", `the host's queues: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`);
     this.#setQueues(queues);
     // What was deployed before: prepare the versions in use, a few at a time.
     const inUse = [...this.#registry.functions.values()].flatMap((fn) => [...this.#registry.referenced(fn)].map((version) => ({ fn, version })));
@@ -264,7 +267,8 @@ class WfnHost implements Host {
       if (names.has(artifact.manifest.name)) throw new WfnError("WFN_INVALID_REQUEST", `function ${artifact.manifest.name} is in the deployment twice`);
       names.add(artifact.manifest.name);
     }
-    const uploads: Upload[] = artifacts.map(({ manifest, component }) => ({ manifest, component }));
+    // A manifest may use the short forms wfn.json allows (`"queue": "jobs"`); what runs has them filled in.
+    const uploads: Upload[] = artifacts.map(({ manifest, component }) => ({ manifest: { ...manifest, config: resolveFunctionConfig(manifest.config) }, component }));
     return this.#serialized(async () => {
       const { change, results } = this.#registry.planDeploy(uploads, Date.now(), options.description);
       // Queues change only with a deployment that carries them, merged into what is current once
@@ -398,7 +402,7 @@ class WfnHost implements Host {
     this.#routeTable(registry);
     const configs = new Map<string, FunctionConfig>();
     for (const fn of registry.functions.values()) configs.set(fn.record.name, registry.trafficVersion(fn).manifest.config);
-    const problems = checkAppConfig(configs, queues);
+    const problems = checkAppConfig(configs, queues, this.#maxQueues);
     if (problems.length > 0) {
       throw new WfnError("WFN_INVALID_CONFIG", problems.map((p) => `${p.function === undefined ? "" : `function ${p.function}: `}${p.field}: ${p.message}`).join("; "));
     }
@@ -711,6 +715,10 @@ class WfnHost implements Host {
     } catch (error) {
       this.#hostLog("error", `function ${name}: ${(error as Error).message}`);
     }
+  }
+
+  get #maxQueues(): number {
+    return this.#options.maxQueues ?? DEFAULTS.maxQueues;
   }
 
   #setQueues(queues: Record<string, QueueConfig>): void {

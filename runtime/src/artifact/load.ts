@@ -156,7 +156,8 @@ const APP_SCHEMA = {
   additionalProperties: false,
   properties: {
     version: { const: 1 },
-    queues: { type: "object", additionalProperties: { $ref: `${PROJECT_SCHEMA_ID}#/definitions/queue` } },
+    // The very definition wfn.json's queues have (names included), so the two cannot drift.
+    queues: { $ref: `${PROJECT_SCHEMA_ID}#/properties/queues` },
   },
 };
 
