@@ -8,7 +8,7 @@ import { parseAppFile, type Artifact } from "../artifact/load.js";
 import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
 import type { QueueConfigInput } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
-import { readChunks } from "../triggers/http.js";
+import { readChunks, readRequestBody } from "../triggers/http.js";
 import type { ConfigurationPatch, Host } from "../host-types.js";
 import type { LogStore, StoredLogRecord } from "../observe/log-store.js";
 import type { Metrics } from "../observe/metrics.js";
@@ -20,6 +20,13 @@ export interface AdminHost {
   maxUploadBytes: number;
   maxUploadFunctions: number;
 }
+
+/**
+ * Largest body of the JSON routes (configuration, alias, traffic,
+ * rollback): a configuration is a few KB; 1 MiB leaves room for a large
+ * `env` without letting a request hold the host's memory.
+ */
+export const MAX_ADMIN_JSON_BYTES = 1024 * 1024;
 
 type Env = { Variables: { requestId: string } };
 
@@ -116,7 +123,7 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
   app.post(
     "/_wfn/functions/:name/rollback",
     async (c) => {
-      const text = await c.req.text();
+      const text = await readText(c);
       const body = text.trim() === "" ? {} : parseObject(text);
       const to = body.to === undefined || body.to === null ? undefined : versionNumber(body.to, '"to"');
       const outcome = await admin.rollback(param(c, "name"), to === undefined ? {} : { to });
@@ -255,7 +262,11 @@ function param(c: Context, name: string): string {
 }
 
 async function readObject(c: Context): Promise<Record<string, unknown>> {
-  return parseObject(await c.req.text());
+  return parseObject(await readText(c));
+}
+
+async function readText(c: Context): Promise<string> {
+  return new TextDecoder().decode(await readRequestBody(c, MAX_ADMIN_JSON_BYTES, "The body"));
 }
 
 function parseObject(text: string): Record<string, unknown> {

@@ -7,6 +7,7 @@ import type { EventValue } from "@wfn/sdk/abi";
 import type { StorageTriggerConfig } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
 import type { AsyncFailure, NewMessage } from "../store/store.js";
+import { readRequestBody } from "../triggers/http.js";
 import type { Queues } from "../triggers/queues.js";
 import type { Schedules } from "../triggers/schedules.js";
 import { storageRecords } from "../triggers/storage.js";
@@ -23,7 +24,17 @@ export interface OperationsHost {
   acceptAsync(name: string, event: EventValue, requestId: string, qualifier?: string): Promise<void>;
   /** The qualifier routed traffic goes to (undefined: `$LATEST`). */
   trafficQualifier(name: string): string | undefined;
+  /** Largest asynchronous invocation payload: a storage notification becomes one. */
+  readonly maxAsyncPayloadBytes: number;
 }
+
+/**
+ * Largest body of a queue send: a batch of up to 100 messages whose bodies
+ * are at most 256 KiB each. SQS caps a whole batch at the size of one
+ * message; 1 MiB allows one largest message with room for JSON escaping and
+ * attributes, or a batch of smaller ones, and no more.
+ */
+export const MAX_SEND_REQUEST_BYTES = 1024 * 1024;
 
 type App = Hono<{ Variables: { requestId: string } }>;
 
@@ -35,7 +46,7 @@ export function mountOperations(app: App, host: OperationsHost): void {
   app.post(
     "/_wfn/queues/:name/messages",
     async (c) => {
-      const body = await readJson(c);
+      const body = await readJson(c, MAX_SEND_REQUEST_BYTES);
       const single = body !== null && typeof body === "object" && "body" in body;
       const batch = body !== null && typeof body === "object" && Array.isArray((body as { messages?: unknown }).messages);
       if (!single && !batch) throw new WfnError("WFN_INVALID_REQUEST", 'send {"body": "...", "attributes": {...}} or {"messages": [{"body": "..."}, ...]}');
@@ -79,7 +90,8 @@ export function mountOperations(app: App, host: OperationsHost): void {
       if (token === undefined || !safeEqual(token, expected)) {
         return c.json({ errorType: "AccessDeniedException", errorMessage: "missing or wrong storage trigger secret", requestId: c.get("requestId") }, 401);
       }
-      const records = storageRecords(await readJson(c), trigger);
+      // The notification becomes an asynchronous invocation: its body is held to that payload limit while it is read.
+      const records = storageRecords(await readJson(c, host.maxAsyncPayloadBytes, "A storage notification"), trigger);
       if (records.length === 0) return c.json({ accepted: 0 }, 200);
       const requestId = c.get("requestId");
       await host.acceptAsync(name, { tag: "storage", val: records }, requestId, host.trafficQualifier(name));
@@ -88,8 +100,8 @@ export function mountOperations(app: App, host: OperationsHost): void {
   );
 }
 
-async function readJson(c: Context): Promise<unknown> {
-  const text = await c.req.text();
+async function readJson(c: Context, limit: number, what = "The body"): Promise<unknown> {
+  const text = new TextDecoder().decode(await readRequestBody(c, limit, what));
   try {
     return JSON.parse(text);
   } catch (error) {
