@@ -2,10 +2,12 @@
 // letters, redrive), schedules, failed asynchronous invocations, and the
 // storage-notification webhook. JSON in, JSON out; errors as the host's JSON
 // errors. Translation only.
+import { randomBytes } from "node:crypto";
 import type { Context, Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
 import type { StorageTriggerConfig } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
+import type { LogSink } from "../observe/log.js";
 import type { AsyncFailure, NewMessage } from "../store/store.js";
 import { readRequestBody } from "../triggers/http.js";
 import type { Queues } from "../triggers/queues.js";
@@ -26,6 +28,7 @@ export interface OperationsHost {
   trafficQualifier(name: string): string | undefined;
   /** Largest asynchronous invocation payload: a storage notification becomes one. */
   readonly maxAsyncPayloadBytes: number;
+  readonly log: LogSink;
 }
 
 /**
@@ -36,10 +39,17 @@ export interface OperationsHost {
  */
 export const MAX_SEND_REQUEST_BYTES = 1024 * 1024;
 
+/** Compared against when there is no secret to compare with, so that a refusal takes as long whatever its reason. */
+const DUMMY_SECRET = randomBytes(32).toString("hex");
+
+/** How often, at most, an unset storage secret is reported per function. */
+const MISCONFIGURED_WARNING_MS = 60_000;
+
 type App = Hono<{ Variables: { requestId: string } }>;
 
 /** Mounts the operations routes on a host's app. */
 export function mountOperations(app: App, host: OperationsHost): void {
+  const warnedAt = new Map<string, number>();
 
   app.get("/_wfn/queues", async (c) => c.json({ queues: await host.queues.stats() }));
 
@@ -80,15 +90,21 @@ export function mountOperations(app: App, host: OperationsHost): void {
     "/_wfn/events/storage/:function",
     async (c) => {
       const name = c.req.param("function")!;
+      // Whether the function exists, has a storage trigger or has its secret set, a caller without the
+      // secret gets the same answer in the same time: the webhook does not tell who is there.
       const trigger = host.storageTrigger(name);
-      if (trigger === undefined) throw new WfnError("WFN_FUNCTION_NOT_FOUND", `function "${name}" does not exist or has no storage trigger`);
-      const expected = configuredSecret(trigger.secret);
-      if (expected === undefined) {
-        throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `the storage trigger of "${name}" reads its secret from ${trigger.secret.slice(4)}, which is not set in the host's environment`);
-      }
+      const expected = trigger === undefined ? undefined : configuredSecret(trigger.secret);
       const token = c.req.header("x-wfn-secret") ?? bearerToken(c.req.header("authorization"));
-      if (token === undefined || !safeEqual(token, expected)) {
-        return c.json({ errorType: "AccessDeniedException", errorMessage: "missing or wrong storage trigger secret", requestId: c.get("requestId") }, 401);
+      const matches = safeEqual(token ?? "", expected ?? DUMMY_SECRET);
+      if (trigger !== undefined && expected === undefined) {
+        const now = Date.now();
+        if (now - (warnedAt.get(name) ?? 0) >= MISCONFIGURED_WARNING_MS) {
+          warnedAt.set(name, now);
+          host.log({ time: now, level: "warn", source: "host", function: name, requestId: c.get("requestId"), message: `storage notification refused: the storage trigger of ${name} reads its secret from ${trigger.secret.slice(4)}, which is not set in the host's environment` });
+        }
+      }
+      if (trigger === undefined || expected === undefined || token === undefined || !matches) {
+        throw new WfnError("WFN_UNAUTHORIZED", "missing or wrong storage trigger secret");
       }
       // The notification becomes an asynchronous invocation: its body is held to that payload limit while it is read.
       const records = storageRecords(await readJson(c, host.maxAsyncPayloadBytes, "A storage notification"), trigger);
