@@ -7,11 +7,13 @@
 // and only then switched to in one step.
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
 import { Hono } from "hono";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
+import { removeStaleUploads } from "./api/upload.js";
 import { checkArtifact, prepareValidators, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
 import { prepareComponent } from "./artifact/prepare.js";
 import { mapLimit } from "./util/map-limit.js";
@@ -192,6 +194,7 @@ class WfnHost implements Host {
   async start(): Promise<void> {
     // Before any schedule fires: claims left in the store belong to a host that is gone.
     await this.#async.recover();
+    if (this.#options.dataDir !== undefined) await removeStaleUploads(this.#uploadDir);
     const snapshot = await this.#store.loadRegistry();
     this.#registry = Registry.from(snapshot);
     const queues: Record<string, QueueConfig> = { ...(snapshot.queues ?? {}) };
@@ -696,6 +699,7 @@ class WfnHost implements Host {
       admin: this,
       maxUploadBytes: this.#options.maxUploadBytes ?? DEFAULTS.maxUploadBytes,
       maxUploadFunctions: this.#options.maxUploadFunctions ?? DEFAULTS.maxUploadFunctions,
+      uploadDir: this.#uploadDir,
       storageTrigger: (name) => this.#registry.trafficConfig(name)?.storage,
     };
   }
@@ -715,6 +719,11 @@ class WfnHost implements Host {
     } catch (error) {
       this.#hostLog("error", `function ${name}: ${(error as Error).message}`);
     }
+  }
+
+  /** Where uploads are written while they arrive: beside the store when there is one (a tmpfs /tmp would hold them in memory). */
+  get #uploadDir(): string {
+    return this.#options.dataDir === undefined ? tmpdir() : join(this.#options.dataDir, "uploads");
   }
 
   get #maxQueues(): number {
