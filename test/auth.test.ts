@@ -57,8 +57,8 @@ describe("the admin API", () => {
   it("leaves liveness and the storage webhook (which has its own secret) open", async () => {
     expect((await app.get("/_wfn/health")).status).toBe(200);
     const webhook = await app.get("/_wfn/events/storage/hello", { method: "POST", body: "{}" });
-    expect(webhook.status).toBe(404);
-    expect(((await webhook.json()) as { errorMessage: string }).errorMessage).toContain("has no storage trigger");
+    expect(webhook.status).toBe(401);
+    expect(((await webhook.json()) as { errorMessage: string }).errorMessage).toBe("missing or wrong storage trigger secret");
   });
 
   it("refuses an upload over the size limit before reading it all", async () => {

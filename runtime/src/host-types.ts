@@ -2,7 +2,7 @@
 import type { Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
 import type { Artifact } from "./artifact/load.js";
-import type { FunctionConfig, QueueConfigInput } from "./config/function-config.js";
+import { DEFAULT_MAX_QUEUES, type FunctionConfig, type QueueConfigInput } from "./config/function-config.js";
 import type { InvocationResult } from "./invocation.js";
 import type { LogSink } from "./observe/log.js";
 import type { StoredMessage } from "./store/store.js";
@@ -92,6 +92,11 @@ export interface HostOptions {
   maxUploadBytes?: number;
   /** Most functions in one deployment. Default: 100. */
   maxUploadFunctions?: number;
+  /**
+   * Most queues the host keeps, dead-letter queues included, however they
+   * are declared (build folders' app.json, `queues`, deployments). Default: 1,000.
+   */
+  maxQueues?: number;
 }
 
 /** Options of a direct invocation. */
@@ -267,5 +272,6 @@ export const DEFAULTS = {
   asyncConcurrency: 16,
   maxUploadBytes: 256 * 1024 * 1024,
   maxUploadFunctions: 100,
+  maxQueues: DEFAULT_MAX_QUEUES,
 };
 

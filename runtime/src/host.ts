@@ -7,15 +7,17 @@
 // and only then switched to in one step.
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
 import { Hono } from "hono";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
+import { removeStaleUploads } from "./api/upload.js";
 import { checkArtifact, prepareValidators, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
 import { prepareComponent } from "./artifact/prepare.js";
 import { mapLimit } from "./util/map-limit.js";
-import { checkAppConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "./config/function-config.js";
+import { checkAppConfig, checkQueues, resolveFunctionConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "./config/function-config.js";
 import { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 import { LATEST, Registry, type DeployedFunction, type Upload } from "./deploy/registry.js";
 import { asWfnError, WfnError } from "./errors.js";
@@ -192,6 +194,7 @@ class WfnHost implements Host {
   async start(): Promise<void> {
     // Before any schedule fires: claims left in the store belong to a host that is gone.
     await this.#async.recover();
+    if (this.#options.dataDir !== undefined) await removeStaleUploads(this.#uploadDir);
     const snapshot = await this.#store.loadRegistry();
     this.#registry = Registry.from(snapshot);
     const queues: Record<string, QueueConfig> = { ...(snapshot.queues ?? {}) };
@@ -208,6 +211,9 @@ class WfnHost implements Host {
         this.#failures.set(name, { error: failure.error, routes: failure.manifest?.config.routes ?? [] });
       }
     }
+    // Queues from the store, the options and the build folders are held to the same rules as a deployment's.
+    const problems = checkQueues(queues, this.#maxQueues);
+    if (problems.length > 0) throw new WfnError("WFN_INVALID_CONFIG", `the host's queues: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`);
     this.#setQueues(queues);
     // What was deployed before: prepare the versions in use, a few at a time.
     const inUse = [...this.#registry.functions.values()].flatMap((fn) => [...this.#registry.referenced(fn)].map((version) => ({ fn, version })));
@@ -264,7 +270,8 @@ class WfnHost implements Host {
       if (names.has(artifact.manifest.name)) throw new WfnError("WFN_INVALID_REQUEST", `function ${artifact.manifest.name} is in the deployment twice`);
       names.add(artifact.manifest.name);
     }
-    const uploads: Upload[] = artifacts.map(({ manifest, component }) => ({ manifest, component }));
+    // A manifest may use the short forms wfn.json allows (`"queue": "jobs"`); what runs has them filled in.
+    const uploads: Upload[] = artifacts.map(({ manifest, component }) => ({ manifest: { ...manifest, config: resolveFunctionConfig(manifest.config) }, component }));
     return this.#serialized(async () => {
       const { change, results } = this.#registry.planDeploy(uploads, Date.now(), options.description);
       // Queues change only with a deployment that carries them, merged into what is current once
@@ -398,7 +405,7 @@ class WfnHost implements Host {
     this.#routeTable(registry);
     const configs = new Map<string, FunctionConfig>();
     for (const fn of registry.functions.values()) configs.set(fn.record.name, registry.trafficVersion(fn).manifest.config);
-    const problems = checkAppConfig(configs, queues);
+    const problems = checkAppConfig(configs, queues, this.#maxQueues);
     if (problems.length > 0) {
       throw new WfnError("WFN_INVALID_CONFIG", problems.map((p) => `${p.function === undefined ? "" : `function ${p.function}: `}${p.field}: ${p.message}`).join("; "));
     }
@@ -697,6 +704,7 @@ class WfnHost implements Host {
       admin: this,
       maxUploadBytes: this.#options.maxUploadBytes ?? DEFAULTS.maxUploadBytes,
       maxUploadFunctions: this.#options.maxUploadFunctions ?? DEFAULTS.maxUploadFunctions,
+      uploadDir: this.#uploadDir,
       storageTrigger: (name) => this.#registry.trafficConfig(name)?.storage,
     };
   }
@@ -719,6 +727,15 @@ class WfnHost implements Host {
     } catch (error) {
       this.#hostLog("error", `function ${name}: ${(error as Error).message}`);
     }
+  }
+
+  /** Where uploads are written while they arrive: beside the store when there is one (a tmpfs /tmp would hold them in memory). */
+  get #uploadDir(): string {
+    return this.#options.dataDir === undefined ? tmpdir() : join(this.#options.dataDir, "uploads");
+  }
+
+  get #maxQueues(): number {
+    return this.#options.maxQueues ?? DEFAULTS.maxQueues;
   }
 
   #setQueues(queues: Record<string, QueueConfig>): void {

@@ -4,14 +4,12 @@
 // JSON errors; docs/openapi.json describes it. Translation only: the host
 // does the work.
 import type { Context, Hono } from "hono";
-import { parseAppFile, type Artifact } from "../artifact/load.js";
-import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
-import type { QueueConfigInput } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
-import { readChunks } from "../triggers/http.js";
+import { readRequestBody, requestBody } from "../triggers/http.js";
 import type { ConfigurationPatch, Host } from "../host-types.js";
 import type { LogStore, StoredLogRecord } from "../observe/log-store.js";
 import type { Metrics } from "../observe/metrics.js";
+import { readUpload } from "./upload.js";
 
 export interface AdminHost {
   admin: Pick<Host, "function" | "functions" | "versions" | "deployApp" | "undeploy" | "setAlias" | "deleteAlias" | "setTraffic" | "rollback" | "updateConfiguration" | "deleteVersion">;
@@ -19,7 +17,16 @@ export interface AdminHost {
   logs: LogStore;
   maxUploadBytes: number;
   maxUploadFunctions: number;
+  /** Where uploads' components are written while they arrive. */
+  uploadDir: string;
 }
+
+/**
+ * Largest body of the JSON routes (configuration, alias, traffic,
+ * rollback): a configuration is a few KB; 1 MiB leaves room for a large
+ * `env` without letting a request hold the host's memory.
+ */
+export const MAX_ADMIN_JSON_BYTES = 1024 * 1024;
 
 type Env = { Variables: { requestId: string } };
 
@@ -38,7 +45,9 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
   app.post(
     "/_wfn/deployments",
     async (c) => {
-      const { artifacts, queues, description } = await readUpload(c, host.maxUploadBytes, host.maxUploadFunctions);
+      const limits = { maxBytes: host.maxUploadBytes, maxFunctions: host.maxUploadFunctions };
+      const request = { contentType: c.req.header("content-type"), contentLength: c.req.header("content-length"), body: requestBody(c) };
+      const { artifacts, queues, description } = await readUpload(request, limits, host.uploadDir);
       const result = await admin.deployApp(artifacts, { ...(queues === undefined ? {} : { queues }), ...(description === undefined ? {} : { description }) });
       return c.json({ ...result, status: result.functions.map((r) => admin.function(r.function)) });
     },
@@ -116,7 +125,7 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
   app.post(
     "/_wfn/functions/:name/rollback",
     async (c) => {
-      const text = await c.req.text();
+      const text = await readText(c);
       const body = text.trim() === "" ? {} : parseObject(text);
       const to = body.to === undefined || body.to === null ? undefined : versionNumber(body.to, '"to"');
       const outcome = await admin.rollback(param(c, "name"), to === undefined ? {} : { to });
@@ -189,73 +198,17 @@ function follow(c: Context<Env>, logs: LogStore, filter: { function?: string; re
   return new Response(stream, { headers: { "content-type": "application/x-ndjson", "cache-control": "no-store", "x-wfn-request-id": c.get("requestId") } });
 }
 
-/**
- * Reads a deployment: a multipart/form-data body with, per function,
- * `<name>/manifest.json` and `<name>/component.wasm`, plus optionally
- * `app.json` (`{"queues": {...}}`) and a `description` field.
- */
-async function readUpload(c: Context<Env>, maxBytes: number, maxFunctions: number): Promise<{ artifacts: Artifact[]; queues: Record<string, QueueConfigInput> | undefined; description: string | undefined }> {
-  const type = c.req.header("content-type") ?? "";
-  if (!type.startsWith("multipart/form-data")) {
-    throw new WfnError("WFN_INVALID_REQUEST", "a deployment is multipart/form-data with <function>/manifest.json and <function>/component.wasm parts (what `wfn deploy` sends)");
-  }
-  const body = await readCapped(c, maxBytes);
-  let form: FormData;
-  try {
-    form = await new Response(body as BodyInit, { headers: { "content-type": type } }).formData();
-  } catch (error) {
-    throw new WfnError("WFN_INVALID_REQUEST", `the upload is not valid multipart/form-data: ${(error as Error).message}`);
-  }
-  const manifests = new Map<string, Manifest>();
-  const components = new Map<string, Uint8Array>();
-  let queues: Record<string, QueueConfigInput> | undefined;
-  let description: string | undefined;
-  for (const [field, value] of form.entries()) {
-    const text = async () => (typeof value === "string" ? value : await value.text());
-    if (field === "description") {
-      description = await text();
-      continue;
-    }
-    if (field === "app.json") {
-      queues = parseAppFile(await text(), "app.json", "WFN_INVALID_REQUEST");
-      continue;
-    }
-    const match = /^([A-Za-z0-9_-]{1,64})\/(.+)$/.exec(field);
-    if (match === null) throw new WfnError("WFN_INVALID_REQUEST", `unexpected part "${field}" (expected <function>/${MANIFEST_FILE}, <function>/${COMPONENT_FILE}, app.json or description)`);
-    const [, name, file] = match as unknown as [string, string, string];
-    if (file === MANIFEST_FILE) manifests.set(name, parseJson(await text(), `${name}/${MANIFEST_FILE}`) as Manifest);
-    else if (file === COMPONENT_FILE) components.set(name, typeof value === "string" ? new TextEncoder().encode(value) : new Uint8Array(await value.arrayBuffer()));
-    else throw new WfnError("WFN_INVALID_REQUEST", `unexpected part "${field}"`);
-  }
-  const names = new Set([...manifests.keys(), ...components.keys()]);
-  if (names.size === 0) throw new WfnError("WFN_INVALID_REQUEST", "the upload has no functions");
-  if (names.size > maxFunctions) throw new WfnError("WFN_INVALID_REQUEST", `the upload has ${names.size} functions; at most ${maxFunctions} may be deployed at once`);
-  const artifacts: Artifact[] = [];
-  for (const name of [...names].sort()) {
-    const manifest = manifests.get(name);
-    const component = components.get(name);
-    if (manifest === undefined) throw new WfnError("WFN_INVALID_REQUEST", `function ${name}: the upload has its component but no ${MANIFEST_FILE}`);
-    if (component === undefined) throw new WfnError("WFN_INVALID_REQUEST", `function ${name}: the upload has its manifest but no ${COMPONENT_FILE}`);
-    if (manifest?.name !== name) throw new WfnError("WFN_INVALID_ARTIFACT", `function ${name}: the manifest names "${String(manifest?.name)}"`);
-    artifacts.push({ manifest, component, origin: `upload ${name}` });
-  }
-  return { artifacts, queues, description };
-}
-
-async function readCapped(c: Context, maxBytes: number): Promise<Uint8Array> {
-  const tooLarge = () => new WfnError("WFN_PAYLOAD_TOO_LARGE", `the upload is larger than this host's limit of ${maxBytes} bytes`);
-  if (Number(c.req.header("content-length") ?? "0") > maxBytes) throw tooLarge();
-  const body = c.req.raw.body;
-  return body === null ? new Uint8Array(0) : readChunks(body, maxBytes, tooLarge);
-}
-
 /** A path parameter of the route (always present when the route matched). */
 function param(c: Context, name: string): string {
   return c.req.param(name) ?? "";
 }
 
 async function readObject(c: Context): Promise<Record<string, unknown>> {
-  return parseObject(await c.req.text());
+  return parseObject(await readText(c));
+}
+
+async function readText(c: Context): Promise<string> {
+  return new TextDecoder().decode(await readRequestBody(c, MAX_ADMIN_JSON_BYTES, "The body"));
 }
 
 function parseObject(text: string): Record<string, unknown> {

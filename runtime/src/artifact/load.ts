@@ -50,29 +50,57 @@ export function prepareValidators(): void {
   validatorFor("app", APP_SCHEMA);
 }
 
+/**
+ * Records that `bytes` hash to `sha256`, so that checking them as an
+ * artifact's component does not hash them again. Only for a digest the
+ * caller computed over exactly these bytes (an upload hashed as it arrived).
+ */
+export function rememberHash(bytes: Uint8Array, sha256: string): void {
+  hashed.set(bytes, sha256);
+}
+
 /** Checks an in-memory artifact: manifest schema, configuration, size and hash of the component. */
 export function checkArtifact(artifact: Artifact): void {
-  const where = artifact.origin;
-  const problems = validateManifest(artifact.manifest);
+  checkManifest(artifact.manifest, artifact.origin);
+  const { manifest, component } = artifact;
+  let actual = hashed.get(component);
+  // The size first: a component of the wrong size is not worth hashing.
+  if (component.byteLength === manifest.component.size && actual === undefined) {
+    actual = sha256Hex(component);
+    hashed.set(component, actual);
+  }
+  checkComponent(manifest, artifact.origin, component.byteLength, actual ?? "");
+}
+
+/**
+ * Checks a manifest before its component is looked at: schema and
+ * configuration. `where` names the artifact in errors.
+ */
+export function checkManifest(manifest: Manifest, where: string): void {
+  const problems = validateManifest(manifest);
   if (problems.length > 0) {
     const list = problems.map((p) => (p.path ? `${p.path} ${p.message}` : p.message)).join("; ");
     throw new WfnError("WFN_INVALID_ARTIFACT", `${where}: invalid manifest: ${list}`, { details: { problems } });
   }
-  const { manifest, component } = artifact;
   assertFunctionConfig(manifest.name, manifest.config);
-  if (component.byteLength !== manifest.component.size) {
+}
+
+/**
+ * Checks that a component of `size` bytes whose SHA-256 is `sha256` is the
+ * one a (valid) manifest describes; an upload checks what it measured while
+ * reading, before holding the bytes in memory.
+ */
+export function checkComponent(manifest: Manifest, where: string, size: number, sha256: string): void {
+  if (size !== manifest.component.size) {
     throw new WfnError(
       "WFN_INVALID_ARTIFACT",
-      `${where}: component is ${component.byteLength} bytes but the manifest says ${manifest.component.size}; rebuild it with \`wfn build\``,
+      `${where}: component is ${size} bytes but the manifest says ${manifest.component.size}; rebuild it with \`wfn build\``,
     );
   }
-  if (hashed.get(component) === manifest.component.sha256) return;
-  const actual = sha256Hex(component);
-  hashed.set(component, actual);
-  if (actual !== manifest.component.sha256) {
+  if (sha256 !== manifest.component.sha256) {
     throw new WfnError(
       "WFN_INVALID_ARTIFACT",
-      `${where}: component hash ${actual.slice(0, 12)}… does not match the manifest (${manifest.component.sha256.slice(0, 12)}…); the file is corrupted or was changed after the build`,
+      `${where}: component hash ${sha256.slice(0, 12)}… does not match the manifest (${manifest.component.sha256.slice(0, 12)}…); the file is corrupted or was changed after the build`,
     );
   }
 }
@@ -156,7 +184,8 @@ const APP_SCHEMA = {
   additionalProperties: false,
   properties: {
     version: { const: 1 },
-    queues: { type: "object", additionalProperties: { $ref: `${PROJECT_SCHEMA_ID}#/definitions/queue` } },
+    // The very definition wfn.json's queues have (names included), so the two cannot drift.
+    queues: { $ref: `${PROJECT_SCHEMA_ID}#/properties/queues` },
   },
 };
 

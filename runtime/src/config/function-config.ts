@@ -260,13 +260,71 @@ function resolveSchedule(input: NonNullable<FunctionConfigInput["schedule"]>): S
   };
 }
 
-/** Problems across an app's functions and queues: references to queues that are not declared. */
-export function checkAppConfig(functions: ReadonlyMap<string, FunctionConfig>, queues: Readonly<Record<string, QueueConfig>>): Array<ConfigProblem & { function?: string }> {
-  const declared = new Set([...Object.keys(queues), ...Object.values(queues).map((queue) => queue.deadLetterQueue)]);
-  const problems: Array<ConfigProblem & { function?: string }> = [];
+/** Queue names, as in wfn.json's schema (SQS's rule for a standard queue). */
+export const QUEUE_NAME_PATTERN = /^[A-Za-z0-9_-]{1,80}$/;
+/** Dead-letter queue names: the same characters, and room for the `-dlq` a default one adds to an 80-character name. */
+const DEAD_LETTER_QUEUE_PATTERN = /^[A-Za-z0-9_-]{1,84}$/;
+
+/** Queues one host keeps, dead-letter queues included, unless its `maxQueues` says otherwise. */
+export const DEFAULT_MAX_QUEUES = 1000;
+
+/**
+ * Problems with a host's queues, wherever they were declared (wfn.json, an
+ * uploaded or built app.json, host options): names, how many there are,
+ * and dead-letter queues that lead back to where they started.
+ */
+export function checkQueues(queues: Readonly<Record<string, QueueConfig>>, maxQueues = DEFAULT_MAX_QUEUES): ConfigProblem[] {
+  const names = new Set([...Object.keys(queues), ...Object.values(queues).map((queue) => queue.deadLetterQueue)]);
+  // Checked first and alone: a count far over the limit would otherwise be described queue by queue.
+  if (names.size > maxQueues) {
+    return [{ field: "queues", message: `${names.size} queues (dead-letter queues included) are more than this host's limit of ${maxQueues}` }];
+  }
+  const problems: ConfigProblem[] = [];
   for (const [name, queue] of Object.entries(queues)) {
+    if (!QUEUE_NAME_PATTERN.test(name)) problems.push({ field: "queues", message: `${JSON.stringify(name)} is not a valid queue name (letters, digits, "-" and "_", at most 80)` });
+    if (!DEAD_LETTER_QUEUE_PATTERN.test(queue.deadLetterQueue)) {
+      problems.push({ field: `queues.${name}.deadLetterQueue`, message: `${JSON.stringify(queue.deadLetterQueue)} is not a valid queue name (letters, digits, "-" and "_")` });
+    }
     if (queue.deadLetterQueue === name) problems.push({ field: `queues.${name}.deadLetterQueue`, message: "a queue cannot be its own dead-letter queue" });
   }
+  problems.push(...deadLetterCycles(queues));
+  return problems;
+}
+
+/** Chains of dead-letter queues that come back to a queue on them (a → b → a): a failing message would never leave. */
+function deadLetterCycles(queues: Readonly<Record<string, QueueConfig>>): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  /** Queues already known to be on a cycle or to lead out of the declared queues. */
+  const settled = new Set<string>();
+  for (const start of Object.keys(queues)) {
+    const path: string[] = [];
+    let at: string | undefined = start;
+    while (at !== undefined && !settled.has(at) && !path.includes(at)) {
+      path.push(at);
+      at = Object.hasOwn(queues, at) ? queues[at]!.deadLetterQueue : undefined;
+    }
+    if (at !== undefined && path.includes(at)) {
+      const cycle = path.slice(path.indexOf(at));
+      // A queue that is its own dead-letter queue is reported on its own above.
+      if (cycle.length > 1) {
+        problems.push({
+          field: `queues.${cycle[0]}.deadLetterQueue`,
+          message: `dead-letter queues form a cycle (${[...cycle, cycle[0]].join(" → ")}): a message that keeps failing would move between them for ever; end the chain at a queue whose dead-letter queue is not one of these`,
+        });
+      }
+    }
+    for (const name of path) settled.add(name);
+  }
+  return problems;
+}
+
+/**
+ * Problems across an app's functions and queues: the queues themselves
+ * (see {@link checkQueues}), references to queues that are not declared.
+ */
+export function checkAppConfig(functions: ReadonlyMap<string, FunctionConfig>, queues: Readonly<Record<string, QueueConfig>>, maxQueues = DEFAULT_MAX_QUEUES): Array<ConfigProblem & { function?: string }> {
+  const declared = new Set([...Object.keys(queues), ...Object.values(queues).map((queue) => queue.deadLetterQueue)]);
+  const problems: Array<ConfigProblem & { function?: string }> = checkQueues(queues, maxQueues);
   for (const [name, config] of functions) {
     if (config.queue !== undefined && !declared.has(config.queue.name)) {
       problems.push({ function: name, field: "queue.name", message: `queue "${config.queue.name}" is not declared under "queues"` });

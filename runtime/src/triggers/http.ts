@@ -120,7 +120,7 @@ export async function toHttpRequestRecord(c: Context, limits: HttpLimits, match?
       method: node.method,
       url: c.req.url,
       headers: rawHeaders(c)!,
-      body: hasBody ? await readChunks(node as AsyncIterable<Uint8Array>, limits.maxRequestBytes) : new Uint8Array(0),
+      body: hasBody ? await readChunks(requestBody(c)!, limits.maxRequestBytes) : new Uint8Array(0),
       route,
       remoteAddress: clientAddress(c, limits.trustProxy).address,
     };
@@ -146,6 +146,7 @@ interface Incoming {
   rawHeaders?: string[];
   socket?: { remoteAddress?: string };
   [Symbol.asyncIterator]?: unknown;
+  iterator?: (options: { destroyOnReturn: boolean }) => AsyncIterable<Uint8Array>;
 }
 
 /** Node's IncomingMessage, when the request came through @hono/node-server. */
@@ -166,7 +167,32 @@ function rawHeaders(c: Context): Array<[string, string]> | undefined {
   return pairs;
 }
 
-/** Reads a body whole, refusing it as soon as it passes `limit` bytes. */
+/**
+ * Reads a request's body whole, refusing it with 413 (`what` names it in
+ * the message) as soon as the declared length or the bytes received pass
+ * `limit`: a body over the limit is never held in memory.
+ */
+export async function readRequestBody(c: Context, limit: number, what = "Request"): Promise<Uint8Array> {
+  const refuse = (size: number) => new WfnError("WFN_PAYLOAD_TOO_LARGE", `${what} must be smaller than ${limit} bytes (got ${size} or more)`, { details: { limit } });
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > limit) throw refuse(declared);
+  const body = requestBody(c);
+  return body === null ? new Uint8Array(0) : readChunks(body, limit, refuse);
+}
+
+/**
+ * The body of a request as it arrives. Under @hono/node-server, Node's
+ * message itself, iterated so that a reader which stops early (a body over
+ * its limit) leaves it open: the rest is drained after the response and the
+ * connection stays usable. Destroying it would reset the connection under
+ * the client's next request; a web stream over it would stall the drain.
+ */
+export function requestBody(c: Context): AsyncIterable<Uint8Array> | null {
+  const node = incoming(c);
+  if (typeof node?.iterator === "function") return node.iterator({ destroyOnReturn: false });
+  return c.req.raw.body;
+}
+
 /**
  * Reads a body into one buffer, giving up (with `refuse(size so far)`) as
  * soon as it passes `limit` bytes, so an oversized body is never buffered whole.

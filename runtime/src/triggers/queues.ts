@@ -10,8 +10,17 @@ import type { InvocationResult } from "../invocation.js";
 import type { LogSink } from "../observe/log.js";
 import type { NewMessage, ReceivedMessage, Store, StoredMessage } from "../store/store.js";
 
-/** Largest message body, as on SQS. */
+/** Largest message, body and attributes (names and values) together, as on SQS. */
 const MAX_MESSAGE_BYTES = 256 * 1024;
+/** Most attributes on one message, as on SQS. */
+const MAX_ATTRIBUTES = 10;
+/**
+ * Attribute names, as on SQS: up to 256 letters, digits, `_`, `-` and `.`,
+ * not starting or ending with a dot, no two dots in a row.
+ */
+const ATTRIBUTE_NAME = /^(?!\.)(?!.*\.\.)(?!.*\.$)[A-Za-z0-9_.-]{1,256}$/;
+/** Prefixes SQS keeps for itself. */
+const RESERVED_ATTRIBUTE_PREFIX = /^(aws|amazon)\./i;
 const MAX_BATCH_SEND = 100;
 const IDLE_POLL_MS = 1000;
 
@@ -258,10 +267,25 @@ export class Queues {
 
 function checkMessage(message: NewMessage, what: string): void {
   if (typeof message.body !== "string") throw new WfnError("WFN_INVALID_REQUEST", `${what}: "body" must be a string`);
-  if (Buffer.byteLength(message.body) > MAX_MESSAGE_BYTES) throw new WfnError("WFN_PAYLOAD_TOO_LARGE", `${what}: the body is larger than ${MAX_MESSAGE_BYTES} bytes`);
-  for (const [key, value] of Object.entries(message.attributes ?? {})) {
-    if (typeof value !== "string") throw new WfnError("WFN_INVALID_REQUEST", `${what}: attribute "${key}" must be a string`);
+  const attributes: unknown = message.attributes ?? {};
+  if (attributes === null || typeof attributes !== "object" || Array.isArray(attributes)) {
+    throw new WfnError("WFN_INVALID_REQUEST", `${what}: "attributes" must be an object of string values`);
   }
+  const entries = Object.entries(attributes);
+  if (entries.length > MAX_ATTRIBUTES) throw new WfnError("WFN_INVALID_REQUEST", `${what}: at most ${MAX_ATTRIBUTES} attributes per message (got ${entries.length})`);
+  let size = Buffer.byteLength(message.body);
+  for (const [key, value] of entries) {
+    if (!ATTRIBUTE_NAME.test(key) || RESERVED_ATTRIBUTE_PREFIX.test(key)) {
+      throw new WfnError(
+        "WFN_INVALID_REQUEST",
+        `${what}: attribute name ${JSON.stringify(key.length > 64 ? `${key.slice(0, 64)}…` : key)} is not allowed (up to 256 letters, digits, "_", "-" and "."; no leading, trailing or double dots; not starting with "AWS." or "Amazon.")`,
+      );
+    }
+    if (typeof value !== "string") throw new WfnError("WFN_INVALID_REQUEST", `${what}: attribute "${key}" must be a string`);
+    size += Buffer.byteLength(key) + Buffer.byteLength(value);
+  }
+  // Attributes count towards the message's size, as on SQS: they are stored and delivered with it.
+  if (size > MAX_MESSAGE_BYTES) throw new WfnError("WFN_PAYLOAD_TOO_LARGE", `${what}: the message (body and attributes) is larger than ${MAX_MESSAGE_BYTES} bytes`, { details: { limit: MAX_MESSAGE_BYTES } });
   if (message.delaySeconds !== undefined && (!Number.isInteger(message.delaySeconds) || message.delaySeconds < 0 || message.delaySeconds > 900)) {
     throw new WfnError("WFN_INVALID_REQUEST", `${what}: "delaySeconds" must be an integer from 0 to 900`);
   }

@@ -6,10 +6,21 @@ import type { StorageRecordValue } from "@wfn/sdk/abi";
 import type { StorageTriggerConfig } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
 
+/**
+ * Most records in one notification. S3 sends one record per notification
+ * and MinIO, Ceph RGW and Garage do the same; a hundred leaves room for a
+ * server that batches, while one invocation stays one manageable event.
+ */
+export const MAX_NOTIFICATION_RECORDS = 100;
+
 /** Reads a notification body and keeps the records the trigger accepts. */
 export function storageRecords(body: unknown, trigger: StorageTriggerConfig): StorageRecordValue[] {
   if (body === null || typeof body !== "object" || !Array.isArray((body as { Records?: unknown }).Records)) {
     throw new WfnError("WFN_INVALID_REQUEST", 'not an S3 event notification: expected a JSON object with a "Records" array');
+  }
+  const count = (body as { Records: unknown[] }).Records.length;
+  if (count > MAX_NOTIFICATION_RECORDS) {
+    throw new WfnError("WFN_PAYLOAD_TOO_LARGE", `a storage notification may carry at most ${MAX_NOTIFICATION_RECORDS} records; this one has ${count}`, { details: { limit: MAX_NOTIFICATION_RECORDS } });
   }
   const records: StorageRecordValue[] = [];
   (body as { Records: unknown[] }).Records.forEach((raw, index) => {
