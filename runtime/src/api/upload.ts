@@ -15,6 +15,7 @@ import { checkComponent, checkManifest, parseAppFile, rememberHash, type Artifac
 import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
 import type { QueueConfigInput } from "../config/function-config.js";
 import { asWfnError, WfnError } from "../errors.js";
+import { isDiskFull } from "../store/failures.js";
 
 /** What a deployment upload holds, checked. */
 export interface Upload {
@@ -241,6 +242,15 @@ class UploadReader {
   }
 
   async #writeComponent(name: string, stream: Readable): Promise<void> {
+    try {
+      await this.#writeComponentFile(name, stream);
+    } catch (error) {
+      if (!isDiskFull(error)) throw error;
+      throw new WfnError("WFN_DISK_FULL", `no space left on the disk of ${this.#tempRoot}, where uploads are received; free space there, then retry`, { cause: error });
+    }
+  }
+
+  async #writeComponentFile(name: string, stream: Readable): Promise<void> {
     const path = join(await this.#dir(), `${name}.wasm`);
     const hash = createHash("sha256");
     let size = 0;

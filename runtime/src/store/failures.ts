@@ -11,7 +11,7 @@ export function sqliteCode(error: unknown): number | undefined {
 }
 
 /** Whether a write failed for want of space: SQLITE_FULL from the database, ENOSPC or EDQUOT from a file. */
-function isDiskFull(error: unknown): boolean {
+export function isDiskFull(error: unknown): boolean {
   const errno = (error as NodeJS.ErrnoException | null)?.code;
   return sqliteCode(error) === SQLITE_FULL || errno === "ENOSPC" || errno === "EDQUOT";
 }
