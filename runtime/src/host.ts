@@ -11,7 +11,7 @@ import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import { MessageChannel } from "node:worker_threads";
 import { Hono } from "hono";
-import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
+import type { ContextRecord, EventValue, OutcomeValue } from "@wfn/sdk/abi";
 import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
 import { removeStaleUploads } from "./api/upload.js";
 import { checkArtifact, prepareValidators, readAppConfig, readArtifact, readArtifacts, type Artifact } from "./artifact/load.js";
@@ -545,7 +545,7 @@ class WfnHost implements Host {
     let result: InvocationResult;
     switch (call.status) {
       case "ok": {
-        const size = call.outcome.tag === "http" ? call.outcome.val.body.byteLength : call.outcome.val.byteLength;
+        const size = outcomeBytes(call.outcome);
         if (size > this.#maxResponseBytes) {
           const error = new WfnError(
             "WFN_RESPONSE_TOO_LARGE",
@@ -845,6 +845,14 @@ function withLazyLog(result: InvocationResult, log: InvocationLog): InvocationRe
   let text: string | undefined;
   Object.defineProperty(result, "log", { enumerable: true, configurable: true, get: () => (text ??= log.text()) });
   return result;
+}
+
+/** The size of a result as the 6 MiB limit counts it: the body, and an HTTP response's header names and values. */
+function outcomeBytes(outcome: OutcomeValue): number {
+  if (outcome.tag === "payload") return outcome.val.byteLength;
+  let size = outcome.val.body.byteLength;
+  for (const [name, value] of outcome.val.headers) size += Buffer.byteLength(name) + Buffer.byteLength(value) + 4;
+  return size;
 }
 
 /** Components prepared at once when a host starts. */

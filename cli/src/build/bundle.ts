@@ -141,6 +141,10 @@ async function run(projectDir: string, options: esbuild.BuildOptions): Promise<e
       format: "esm",
       platform: "neutral",
       target: "es2022",
+      // StarlingMonkey cannot load a module at run time: an import() that esbuild cannot bundle
+      // (its name is computed) would trap the instance with a bare "unreachable". Lowered, it
+      // throws "Dynamic require of "x" is not supported", an error the function can see and catch.
+      supported: { "dynamic-import": false },
       mainFields: ["module", "main"],
       conditions: ["workerd", "worker", "browser", "import", "default"],
       resolveExtensions: [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", ".json"],

@@ -90,10 +90,17 @@ export class SandboxInstance {
     const logs = this.#logs.take();
     if (status.status === "trap" && !status.outOfMemory) {
       status.outOfMemory = logs.some((entry) => entry.level === "error" && /out of memory/i.test(entry.message));
+      // StarlingMonkey's words when the handler's promise is pending and nothing is left to settle it.
+      if (logs.some((entry) => entry.level === "error" && entry.message.includes("event loop error, but no exception is pending"))) {
+        status.message = NEVER_SETTLED;
+      }
     }
     return { ...status, logs, durationMs: performance.now() - started, memoryBytes: this.#memory() };
   }
 }
+
+const NEVER_SETTLED =
+  "the handler returned a promise that never settled, and nothing was left for it to wait on (no timer, no fetch in flight): resolve or reject it on every path";
 
 /** The guest glue reports an engine out-of-memory as a function error of this type; the instance is then unusable. */
 const OUT_OF_MEMORY_TYPE = "Runtime.OutOfMemory";

@@ -9,6 +9,11 @@ export class FunctionShapeError extends Error {
 /** The error type reported when the engine ran out of memory (it throws this string). */
 export const OUT_OF_MEMORY_TYPE = "Runtime.OutOfMemory";
 
+/** What the bundle throws for an import() or require() of a module named only at run time. */
+const DYNAMIC_REQUIRE = /^Dynamic require of ".*" is not supported$/;
+const DYNAMIC_IMPORT_HINT =
+  "a wfn function cannot load a module while it runs (an import() or require() whose name is computed); import it with a static import, so that `wfn build` bundles it";
+
 /** Converts a thrown value into a `function-error` record; never throws. */
 export function toFunctionError(thrown: unknown): FunctionErrorRecord {
   if (thrown === "out of memory") {
@@ -17,7 +22,7 @@ export function toFunctionError(thrown: unknown): FunctionErrorRecord {
   if (thrown instanceof Error) {
     return {
       errorType: thrown.name || thrown.constructor?.name || "Error",
-      message: thrown.message,
+      message: DYNAMIC_REQUIRE.test(thrown.message) ? `${thrown.message}: ${DYNAMIC_IMPORT_HINT}` : thrown.message,
       stack: typeof thrown.stack === "string" && thrown.stack.length > 0 ? thrown.stack : undefined,
     };
   }
