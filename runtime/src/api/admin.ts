@@ -30,6 +30,9 @@ export const MAX_ADMIN_JSON_BYTES = 1024 * 1024;
 
 type Env = { Variables: { requestId: string } };
 
+/** Most log records one `GET /_wfn/logs` returns (a function's log store keeps about this many). */
+const MAX_LOG_RECORDS = 10_000;
+
 /** Fields a configuration update may set. */
 const CONFIGURABLE = ["routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts", "queue", "schedule", "storage", "async", "auth"];
 
@@ -147,7 +150,7 @@ export function mountAdmin(app: Hono<Env>, host: AdminHost): void {
       };
       const since = timeParam(c.req.query("since"), "since");
       const until = timeParam(c.req.query("until"), "until");
-      const limit = c.req.query("limit") === undefined ? 1000 : versionNumber(c.req.query("limit"), "limit");
+      const limit = c.req.query("limit") === undefined ? 1000 : Math.min(MAX_LOG_RECORDS, versionNumber(c.req.query("limit"), "limit"));
       const query = () => host.logs.query({ ...filter, ...(since === undefined ? {} : { since }), ...(until === undefined ? {} : { until }), limit });
       if (c.req.query("follow") === undefined || c.req.query("follow") === "false") return c.json({ records: query() });
       return follow(c, host.logs, filter, query);
