@@ -9,7 +9,6 @@ import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
-import { MessageChannel } from "node:worker_threads";
 import { Hono } from "hono";
 import type { ContextRecord, EventValue, OutcomeValue } from "@wfn/sdk/abi";
 import { mountRoutes, type HostEnv, type HostInternals } from "./app.js";
@@ -41,8 +40,7 @@ import { textSink, type LogSink } from "./observe/log.js";
 import { LogStore } from "./observe/log-store.js";
 import { Metrics } from "./observe/metrics.js";
 import type { InvocationSummary, PoolSnapshot, TriggerKind } from "./observe/telemetry.js";
-import { OutboundThread } from "./outbound/thread.js";
-import { serveHostCalls, type HostCallRequest } from "./pool/host-calls.js";
+import type { HostCallRequest } from "./pool/protocol.js";
 import { FunctionPool } from "./pool/pool.js";
 import { Scheduler } from "./pool/scheduler.js";
 import { openSqliteStore } from "./store/sqlite.js";
@@ -90,7 +88,6 @@ class WfnHost implements Host {
   readonly #cacheDir: string;
   readonly #store: Store;
   readonly #scheduler: Scheduler;
-  readonly #outbound = new OutboundThread();
   readonly #async: AsyncInvocations;
   readonly #queues: Queues;
   readonly #schedules: Schedules;
@@ -130,7 +127,7 @@ class WfnHost implements Host {
       idleTimeoutMs: options.idleTimeoutMs ?? DEFAULTS.idleTimeoutMs,
       maxInvocationsPerInstance: options.maxInvocationsPerInstance ?? DEFAULTS.maxInvocationsPerInstance,
       drainTimeoutMs: options.drainTimeoutMs ?? DEFAULTS.drainTimeoutMs,
-      executorInit: () => this.#executorInit(),
+      hostCalls: (request) => this.#hostCall(request),
       onEvent: (event) => {
         if (event.kind === "executor-lost") {
           this.#hostLog("warn", `executor ${event.index} stopped (${event.reason}); replaced it, ${event.instancesLost} instance(s) lost and re-warmed`);
@@ -662,7 +659,6 @@ class WfnHost implements Host {
       await this.#changes;
       await Promise.all([...this.#pools.values()].map((slot) => slot.ready.then((pool) => pool.drain(), () => undefined)));
       await this.#scheduler.close();
-      await this.#outbound.close();
       await this.#store.close();
     })();
     return this.#closing;
@@ -741,15 +737,6 @@ class WfnHost implements Host {
   #setQueues(queues: Record<string, QueueConfig>): void {
     this.#queueConfig = queues;
     this.#queues.configure(queues);
-  }
-
-  /** What an executor needs at start: a channel to the outbound thread, and one for guests' calls to the host. */
-  #executorInit() {
-    const outbound = this.#outbound.connect();
-    const { port1, port2 } = new MessageChannel();
-    const signal = new SharedArrayBuffer(4);
-    serveHostCalls(port2, signal, (request) => this.#hostCall(request));
-    return { init: { ...outbound.init, hostCalls: { port: port1, signal } }, transfer: [...outbound.transfer, port1] };
   }
 
   async #hostCall(request: HostCallRequest): Promise<string> {

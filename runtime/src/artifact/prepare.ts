@@ -29,6 +29,9 @@ export interface PreparedComponent extends LoadableComponent {
 const PROVIDED_IMPORT = /^(wasi:(cli|clocks|io|random|filesystem|http|sockets)\/[a-z-]+|wfn:function\/host)(@[\d.]+)?$/;
 
 const GLUE_FILE = "component.mjs";
+
+/** The imports in which a guest waits on the host: the glue makes them suspending (JSPI). */
+const SUSPENDING_IMPORTS = ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", "wfn:function/host#send-message"];
 const META_FILE = "meta.json";
 
 interface TranspileMeta {
@@ -87,7 +90,7 @@ const PAGES_PER_MB = 16;
 
 async function prepare(artifact: Artifact, cacheDir: string, key: string): Promise<PreparedComponent> {
   const sha256 = artifact.manifest.component.sha256;
-  const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}-p${GLUE_PATCH_LEVEL}`, sha256);
+  const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}-jspi-p${GLUE_PATCH_LEVEL}`, sha256);
   let meta = await readMeta(dir);
   const cached = meta !== undefined;
   let transpileMs = 0;
@@ -199,6 +202,11 @@ async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMe
       emitTypescriptDeclarations: false,
       base64Cutoff: 0,
       noComponentErrorWrapping: true,
+      // JSPI: `handle` returns a promise, and the imports a guest waits in suspend its stack
+      // instead of blocking the thread, so one executor interleaves many invocations.
+      asyncMode: "jspi",
+      asyncImports: SUSPENDING_IMPORTS,
+      asyncExports: ["handle"],
     });
   } catch (cause) {
     throw new WfnError(

@@ -1,71 +1,26 @@
 // The executor's side of outbound HTTP: checks each request against the
-// function's allow-list, sends allowed ones to the outbound thread, and lets
-// the guest wait for the reply (blocking this executor only).
-import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import {
-  FutureIncomingResponse,
-  IncomingResponse,
-  type HttpErrorCode,
-  type OutboundHandler,
-  type TransportResult,
-} from "../sandbox/capabilities/http.js";
+// function's allow-list and performs the allowed ones (./transport.ts) while
+// the guest's instance is suspended, waiting for the reply.
+import { FutureIncomingResponse, IncomingResponse, type HttpErrorCode, type OutboundHandler, type TransportResult } from "../sandbox/capabilities/http.js";
+import type { WaitState } from "../sandbox/capabilities/io.js";
 import type { LogCollector } from "../sandbox/capabilities/logs.js";
 import { denialReason, isOutboundAllowed, parseOutboundRules } from "./policy.js";
-import { ownsBuffer } from "../pool/protocol.js";
-import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER, type OutboundReply, type OutboundRequest } from "./protocol.js";
+import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER } from "./protocol.js";
+import { perform } from "./transport.js";
 
-/** One per executor: the channel to the outbound thread. */
-export class OutboundChannel {
-  readonly #port: MessagePort;
-  readonly #signal: Int32Array;
-  readonly #replies = new Map<number, OutboundReply>();
-  #nextId = 1;
-
-  constructor(port: MessagePort, signal: SharedArrayBuffer) {
-    this.#port = port;
-    this.#signal = new Int32Array(signal);
-  }
-
-  /** Sends a request to the outbound thread; returns its id. */
-  post(request: Omit<OutboundRequest, "id">): number {
-    const message: OutboundRequest = { id: this.#nextId++, ...request };
-    this.#port.postMessage(message, ownsBuffer(message.body) ? [message.body.buffer as ArrayBuffer] : []);
-    return message.id;
-  }
-
-  /** The reply to request `id` once it has come (handed out once). */
-  take(id: number): OutboundReply | undefined {
-    this.#drain();
-    const reply = this.#replies.get(id);
-    if (reply !== undefined) this.#replies.delete(id);
-    return reply;
-  }
-
-  /** Blocks until the outbound thread replies to something, or `ms` pass. */
-  wait(ms: number): void {
-    const seen = Atomics.load(this.#signal, 0);
-    this.#drain();
-    Atomics.wait(this.#signal, 0, seen, ms);
-  }
-
-  #drain(): void {
-    for (let message = receiveMessageOnPort(this.#port); message !== undefined; message = receiveMessageOnPort(this.#port)) {
-      const reply = message.message as OutboundReply;
-      this.#replies.set(reply.id, reply);
-    }
-  }
-}
-
-/** Builds an instance's outbound handler: its allow-list, its log, the executor's channel. */
+/** Builds an instance's outbound handler: its allow-list, its log, its limits. */
 export function outboundHandler(options: {
   functionName: string;
   allowedHosts: readonly string[];
-  channel: OutboundChannel | undefined;
+  /** Whether requests may leave at all (false: every one is refused). */
+  enabled: boolean;
   logs: LogCollector;
   maxRequestBodyBytes: number;
   maxResponseBytes: number;
   /** Milliseconds the invocation has left (outbound requests never outlive it). */
   remainingMs: () => number;
+  /** The instance's wait state: its pending requests settle into nothing once it is abandoned. */
+  state: WaitState;
 }): OutboundHandler {
   const rules = parseOutboundRules(options.allowedHosts);
   const decoder = new TextDecoder();
@@ -78,45 +33,31 @@ export function outboundHandler(options: {
       outgoing.discardBody();
       return FutureIncomingResponse.settled({ error: { tag: "HTTP-request-URI-invalid" } });
     }
-    if (!isOutboundAllowed(url, rules) || options.channel === undefined) {
+    if (!options.enabled || !isOutboundAllowed(url, rules)) {
       // StarlingMonkey writes the body after handing the request over: keep none of it.
       outgoing.discardBody();
       const reason = denialReason(url, options.functionName);
       options.logs.log("warn", reason);
       return FutureIncomingResponse.settled({ ok: syntheticResponse(403, DENIED_HEADER, reason) });
     }
-    const channel = options.channel;
     const fail = failure(`${target.method} ${url.origin}${url.pathname}`, target.headers.has(EXPLAIN_HEADER), options.logs);
-    let id: number | undefined;
-    let result: TransportResult | undefined;
-    outgoing.whenComplete(
-      () => {
-        id = channel.post({
-          functionName: options.functionName,
-          method: target.method,
-          url: url.href,
-          headers: target.headers.entries().map(([name, value]): [string, string] => [name, decoder.decode(value)]),
-          body: outgoing.bodyBytes(),
-          timeoutMs: Math.max(1, options.remainingMs()),
-          maxResponseBytes: options.maxResponseBytes,
-        });
-      },
-      () => {
-        result = fail(
-          { tag: "HTTP-request-body-size", val: undefined },
-          `request body larger than maxOutboundRequestBytes = ${options.maxRequestBodyBytes} bytes`,
-        );
-      },
-    );
-    return new FutureIncomingResponse(
-      () => {
-        if (result !== undefined || id === undefined) return result;
-        const reply = channel.take(id);
-        if (reply === undefined) return undefined;
-        return "error" in reply ? fail(reply.error, reply.reason) : { ok: incomingResponse(reply.status, reply.headers, reply.body) };
-      },
-      (ms) => channel.wait(ms),
-    );
+    const settled = new Promise<TransportResult>((resolve) => {
+      outgoing.whenComplete(
+        () => {
+          void perform({
+            functionName: options.functionName,
+            method: target.method,
+            url: url.href,
+            headers: target.headers.entries().map(([name, value]): [string, string] => [name, decoder.decode(value)]),
+            body: outgoing.bodyBytes(),
+            timeoutMs: Math.max(1, options.remainingMs()),
+            maxResponseBytes: options.maxResponseBytes,
+          }).then((reply) => resolve("error" in reply ? fail(reply.error, reply.reason) : { ok: incomingResponse(reply.status, reply.headers, reply.body) }));
+        },
+        () => resolve(fail({ tag: "HTTP-request-body-size", val: undefined }, `request body larger than maxOutboundRequestBytes = ${options.maxRequestBodyBytes} bytes`)),
+      );
+    });
+    return new FutureIncomingResponse(settled, options.state);
   };
 }
 

@@ -1,5 +1,6 @@
-// Messages between executors and the outbound-HTTP thread, and the headers
-// by which the host marks outbound requests and the answers it makes up.
+// A guest's outbound request and its reply, as the transport sees them, and
+// the headers by which the host marks outbound requests and the answers it
+// makes up.
 import type { HttpErrorCode } from "../sandbox/capabilities/http.js";
 
 /**
@@ -23,7 +24,6 @@ export const FAILED_HEADER = "x-wfn-outbound-failed";
 export const EXPLAIN_HEADER = "x-wfn-outbound-explain";
 
 export interface OutboundRequest {
-  id: number;
   /** The function making the request: names its connection pool and goes in {@link GUEST_REQUEST_HEADER}. */
   functionName: string;
   method: string;
@@ -36,6 +36,6 @@ export interface OutboundRequest {
 }
 
 export type OutboundReply =
-  | { id: number; status: number; headers: Array<[string, string]>; body: Uint8Array }
+  | { status: number; headers: Array<[string, string]>; body: Uint8Array }
   /** `reason` says what went wrong in plain words, for the log and the guest. */
-  | { id: number; error: HttpErrorCode; reason: string };
+  | { error: HttpErrorCode; reason: string };

@@ -1,20 +1,17 @@
 // The executor: a worker thread that holds sandboxed instances and runs
-// their calls, one at a time. It never decides policy; the scheduler does.
-//
-// It never returns to its event loop: it sleeps on the doorbell of the
-// memory it shares with the host, reads control messages synchronously, and
-// writes each call's result straight into that memory. Everything here is
-// synchronous (glue modules are loaded with require()).
+// their calls — many at once. A call runs until its guest waits on the host
+// (a timer, an outbound request, a queue send); its instance is then
+// suspended (JSPI) and the thread goes on with other calls, returning to
+// the suspended one when what it waits for arrives. It never decides policy;
+// the scheduler does.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { parentPort, receiveMessageOnPort, workerData, type Transferable } from "node:worker_threads";
-import { OutboundChannel } from "../outbound/client.js";
-import { HostCallClient } from "./host-calls.js";
+import { parentPort, type Transferable } from "node:worker_threads";
 import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
-import { Overflow, readCall, Reader, Writer, writeResult } from "./codec.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
-import { CHANNEL, ownsBuffer, type ChannelInit, type ExecutorInit, type FromExecutor, type ToExecutor } from "./protocol.js";
+import { closeTransport } from "../outbound/transport.js";
+import { ownsBuffer, type FromExecutor, type HostCallRequest, type ToExecutor } from "./protocol.js";
 
 interface LoadedComponent {
   glueUrl: string;
@@ -24,16 +21,23 @@ interface LoadedComponent {
 }
 
 const require = createRequire(import.meta.url);
-const init = workerData as ExecutorInit & { channel: ChannelInit };
-const header = new Int32Array(init.channel.shared, 0, CHANNEL.HEADER_BYTES / 4);
-const data = new Uint8Array(init.channel.shared, CHANNEL.HEADER_BYTES, CHANNEL.DATA_BYTES);
-const outbound = init.outbound === undefined ? undefined : new OutboundChannel(init.outbound.port, init.outbound.signal);
-const hostCalls = init.hostCalls === undefined ? undefined : new HostCallClient(init.hostCalls.port, init.hostCalls.signal);
+const port = parentPort!;
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
+/** Guests' calls to the host waiting for its reply. */
+const hostCalls = new Map<number, { resolve: (value: string) => void; reject: (error: string) => void }>();
+let nextHostCall = 1;
 
-function reply(message: FromExecutor): void {
-  parentPort!.postMessage(message);
+function reply(message: FromExecutor, transfer: Transferable[] = []): void {
+  port.postMessage(message, transfer);
+}
+
+function hostCall(request: HostCallRequest): Promise<string> {
+  const id = nextHostCall++;
+  return new Promise((resolve, reject) => {
+    hostCalls.set(id, { resolve, reject });
+    reply({ op: "host-call", id, request });
+  });
 }
 
 function create(message: Extract<ToExecutor, { op: "create" }>): void {
@@ -52,8 +56,7 @@ function create(message: Extract<ToExecutor, { op: "create" }>): void {
         allowedOutboundHosts: settings.allowedOutboundHosts,
         maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
         maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
-        ...(outbound === undefined ? {} : { outbound }),
-        ...(hostCalls === undefined ? {} : { sendMessage: (queue: string, body: string, attributes: Array<[string, string]>) => hostCalls.sendMessage(queue, body, attributes) }),
+        sendMessage: (queue, body, attributes) => hostCall({ op: "send", queue, body, attributes }),
       }),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });
@@ -62,41 +65,24 @@ function create(message: Extract<ToExecutor, { op: "create" }>): void {
   }
 }
 
-function run(call: { instance: number; event: Parameters<SandboxInstance["call"]>[0]; context: Parameters<SandboxInstance["call"]>[1] }): void {
-  const instance = instances.get(call.instance);
+async function run(message: Extract<ToExecutor, { op: "call" }>): Promise<void> {
+  const instance = instances.get(message.instance);
   let result: CallResult;
   if (instance === undefined) {
-    result = { status: "trap", message: `instance ${call.instance} does not exist`, outOfMemory: false, logs: [], durationMs: 0, memoryBytes: 0 };
+    result = { status: "trap", message: `instance ${message.instance} does not exist`, outOfMemory: false, logs: [], durationMs: 0, memoryBytes: 0 };
   } else {
-    result = instance.call(call.event, call.context);
-    if (instance.trapped) instances.delete(call.instance);
+    result = await instance.call(message.event, message.context);
+    if (instance.trapped) instances.delete(message.instance);
   }
-  deliver(result);
+  const transfer: Transferable[] = [];
+  if (result.status === "ok") {
+    const body = result.outcome.tag === "http" ? result.outcome.val.body : result.outcome.val;
+    if (ownsBuffer(body)) transfer.push(body.buffer as ArrayBuffer);
+  }
+  reply({ op: "result", id: message.id, result }, transfer);
 }
 
-/** Writes a result into shared memory (or posts it when too large) and wakes the host. */
-function deliver(result: CallResult): void {
-  let kind = 1;
-  try {
-    const writer = new Writer(data);
-    writeResult(writer, result);
-    Atomics.store(header, CHANNEL.RESULT_LENGTH, writer.offset);
-  } catch (error) {
-    if (!(error instanceof Overflow)) throw error;
-    kind = 2;
-    const transfer: Transferable[] = [];
-    if (result.status === "ok") {
-      const body = result.outcome.tag === "http" ? result.outcome.val.body : result.outcome.val;
-      if (ownsBuffer(body)) transfer.push(body.buffer as ArrayBuffer);
-    }
-    init.channel.results.postMessage(result, transfer);
-  }
-  Atomics.store(header, CHANNEL.RESULT_KIND, kind);
-  Atomics.add(header, CHANNEL.RESULT_SEQ, 1);
-  if (Atomics.load(header, CHANNEL.HOST_WAITING) === 1) Atomics.notify(header, CHANNEL.RESULT_SEQ);
-}
-
-function handle(message: ToExecutor): void {
+port.on("message", (message: ToExecutor) => {
   switch (message.op) {
     case "load": {
       const modules = new Map(message.component.modules);
@@ -110,36 +96,26 @@ function handle(message: ToExecutor): void {
     case "create":
       create(message);
       break;
-    case "call-large":
-      run(message);
+    case "call":
+      void run(message);
+      break;
+    case "abandon":
+      instances.get(message.instance)?.abandon();
+      instances.delete(message.instance);
+      reply({ op: "abandoned", instance: message.instance });
       break;
     case "destroy":
       instances.delete(message.instance);
       break;
+    case "host-reply": {
+      const waiting = hostCalls.get(message.id);
+      hostCalls.delete(message.id);
+      if (waiting === undefined) break;
+      if ("error" in message) waiting.reject(message.error);
+      else waiting.resolve(message.value);
+      break;
+    }
   }
-}
+});
 
-/**
- * How long the executor polls the doorbell before it sleeps. Waking a
- * sleeping thread (a futex wake, through the hypervisor on a virtual
- * machine) costs the host a few hundred microseconds, more than a warm call;
- * under steady traffic the next call arrives within this window.
- */
-const SPIN_MS = 0.5;
-
-for (;;) {
-  const rung = Atomics.load(header, CHANNEL.DOORBELL);
-  for (let message = receiveMessageOnPort(init.channel.control); message !== undefined; message = receiveMessageOnPort(init.channel.control)) {
-    handle(message.message as ToExecutor);
-  }
-  if (Atomics.load(header, CHANNEL.CALL) === 1) {
-    Atomics.store(header, CHANNEL.CALL, 0);
-    run(readCall(new Reader(data.subarray(0, Atomics.load(header, CHANNEL.REQUEST_LENGTH)))));
-  }
-  const spinUntil = performance.now() + SPIN_MS;
-  while (Atomics.load(header, CHANNEL.DOORBELL) === rung && performance.now() < spinUntil);
-  if (Atomics.load(header, CHANNEL.DOORBELL) !== rung) continue;
-  Atomics.store(header, CHANNEL.EXECUTOR_SLEEPING, 1);
-  Atomics.wait(header, CHANNEL.DOORBELL, rung);
-  Atomics.store(header, CHANNEL.EXECUTOR_SLEEPING, 0);
-}
+port.on("close", () => void closeTransport());

@@ -1,18 +1,18 @@
 // The host's side of one executor: a worker thread, the messages to it,
 // and the moment it dies. Policy (what runs where, when) is the scheduler's.
 import { EventEmitter } from "node:events";
-import { MessageChannel, receiveMessageOnPort, Worker, type MessagePort, type Transferable, type WorkerOptions } from "node:worker_threads";
+import { Worker, type Transferable, type WorkerOptions } from "node:worker_threads";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { Overflow, readResult, Reader, Writer, writeCall } from "./codec.js";
-import { CHANNEL, ownsBuffer, type ExecutorInit, type FromExecutor, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
+import { ownsBuffer, type FromExecutor, type HostCallRequest, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
 
 const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
-/** How long the host polls for a call's result before sleeping on it. */
-const RESULT_SPIN_MS = 1;
 
 type Pending = { resolve: (message: FromExecutor) => void; reject: (error: WfnError) => void };
+
+/** Answers a guest's call to the host (a queue send): resolves with the value the guest gets, or rejects with its error. */
+export type HostCallHandler = (request: HostCallRequest) => Promise<string>;
 
 /**
  * Starts a worker with the host process's Node flags (minus those that only
@@ -29,42 +29,26 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
 }
 
 /**
- * One executor thread. Calls go through memory shared with the thread (see
- * CHANNEL): the host writes the encoded call and rings the doorbell, the
- * executor writes the result and bumps a counter the host waits on.
- * Emits `exit` once, with the reason, however the thread ends.
+ * One executor thread. It runs many calls at once (their instances are
+ * suspended while they wait on the host); each call is a message one way and
+ * its result a message back. Emits `exit` once, with the reason, however the
+ * thread ends.
  */
-export class Executor extends EventEmitter<{ exit: [WfnError] }> {
+export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [number] }> {
   readonly index: number;
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
   readonly #loaded = new Set<string>();
-  readonly #header: Int32Array;
-  readonly #data: Uint8Array;
-  readonly #control: MessagePort;
-  readonly #results: MessagePort;
-  readonly #death: Promise<void>;
-  #markDead!: () => void;
+  readonly #hostCalls: HostCallHandler;
   #nextId = 1;
   #dead: WfnError | undefined;
 
-  constructor(index: number, init: ExecutorInit, transfer: Transferable[] = []) {
+  constructor(index: number, hostCalls: HostCallHandler) {
     super();
     this.index = index;
-    const shared = new SharedArrayBuffer(CHANNEL.HEADER_BYTES + CHANNEL.DATA_BYTES);
-    this.#header = new Int32Array(shared, 0, CHANNEL.HEADER_BYTES / 4);
-    this.#data = new Uint8Array(shared, CHANNEL.HEADER_BYTES, CHANNEL.DATA_BYTES);
-    const control = new MessageChannel();
-    const results = new MessageChannel();
-    this.#control = control.port1;
-    this.#results = results.port1;
-    this.#death = new Promise((resolve) => (this.#markDead = resolve));
-    this.#worker = startWorker(WORKER_URL, {
-      name: `wfn-executor-${index}`,
-      workerData: { ...init, channel: { shared, control: control.port2, results: results.port2 } },
-      transferList: [...transfer, control.port2, results.port2],
-    });
-    this.#worker.on("message", (message: FromExecutor) => this.#settle(message));
+    this.#hostCalls = hostCalls;
+    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}` });
+    this.#worker.on("message", (message: FromExecutor) => this.#receive(message));
     this.#worker.on("error", (error) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} exited (code ${code})`)));
   }
@@ -81,54 +65,19 @@ export class Executor extends EventEmitter<{ exit: [WfnError] }> {
     }
     const reply = await this.#request({ op: "create", id: 0, instance, component: component.key, settings });
     if (reply.op === "failed") throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `cannot create an instance: ${reply.message}`);
-    return reply.initMs;
+    return (reply as Extract<FromExecutor, { op: "created" }>).initMs;
   }
 
-  /** Runs one call; the scheduler never sends a second before the first returns. */
+  /** Runs one call on an instance (the scheduler never runs two on one instance at once). */
   async call(instance: number, event: EventValue, context: ContextRecord): Promise<CallResult> {
-    if (this.#dead) throw this.#dead;
-    const header = this.#header;
-    const seen = Atomics.load(header, CHANNEL.RESULT_SEQ);
-    try {
-      const writer = new Writer(this.#data);
-      writeCall(writer, instance, event, context);
-      Atomics.store(header, CHANNEL.REQUEST_LENGTH, writer.offset);
-      Atomics.store(header, CHANNEL.CALL, 1);
-      this.#ring();
-    } catch (error) {
-      if (!(error instanceof Overflow)) throw error;
-      const transfer = event.tag === "http" && ownsBuffer(event.val.body) ? [event.val.body.buffer as ArrayBuffer] : [];
-      this.#send({ op: "call-large", instance, event, context }, transfer);
-    }
-    await this.#resultAfter(seen);
-    if (this.#dead) throw this.#dead;
-    if (Atomics.load(header, CHANNEL.RESULT_KIND) === 1) {
-      return readResult(new Reader(this.#data.subarray(0, Atomics.load(header, CHANNEL.RESULT_LENGTH))));
-    }
-    const posted = receiveMessageOnPort(this.#results);
-    if (posted === undefined) throw new WfnError("WFN_INTERNAL", "the executor signalled a result that did not arrive");
-    return posted.message as CallResult;
+    const transfer = event.tag === "http" && ownsBuffer(event.val.body) ? [event.val.body.buffer as ArrayBuffer] : [];
+    const reply = await this.#request({ op: "call", id: 0, instance, event, context }, transfer);
+    return (reply as Extract<FromExecutor, { op: "result" }>).result;
   }
 
-  /**
-   * Waits until the executor bumps RESULT_SEQ past `seen`. The first
-   * RESULT_SPIN_MS are spent polling once per event-loop turn: a thread that
-   * sleeps on a futex takes ~100 µs to wake on a small virtual machine, more
-   * than a warm call costs. Longer calls are awaited without spinning.
-   */
-  async #resultAfter(seen: number): Promise<void> {
-    const header = this.#header;
-    const spinUntil = performance.now() + RESULT_SPIN_MS;
-    while (Atomics.load(header, CHANNEL.RESULT_SEQ) === seen && this.#dead === undefined) {
-      if (performance.now() < spinUntil) {
-        await new Promise<void>((resolve) => setImmediate(resolve));
-        continue;
-      }
-      Atomics.store(header, CHANNEL.HOST_WAITING, 1);
-      const waited = Atomics.waitAsync(header, CHANNEL.RESULT_SEQ, seen);
-      if (waited.async) await Promise.race([waited.value, this.#death]);
-      Atomics.store(header, CHANNEL.HOST_WAITING, 0);
-    }
+  /** The instance's invocation timed out: the executor drops it and never resumes it; `abandoned` is emitted once it did. */
+  abandon(instance: number): void {
+    if (this.alive) this.#send({ op: "abandon", instance });
   }
 
   destroyInstance(instance: number): void {
@@ -147,14 +96,7 @@ export class Executor extends EventEmitter<{ exit: [WfnError] }> {
   }
 
   #send(message: ToExecutor, transfer: Transferable[] = []): void {
-    this.#control.postMessage(message, transfer);
-    this.#ring();
-  }
-
-  #ring(): void {
-    Atomics.add(this.#header, CHANNEL.DOORBELL, 1);
-    // The executor sets the flag before it sleeps, and re-checks the doorbell in Atomics.wait: a wake is never lost.
-    if (Atomics.load(this.#header, CHANNEL.EXECUTOR_SLEEPING) === 1) Atomics.notify(this.#header, CHANNEL.DOORBELL);
+    this.#worker.postMessage(message, transfer);
   }
 
   #request(message: ToExecutor & { id: number }, transfer: Transferable[] = []): Promise<FromExecutor> {
@@ -167,19 +109,29 @@ export class Executor extends EventEmitter<{ exit: [WfnError] }> {
     });
   }
 
-  #settle(message: FromExecutor): void {
-    const pending = this.#pending.get(message.id);
-    if (pending === undefined) return;
-    this.#pending.delete(message.id);
-    pending.resolve(message);
+  #receive(message: FromExecutor): void {
+    switch (message.op) {
+      case "abandoned":
+        this.emit("abandoned", message.instance);
+        return;
+      case "host-call":
+        this.#hostCalls(message.request).then(
+          (value) => this.alive && this.#send({ op: "host-reply", id: message.id, value }),
+          (error: unknown) => this.alive && this.#send({ op: "host-reply", id: message.id, error: error instanceof Error ? error.message : String(error) }),
+        );
+        return;
+      default: {
+        const pending = this.#pending.get(message.id);
+        if (pending === undefined) return;
+        this.#pending.delete(message.id);
+        pending.resolve(message);
+      }
+    }
   }
 
   #die(error: WfnError): void {
     if (this.#dead) return;
     this.#dead = error;
-    this.#markDead();
-    this.#control.close();
-    this.#results.close();
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     this.emit("exit", error);

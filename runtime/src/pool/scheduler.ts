@@ -1,14 +1,14 @@
 // The scheduler: decides which invocation runs on which executor and
-// instance, enforces time limits by terminating executors, queues what cannot
-// run yet (bounded, timed), keeps pools warm and reclaims idle instances.
+// instance, enforces time limits, queues what cannot run yet (bounded,
+// timed), keeps pools warm and reclaims idle instances. An executor runs
+// many invocations at once (each on its own instance); the limits are per
+// function (`maxConcurrency` instances busy) and per host (`maxInstances`).
 // Runs on the host's main thread. See ./README.md for the design.
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { Executor } from "./executor.js";
+import { Executor, type HostCallHandler } from "./executor.js";
 import type { FunctionPool } from "./pool.js";
-import type { ExecutorInit } from "./protocol.js";
-import type { Transferable } from "node:worker_threads";
 
 /** Limits and tuning of a scheduler (host-wide). */
 export interface SchedulerOptions {
@@ -26,8 +26,8 @@ export interface SchedulerOptions {
   maxInvocationsPerInstance: number;
   /** How long close() waits for in-flight work before stopping executors, in ms. */
   drainTimeoutMs: number;
-  /** Builds what each executor gets at start (outbound-HTTP channel...). */
-  executorInit?: (index: number) => { init: ExecutorInit; transfer: Transferable[] };
+  /** Answers guests' calls to the host (queue sends). Default: refuses them. */
+  hostCalls?: HostCallHandler;
   /** Told about lost executors and evictions, for the host's log. */
   onEvent?: (event: SchedulerEvent) => void;
 }
@@ -52,10 +52,11 @@ interface Slot {
   executor: Executor;
   /** performance.now() when the current executor started. */
   startedAt: number;
-  busy: boolean;
   readonly instances: Set<Instance>;
-  /** The call running now, if any. */
-  running: Running | undefined;
+  /** The calls running on it now (started, suspended or computing). */
+  readonly running: Set<Running>;
+  /** Instances being created on it. */
+  starting: number;
 }
 
 interface Running {
@@ -91,6 +92,13 @@ interface WarmTask {
 
 let nextInstanceId = 1;
 
+/**
+ * How long an executor has to confirm that it dropped an instance whose
+ * invocation timed out. An instance suspended on the host confirms at once;
+ * one that keeps the thread computing cannot, and its executor is replaced.
+ */
+const ABANDON_GRACE_MS = 250;
+
 /** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call. */
 const RECYCLE_AT_MEMORY_SHARE = 0.75;
 
@@ -111,7 +119,7 @@ export class Scheduler {
   constructor(options: SchedulerOptions) {
     this.#options = options;
     for (let index = 0; index < options.executors; index++) {
-      const slot: Slot = { index, executor: undefined as never, startedAt: 0, busy: false, instances: new Set(), running: undefined };
+      const slot: Slot = { index, executor: undefined as never, startedAt: 0, instances: new Set(), running: new Set(), starting: 0 };
       slot.executor = this.#startExecutor(slot);
       this.#slots.push(slot);
     }
@@ -205,7 +213,7 @@ export class Scheduler {
     clearInterval(this.#sweeper);
     for (const task of this.#warmTasks.splice(0)) task.settle();
     const deadline = Date.now() + this.#options.drainTimeoutMs;
-    while ((this.#queue.length > 0 || this.#slots.some((s) => s.busy)) && Date.now() < deadline) {
+    while ((this.#queue.length > 0 || this.#slots.some((s) => s.running.size > 0 || s.starting > 0)) && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.#idleWaiters.push(resolve);
@@ -223,7 +231,6 @@ export class Scheduler {
 
   /** Starts whatever can start: queued calls first (oldest first), then warm-ups. */
   #pump(): void {
-    if (this.#slots.every((slot) => slot.busy)) return;
     for (let at = 0; at < this.#queue.length; ) {
       const call = this.#queue[at]!;
       const placed = this.#place(call.pool);
@@ -235,36 +242,46 @@ export class Scheduler {
       call.pool.waiting--;
       clearTimeout(call.queueTimer);
       void this.#start(call, placed);
-      if (this.#slots.every((slot) => slot.busy)) return;
     }
     while (this.#warmTasks.length > 0) {
-      const at = this.#warmTasks.findIndex((task) => this.#freeSlotFor(task.pool) !== undefined && this.#canGrow(task.pool));
+      const at = this.#warmTasks.findIndex((task) => this.#canGrow(task.pool));
       if (at < 0) return;
       const [task] = this.#warmTasks.splice(at, 1);
-      void this.#warm(task!, this.#freeSlotFor(task!.pool)!);
+      const slot = this.#slotFor(task!.pool);
+      if (slot === undefined) {
+        task!.settle(this.#broken ?? new WfnError("WFN_EXECUTOR_FAILED", "no executor is running"));
+        continue;
+      }
+      void this.#warm(task!, slot);
     }
   }
 
-  /** Where a call of `pool` can run now: a warm instance on a free executor, or a free executor to start one on. */
+  /**
+   * Where a call of `pool` can run now: an idle instance (on the least busy
+   * executor, then the most recently used), or an executor to start one on.
+   */
   #place(pool: FunctionPool): { slot: Slot; instance: Instance | undefined } | undefined {
     if (pool.running >= pool.config.maxConcurrency) return undefined;
+    let best: Instance | undefined;
     for (const instance of pool.idleInstances()) {
-      if (!instance.slot.busy) return { slot: instance.slot, instance };
+      if (!instance.slot.executor.alive) continue;
+      if (best === undefined || instance.slot.running.size < best.slot.running.size) best = instance;
     }
+    if (best !== undefined) return { slot: best.slot, instance: best };
     if (!this.#canGrow(pool)) return undefined;
-    const slot = this.#freeSlotFor(pool);
+    const slot = this.#slotFor(pool);
     return slot === undefined ? undefined : { slot, instance: undefined };
   }
 
-  /** A free executor, preferring the one with the fewest instances of `pool` (then the fewest overall). */
-  #freeSlotFor(pool: FunctionPool): Slot | undefined {
+  /** The executor for a new instance of `pool`: the fewest calls running and starting there, then the fewest instances of `pool`, then of all. */
+  #slotFor(pool: FunctionPool): Slot | undefined {
     let best: Slot | undefined;
     let bestScore = Infinity;
     for (const slot of this.#slots) {
-      if (slot.busy || !slot.executor.alive) continue;
+      if (!slot.executor.alive) continue;
       let mine = 0;
       for (const instance of slot.instances) if (instance.pool === pool) mine++;
-      const score = mine * 10_000 + slot.instances.size;
+      const score = (slot.running.size + slot.starting) * 1_000_000 + mine * 1_000 + slot.instances.size;
       if (score < bestScore) {
         best = slot;
         bestScore = score;
@@ -296,7 +313,6 @@ export class Scheduler {
 
   async #start(call: PendingCall, placed: { slot: Slot; instance: Instance | undefined }): Promise<void> {
     const { slot } = placed;
-    slot.busy = true;
     call.pool.running++;
     let instance = placed.instance;
     if (instance === undefined) {
@@ -307,7 +323,6 @@ export class Scheduler {
         call.initMs = created.initMs;
       } catch (error) {
         call.pool.running--;
-        slot.busy = false;
         call.reject(error instanceof WfnError ? error : new WfnError("WFN_INTERNAL", String(error)));
         this.#afterWork();
         return;
@@ -321,17 +336,19 @@ export class Scheduler {
     pool.instances.add(instance);
     slot.instances.add(instance);
     this.#instanceCount++;
+    slot.starting++;
     try {
       const initMs = await slot.executor.createInstance(instance.id, pool.component, pool.instanceSettings);
       return { instance, initMs };
     } catch (error) {
       this.#forget(instance);
       throw error;
+    } finally {
+      slot.starting--;
     }
   }
 
   async #warm(task: WarmTask, slot: Slot): Promise<void> {
-    slot.busy = true;
     try {
       const { instance } = await this.#create(task.pool, slot);
       instance.state = "idle";
@@ -341,7 +358,6 @@ export class Scheduler {
       // The pool stays below its minimum; the next replenish tries again.
       task.settle(error);
     } finally {
-      if (slot.executor.alive) slot.busy = false;
       this.#afterWork();
     }
   }
@@ -358,7 +374,7 @@ export class Scheduler {
       settled: false,
       timer: setTimeout(() => this.#timeout(slot, running), timeoutMs),
     };
-    slot.running = running;
+    slot.running.add(running);
     slot.executor.call(instance.id, call.event, call.context).then(
       (result) => this.#finish(slot, running, result),
       (error: unknown) => this.#fail(slot, running, error),
@@ -370,8 +386,7 @@ export class Scheduler {
     running.settled = true;
     clearTimeout(running.timer);
     const { call, instance } = running;
-    slot.running = undefined;
-    slot.busy = false;
+    slot.running.delete(running);
     call.pool.running--;
     instance.invocations++;
     instance.lastUsedAt = Date.now();
@@ -392,67 +407,79 @@ export class Scheduler {
     running.settled = true;
     clearTimeout(running.timer);
     running.call.pool.running--;
-    slot.running = undefined;
+    slot.running.delete(running);
     running.call.reject(error instanceof WfnError ? error : new WfnError("WFN_EXECUTOR_FAILED", String(error)));
     // The executor's exit handler replaces it and re-warms what was lost.
   }
 
-  /** The call overran: stop its executor (the only way to stop a guest), answer the caller, replace the executor. */
+  /**
+   * The call overran: answer the caller, and have its executor drop the
+   * instance (never resuming it). An instance suspended on the host is
+   * dropped at once; one that keeps its thread computing cannot be reached,
+   * and only then is the executor replaced.
+   */
   #timeout(slot: Slot, running: Running): void {
     if (running.settled) return;
     running.settled = true;
-    const { call } = running;
+    const { call, instance } = running;
     call.pool.running--;
-    slot.running = undefined;
+    slot.running.delete(running);
     call.resolve({ status: "timeout", elapsedMs: performance.now() - running.startedAt, coldStart: call.coldStart, initMs: call.initMs });
-    // Stopping a thread blocks for a few milliseconds: answer the caller first.
+    this.#forget(instance);
     const executor = slot.executor;
-    setImmediate(() => void executor.terminate(new WfnError("WFN_TIMED_OUT", `an invocation of ${call.pool.name} timed out`)));
+    const grace = setTimeout(() => {
+      executor.off("abandoned", confirmed);
+      if (executor === slot.executor && executor.alive) void executor.terminate(new WfnError("WFN_TIMED_OUT", `an invocation of ${call.pool.name} timed out and kept its executor busy`));
+    }, ABANDON_GRACE_MS);
+    const confirmed = (id: number) => {
+      if (id !== instance.id) return;
+      clearTimeout(grace);
+      executor.off("abandoned", confirmed);
+    };
+    executor.on("abandoned", confirmed);
+    executor.abandon(instance.id);
+    this.replenish(call.pool).catch(() => {});
+    this.#afterWork();
   }
 
-  /** An executor ended (terminated on a timeout, or crashed): drop its instances, start a new one, re-warm. */
+  /** An executor ended (crashed, or stopped for a runaway call): drop its instances, fail its calls, start a new one, re-warm. */
   #onExecutorExit(slot: Slot, executor: Executor, reason: WfnError): void {
     if (slot.executor !== executor) return;
     const lost = [...slot.instances];
     for (const instance of lost) this.#forget(instance);
-    if (slot.running !== undefined && !slot.running.settled) {
-      slot.running.settled = true;
-      const { call } = slot.running;
-      clearTimeout(slot.running.timer);
-      call.pool.running--;
-      call.reject(reason.code === "WFN_SHUTTING_DOWN" ? reason : new WfnError("WFN_EXECUTOR_FAILED", `the executor running this invocation stopped: ${reason.message}`));
+    for (const running of [...slot.running]) {
+      if (running.settled) continue;
+      running.settled = true;
+      clearTimeout(running.timer);
+      running.call.pool.running--;
+      running.call.reject(reason.code === "WFN_SHUTTING_DOWN" ? reason : new WfnError("WFN_EXECUTOR_FAILED", `the executor running this invocation stopped: ${reason.message}`));
     }
-    slot.running = undefined;
+    slot.running.clear();
     if (this.#closing) {
-      slot.busy = false;
       this.#notifyIdle();
       return;
     }
-    if (reason.code !== "WFN_TIMED_OUT") {
-      this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: reason.message, instancesLost: lost.length });
-      this.#quickDeaths = performance.now() - slot.startedAt < 5000 ? this.#quickDeaths + 1 : 0;
-      if (this.#quickDeaths >= 3 * this.#slots.length) {
-        this.#broken = new WfnError("WFN_EXECUTOR_FAILED", `executors keep failing as soon as they start (last: ${reason.message})`);
-        this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: `${this.#broken.message}; no longer replacing them`, instancesLost: 0 });
-        for (const call of this.#queue.splice(0)) {
-          clearTimeout(call.queueTimer);
-          call.pool.waiting--;
-          call.reject(this.#broken);
-        }
-        for (const task of this.#warmTasks.splice(0)) task.settle(this.#broken);
-        return;
+    this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: reason.message, instancesLost: lost.length });
+    if (reason.code !== "WFN_TIMED_OUT") this.#quickDeaths = performance.now() - slot.startedAt < 5000 ? this.#quickDeaths + 1 : 0;
+    if (this.#quickDeaths >= 3 * this.#slots.length) {
+      this.#broken = new WfnError("WFN_EXECUTOR_FAILED", `executors keep failing as soon as they start (last: ${reason.message})`);
+      this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: `${this.#broken.message}; no longer replacing them`, instancesLost: 0 });
+      for (const call of this.#queue.splice(0)) {
+        clearTimeout(call.queueTimer);
+        call.pool.waiting--;
+        call.reject(this.#broken);
       }
+      for (const task of this.#warmTasks.splice(0)) task.settle(this.#broken);
+      return;
     }
     slot.executor = this.#startExecutor(slot);
-    slot.busy = false;
     for (const pool of this.#pools) this.replenish(pool).catch(() => {});
     this.#afterWork();
   }
 
   #startExecutor(slot: Slot): Executor {
     slot.startedAt = performance.now();
-    const setup = this.#options.executorInit?.(slot.index) ?? { init: {}, transfer: [] };
-    const executor = new Executor(slot.index, setup.init, setup.transfer);
+    const executor = new Executor(slot.index, this.#options.hostCalls ?? refuseHostCalls);
     executor.once("exit", (reason) => this.#onExecutorExit(slot, executor, reason));
     return executor;
   }
@@ -495,6 +522,8 @@ export class Scheduler {
     for (const waiter of waiters) waiter();
   }
 }
+
+const refuseHostCalls: HostCallHandler = () => Promise.reject(new Error("this host takes no calls from functions"));
 
 function throttled(detail: string): WfnError {
   return new WfnError("WFN_THROTTLED", "Rate Exceeded.", { details: { reason: "ReservedFunctionConcurrentInvocationLimitExceeded", detail } });

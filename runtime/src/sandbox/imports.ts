@@ -1,16 +1,16 @@
 // Composes the capabilities into the import object of one instance. The
-// stateless ones are built once per executor; env, stdio, logging and
-// outbound HTTP are per instance.
+// stateless ones are built once per executor; env, clocks, io, stdio,
+// logging and outbound HTTP are per instance (their waits belong to it).
 import { clockImports } from "./capabilities/clocks.js";
 import { environmentImports } from "./capabilities/environment.js";
 import { filesystemImports } from "./capabilities/filesystem.js";
 import { hostImports, type SendMessage } from "./capabilities/host.js";
 import { httpImports } from "./capabilities/http.js";
-import { ioImports } from "./capabilities/io.js";
+import { ioImports, type WaitState } from "./capabilities/io.js";
 import { LogCollector, stdioImports } from "./capabilities/logs.js";
 import { randomImports } from "./capabilities/random.js";
 import { socketImports } from "./capabilities/sockets.js";
-import { outboundHandler, type OutboundChannel } from "../outbound/client.js";
+import { outboundHandler } from "../outbound/client.js";
 
 /** What one instance is allowed to see and do. */
 export interface Capabilities {
@@ -21,18 +21,17 @@ export interface Capabilities {
   logLimitBytes: number;
   /** `allowedOutboundHosts`; outbound requests elsewhere are refused. */
   allowedOutboundHosts: readonly string[];
-  /** Largest outbound request body kept, in bytes; past it the request fails. */
+  /** Largest outbound request body kept, in bytes; past it the request fails and is never sent. */
   maxOutboundRequestBytes: number;
-  /** Largest outbound response body accepted, in bytes. */
   maxOutboundResponseBytes: number;
-  /** The executor's channel to the outbound-HTTP thread (none: every request is refused). */
-  outbound?: OutboundChannel;
+  /** Whether outbound requests may leave at all (false: every one is refused). Default true. */
+  outbound?: boolean;
   /** Queue sends; refused when absent. */
   sendMessage?: SendMessage;
 }
 
 /** What the imports need to know about the call in progress. */
-export interface CallState {
+export interface CallState extends WaitState {
   /** Unix epoch milliseconds at which the current invocation times out. */
   deadlineMs: number;
 }
@@ -41,9 +40,11 @@ let shared: Record<string, object> | undefined;
 
 /** Builds an instance's imports; `logs` receives what the guest writes. */
 export function createImports(capabilities: Capabilities, logs: LogCollector, call: CallState): Record<string, object> {
-  shared ??= { ...ioImports(), ...clockImports(), ...randomImports(), ...filesystemImports(), ...socketImports() };
+  shared ??= { ...randomImports(), ...filesystemImports(), ...socketImports() };
   return {
     ...shared,
+    ...ioImports(call),
+    ...clockImports(call),
     ...environmentImports(capabilities.env),
     ...stdioImports(logs),
     ...hostImports(logs, capabilities.sendMessage),
@@ -51,11 +52,12 @@ export function createImports(capabilities: Capabilities, logs: LogCollector, ca
       outboundHandler({
         functionName: capabilities.functionName,
         allowedHosts: capabilities.allowedOutboundHosts,
-        channel: capabilities.outbound,
+        enabled: capabilities.outbound !== false,
         logs,
         maxRequestBodyBytes: capabilities.maxOutboundRequestBytes,
         maxResponseBytes: capabilities.maxOutboundResponseBytes,
         remainingMs: () => call.deadlineMs - Date.now(),
+        state: call,
       }),
       capabilities.maxOutboundRequestBytes,
     ),

@@ -1,6 +1,9 @@
 // One sandboxed instance: a transpiled component instantiated with its own
-// capabilities. Calls are synchronous: StarlingMonkey settles the guest's
-// promises inside the call. An instance that traps is never called again.
+// capabilities. A call is a promise: the component's `handle` export is
+// promising (JSPI), so while the guest waits on the host (a timer, a fetch, a
+// queue send) its stack is suspended and the thread runs other instances.
+// One call at a time per instance; an instance that trapped or was
+// abandoned is never called again.
 import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } from "@wfn/sdk/abi";
 import type { GuestLogEntry } from "./capabilities/logs.js";
 import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
@@ -12,7 +15,7 @@ export interface ComponentGlue {
     getCoreModule: (name: string) => WebAssembly.Module,
     imports: Record<string, object>,
     instantiateCore?: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
-  ): { handle(event: EventValue, context: ContextRecord): OutcomeValue };
+  ): { handle(event: EventValue, context: ContextRecord): Promise<OutcomeValue> };
 }
 
 /** How a call ended. */
@@ -28,7 +31,7 @@ export type CallResult = CallStatus & {
   memoryBytes: number;
 };
 
-type HandleExport = (event: EventValue, context: ContextRecord) => OutcomeValue;
+type HandleExport = (event: EventValue, context: ContextRecord) => Promise<OutcomeValue>;
 
 export class SandboxInstance {
   readonly #handle: HandleExport;
@@ -52,7 +55,7 @@ export class SandboxInstance {
     capabilities: Capabilities,
   ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
-    const call: CallState = { deadlineMs: 0 };
+    const call: CallState = { deadlineMs: 0, abandoned: false };
     let memory: WebAssembly.Memory | undefined;
     const exports = glue.instantiate(
       (name) => {
@@ -77,12 +80,22 @@ export class SandboxInstance {
     return this.#trapped;
   }
 
-  call(event: EventValue, context: ContextRecord): CallResult {
+  /**
+   * Gives the instance up (its invocation timed out): a wait it is suspended
+   * in never returns, so its stack is never resumed, and it is not called
+   * again. Whatever it still holds is freed once nothing refers to it.
+   */
+  abandon(): void {
+    this.#call.abandoned = true;
+    this.#trapped = true;
+  }
+
+  async call(event: EventValue, context: ContextRecord): Promise<CallResult> {
     const started = performance.now();
     this.#call.deadlineMs = Number(context.deadlineMs);
     let status: CallStatus;
     try {
-      status = { status: "ok", outcome: this.#handle(event, context) };
+      status = { status: "ok", outcome: await this.#handle(event, context) };
     } catch (thrown) {
       status = classify(thrown);
       if (status.status === "trap") this.#trapped = true;

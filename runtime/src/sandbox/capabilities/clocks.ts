@@ -1,15 +1,16 @@
-// wasi:clocks — monotonic and wall clocks, straight from the host.
-import { Pollable } from "./io.js";
+// wasi:clocks — monotonic and wall clocks, straight from the host. Its
+// pollables belong to the instance that asked for them.
+import { Pollable, type WaitState } from "./io.js";
 
 const hrtime = process.hrtime.bigint;
 
-export function clockImports() {
+export function clockImports(state: WaitState) {
   return {
     "wasi:clocks/monotonic-clock": {
       now: hrtime,
       resolution: () => 1n,
-      subscribeInstant: (when: bigint) => new Pollable(when),
-      subscribeDuration: (duration: bigint) => new Pollable(hrtime() + duration),
+      subscribeInstant: (when: bigint) => Pollable.at(when, state),
+      subscribeDuration: (duration: bigint) => Pollable.at(hrtime() + duration, state),
     },
     "wasi:clocks/wall-clock": {
       now: () => {

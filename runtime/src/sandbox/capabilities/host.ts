@@ -1,14 +1,13 @@
 // wfn:function/host — what the host offers beyond WASI: levelled logging
-// and (once queues exist) sending messages.
+// and sending queue messages (the instance suspends until the host has
+// stored the message).
 import type { LogLevel } from "@wfn/sdk/abi";
 import type { LogCollector } from "./logs.js";
 
-/** Sends a message to a queue on behalf of a guest; returns the message id or throws a string. */
-export type SendMessage = (queue: string, body: string, attributes: Array<[string, string]>) => string;
+/** Sends a message to a queue on behalf of a guest; resolves with the message id, or rejects with a string (the guest's error). */
+export type SendMessage = (queue: string, body: string, attributes: Array<[string, string]>) => Promise<string>;
 
-const noQueues: SendMessage = (queue) => {
-  throw `cannot send to queue "${queue}": this host has no queues`;
-};
+const noQueues: SendMessage = (queue) => Promise.reject(`cannot send to queue "${queue}": this host has no queues`);
 
 export function hostImports(logs: LogCollector, sendMessage: SendMessage = noQueues) {
   return {

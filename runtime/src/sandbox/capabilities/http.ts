@@ -1,7 +1,7 @@
 // wasi:http — the outgoing side, which StarlingMonkey's fetch() uses.
 // Whether a request may leave the sandbox is decided by an `OutboundPolicy`;
 // the default refuses everything.
-import { InputStream, IoError, OutputStream, Pollable, type ByteSink } from "./io.js";
+import { InputStream, IoError, OutputStream, Pollable, type ByteSink, type WaitState } from "./io.js";
 
 type Method = { tag: "get" | "head" | "post" | "put" | "delete" | "connect" | "options" | "trace" | "patch" } | { tag: "other"; val: string };
 type Scheme = { tag: "HTTP" | "HTTPS" } | { tag: "other"; val: string };
@@ -310,33 +310,33 @@ export class IncomingResponse {
 /** What a transport eventually settles a request with. */
 export type TransportResult = { ok: IncomingResponse } | { error: HttpErrorCode };
 
-/** `wasi:http/types.future-incoming-response`. */
+/** `wasi:http/types.future-incoming-response`: settled now, or once the transport answers. */
 export class FutureIncomingResponse {
   #result: TransportResult | undefined;
   #taken = false;
-  readonly #probe: () => TransportResult | undefined;
-  readonly #waitFor: ((ms: number) => void) | undefined;
+  readonly #pending: Promise<unknown> | undefined;
+  readonly #state: WaitState | undefined;
 
-  /** `probe` returns the result once known; `waitFor` blocks until it may be. */
-  constructor(probe: () => TransportResult | undefined, waitFor?: (ms: number) => void) {
-    this.#probe = probe;
-    this.#waitFor = waitFor;
+  constructor(result: TransportResult | Promise<TransportResult>, state?: WaitState) {
+    if (result instanceof Promise) {
+      this.#pending = result.then((settled) => (this.#result = settled));
+      this.#state = state;
+    } else {
+      this.#result = result;
+    }
   }
   static settled(result: TransportResult): FutureIncomingResponse {
-    return new FutureIncomingResponse(() => result);
+    return new FutureIncomingResponse(result);
   }
   subscribe(): Pollable {
-    return new Pollable(0n, () => this.#poll() !== undefined, this.#waitFor);
+    return this.#result !== undefined || this.#pending === undefined || this.#state === undefined ? Pollable.ready() : Pollable.when(this.#pending, this.#state);
   }
   get() {
-    const result = this.#poll();
+    const result = this.#result;
     if (result === undefined) return undefined;
     if (this.#taken) return { tag: "err", val: undefined };
     this.#taken = true;
     return { tag: "ok", val: "ok" in result ? { tag: "ok", val: result.ok } : { tag: "err", val: result.error } };
-  }
-  #poll(): TransportResult | undefined {
-    return (this.#result ??= this.#probe());
   }
 }
 

@@ -2,8 +2,10 @@
 // builds its resources on these classes (jco's glue checks `instanceof`
 // against them), so there is exactly one copy of each per executor.
 //
-// An executor runs one call at a time on its own thread, so blocking here
-// (Atomics.wait) blocks only that call.
+// Waiting never blocks the thread: `poll` and `pollable.block` are the
+// imports the component's glue makes suspending (JSPI). When nothing is ready
+// they return a promise; the instance's stack is set aside until it settles
+// and the executor runs other instances meanwhile.
 
 /** `wasi:io/error.error`. */
 export class IoError {
@@ -21,80 +23,93 @@ export type StreamError = { tag: "closed" } | { tag: "last-operation-failed"; va
 
 export const STREAM_CLOSED: StreamError = Object.freeze({ tag: "closed" });
 
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
-
-/** Blocks the executor thread for `ms` milliseconds. */
-export function sleepMs(ms: number): void {
-  if (ms > 0) Atomics.wait(sleeper, 0, 0, ms);
+/** What the waiting imports need to know about their instance. */
+export interface WaitState {
+  /** Set once the instance is abandoned (timed out, discarded): its waits never come back. */
+  abandoned: boolean;
 }
 
 /**
- * `wasi:io/poll.pollable`. Ready at a monotonic instant (nanoseconds,
- * `process.hrtime.bigint()`), or when its `isReady` probe says so; `waitFor`
- * blocks until something may have changed (for pollables fed by another thread).
+ * `promise`, unless the instance was abandoned meanwhile: then a promise
+ * that never settles, so its stack is never resumed. A fresh one each time:
+ * nothing outside the abandoned stack refers to it, so both are collected.
+ */
+function resumed<T>(promise: Promise<T>, state: WaitState | undefined): Promise<T> {
+  return promise.then((value) => (state?.abandoned ? new Promise<never>(() => {}) : value));
+}
+
+/**
+ * `wasi:io/poll.pollable`: ready now, at a monotonic instant (nanoseconds,
+ * `process.hrtime.bigint()`), or once a promise settles (a reply from
+ * another party). Made by one instance's imports, it knows that instance.
  */
 export class Pollable {
-  readonly #readyAt: bigint;
-  readonly #isReady: (() => boolean) | undefined;
-  readonly #waitFor: ((ms: number) => void) | undefined;
+  readonly #readyAt: bigint | undefined;
+  readonly #settling: Promise<void> | undefined;
+  readonly #state: WaitState | undefined;
+  #settled: boolean;
 
-  constructor(readyAt: bigint, isReady?: () => boolean, waitFor?: (ms: number) => void) {
+  /** @internal made by {@link Pollable.at}, {@link Pollable.when} and {@link Pollable.ready}. */
+  constructor(readyAt: bigint | undefined, settling: Promise<unknown> | undefined, state: WaitState | undefined) {
     this.#readyAt = readyAt;
-    this.#isReady = isReady;
-    this.#waitFor = waitFor;
+    this.#state = state;
+    this.#settled = readyAt === undefined && settling === undefined;
+    const settle = () => void (this.#settled = true);
+    this.#settling = settling?.then(settle, settle);
   }
 
   /** A pollable that is ready at once. */
   static ready(): Pollable {
-    return new Pollable(0n);
+    return READY;
+  }
+
+  /** Ready at `instant` (monotonic nanoseconds). */
+  static at(instant: bigint, state: WaitState): Pollable {
+    return new Pollable(instant, undefined, state);
+  }
+
+  /** Ready once `promise` settles. */
+  static when(promise: Promise<unknown>, state: WaitState): Pollable {
+    return new Pollable(undefined, promise, state);
   }
 
   ready(): boolean {
-    return this.#isReady ? this.#isReady() : process.hrtime.bigint() >= this.#readyAt;
+    if (this.#settled) return true;
+    if (this.#readyAt !== undefined && process.hrtime.bigint() >= this.#readyAt) return (this.#settled = true);
+    return false;
   }
 
-  block(): void {
-    while (!this.ready()) this.waitOnce(100);
+  /** Returns at once when ready; otherwise the instance suspends until it is (a suspending import). */
+  block(): void | Promise<void> {
+    if (this.ready()) return;
+    return resumed(untilReady([this]).then(() => undefined), this.#state);
   }
 
-  /** @internal blocks at most `maxMs`, or until this pollable may have become ready. */
-  waitOnce(maxMs: number): void {
-    if (this.#waitFor) this.#waitFor(maxMs);
-    else sleepMs(Math.min(maxMs, this.waitHintMs()));
-  }
-
-  /** @internal milliseconds until this pollable may be ready (Infinity if unknown). */
-  waitHintMs(): number {
-    if (this.#isReady) return Infinity;
-    const left = Number(this.#readyAt - process.hrtime.bigint()) / 1e6;
-    return Math.max(0, Math.ceil(left));
-  }
-
-  /** @internal whether another thread can make this pollable ready. */
-  get external(): boolean {
-    return this.#waitFor !== undefined;
+  /** @internal resolves once this pollable is ready. */
+  wait(): Promise<void> {
+    if (this.ready()) return Promise.resolve();
+    if (this.#settling !== undefined) return this.#settling;
+    const ms = Number(this.#readyAt! - process.hrtime.bigint()) / 1e6;
+    return new Promise((resolve) => setTimeout(resolve, Math.max(1, Math.ceil(ms))));
   }
 }
 
-/** `wasi:io/poll.poll`: blocks until at least one pollable is ready; returns the indices of the ready ones. */
-export function poll(pollables: Pollable[]): Uint32Array {
-  if (pollables.length === 0) throw new Error("poll() needs at least one pollable");
+const READY = new Pollable(undefined, undefined, undefined);
+
+/** Waits until one of `pollables` is ready (a timer may fire a little before its instant: wait again). */
+async function untilReady(pollables: Pollable[]): Promise<Uint32Array> {
   for (;;) {
-    const ready: number[] = [];
-    let wait = Infinity;
-    let external: Pollable | undefined;
-    pollables.forEach((p, index) => {
-      if (p.ready()) ready.push(index);
-      else {
-        wait = Math.min(wait, p.waitHintMs());
-        if (p.external) external ??= p;
-      }
-    });
-    if (ready.length > 0) return Uint32Array.from(ready);
-    const maxMs = Math.max(1, Math.min(Number.isFinite(wait) ? wait : 100, 100));
-    if (external !== undefined) external.waitOnce(maxMs);
-    else sleepMs(maxMs);
+    await Promise.race(pollables.map((p) => p.wait()));
+    const ready = readyIndices(pollables);
+    if (ready !== undefined) return ready;
   }
+}
+
+/** Indices of the ready pollables, or undefined when none is. */
+function readyIndices(pollables: Pollable[]): Uint32Array | undefined {
+  let ready: number[] | undefined;
+  for (let index = 0; index < pollables.length; index++) if (pollables[index]!.ready()) (ready ??= []).push(index);
+  return ready === undefined ? undefined : Uint32Array.from(ready);
 }
 
 /** `wasi:io/streams.input-stream` over bytes that are all known up front. */
@@ -196,10 +211,25 @@ export class OutputStream {
   }
 }
 
-export function ioImports() {
+/**
+ * The wasi:io imports of one instance. The classes are shared by every
+ * instance of the executor (jco's glue checks `instanceof` against them);
+ * `poll` knows its instance, so that an abandoned one is never resumed. It
+ * returns at once when something is ready (the stack does not suspend), else
+ * a promise (a suspending import).
+ */
+export function ioImports(state: WaitState) {
   return {
     "wasi:io/error": { Error: IoError },
-    "wasi:io/poll": { Pollable, poll },
+    "wasi:io/poll": {
+      Pollable,
+      poll(pollables: Pollable[]): Uint32Array | Promise<Uint32Array> {
+        if (pollables.length === 0) throw new Error("poll() needs at least one pollable");
+        const now = readyIndices(pollables);
+        if (now !== undefined) return now;
+        return resumed(untilReady(pollables), state);
+      },
+    },
     "wasi:io/streams": { InputStream, OutputStream },
   };
 }

@@ -1,19 +1,20 @@
-// The outbound-HTTP thread: performs the requests guests make with fetch(),
-// with undici and one connection pool per function, for every executor.
-// Executors block on a shared counter while they wait; each reply bumps it.
-import { parentPort, type MessagePort } from "node:worker_threads";
+// Outbound HTTP for the guests of this executor: performs the requests they
+// make with fetch(), with undici and one connection pool per function. The
+// guest's instance is suspended meanwhile (it awaits the reply), so the
+// executor runs other invocations while a request is in flight.
 import { Agent, errors } from "undici";
 import type { HttpErrorCode } from "../sandbox/capabilities/http.js";
-import { ownsBuffer } from "../pool/protocol.js";
 import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER, GUEST_REQUEST_HEADER, type OutboundReply, type OutboundRequest } from "./protocol.js";
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Connections one function keeps to one origin, per executor: many invocations wait on the same upstream at once. */
+const CONNECTIONS_PER_FUNCTION = 256;
 const agents = new Map<string, Agent>();
 
 function agentFor(functionName: string): Agent {
   let agent = agents.get(functionName);
   if (agent === undefined) {
-    agent = new Agent({ connections: 32, keepAliveTimeout: 10_000, connect: { timeout: CONNECT_TIMEOUT_MS } });
+    agent = new Agent({ connections: CONNECTIONS_PER_FUNCTION, keepAliveTimeout: 10_000, connect: { timeout: CONNECT_TIMEOUT_MS } });
     agents.set(functionName, agent);
   }
   return agent;
@@ -35,7 +36,8 @@ const HOST_OWNED = new Set([
 /** Response headers only the host may make (an upstream could otherwise fake a denial or failure). */
 const HOST_ANSWERS = new Set([DENIED_HEADER, FAILED_HEADER]);
 
-async function perform(request: OutboundRequest): Promise<OutboundReply> {
+/** Performs one request a guest made; never rejects (a failure is a reply too). */
+export async function perform(request: OutboundRequest): Promise<OutboundReply> {
   const url = new URL(request.url);
   const headers: Record<string, string | string[]> = {};
   for (const [name, value] of request.headers) {
@@ -46,7 +48,6 @@ async function perform(request: OutboundRequest): Promise<OutboundReply> {
   headers[GUEST_REQUEST_HEADER] = request.functionName;
   const signal = AbortSignal.timeout(request.timeoutMs);
   const tooLarge = (): OutboundReply => ({
-    id: request.id,
     error: { tag: "HTTP-response-body-size", val: undefined },
     reason: `response larger than maxOutboundResponseBytes = ${request.maxResponseBytes} bytes`,
   });
@@ -78,16 +79,16 @@ async function perform(request: OutboundRequest): Promise<OutboundReply> {
       if (HOST_ANSWERS.has(name) || value === undefined) continue;
       for (const one of ([] as string[]).concat(value)) pairs.push([name, one]);
     }
-    // A fresh buffer of its own (not Node's shared pool), so it can be transferred.
+    // One buffer of its own (not Node's shared pool).
     const body = new Uint8Array(size);
     let offset = 0;
     for (const chunk of chunks) {
       body.set(chunk, offset);
       offset += chunk.byteLength;
     }
-    return { id: request.id, status: response.statusCode, headers: pairs, body };
+    return { status: response.statusCode, headers: pairs, body };
   } catch (error) {
-    return { id: request.id, ...failure(error, request, signal) };
+    return failure(error, request, signal);
   }
 }
 
@@ -114,23 +115,9 @@ function errorCodeOf(error: unknown): string | undefined {
   return code ?? (causes?.[0] as { code?: string } | undefined)?.code;
 }
 
-function attach(port: MessagePort, signal: SharedArrayBuffer): void {
-  const counter = new Int32Array(signal);
-  port.on("message", (request: OutboundRequest) => {
-    void perform(request).then((reply) => {
-      const transfer = "body" in reply && ownsBuffer(reply.body) ? [reply.body.buffer as ArrayBuffer] : [];
-      try {
-        port.postMessage(reply, transfer);
-      } catch {
-        return; // the executor is gone (its port is closed)
-      }
-      Atomics.add(counter, 0, 1);
-      Atomics.notify(counter, 0);
-    });
-  });
-  port.on("close", () => port.removeAllListeners());
+/** Closes every connection pool (the executor is stopping). */
+export async function closeTransport(): Promise<void> {
+  const all = [...agents.values()];
+  agents.clear();
+  await Promise.all(all.map((agent) => agent.close().catch(() => undefined)));
 }
-
-parentPort!.on("message", (message: { op: "attach"; port: MessagePort; signal: SharedArrayBuffer }) => {
-  if (message.op === "attach") attach(message.port, message.signal);
-});
