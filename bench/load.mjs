@@ -12,8 +12,8 @@ import { startPeer } from "./peers/start.mjs";
 
 const LOADGEN = fileURLToPath(new URL("./loadgen.mjs", import.meta.url));
 
-/** One load run against a running peer. */
-function loadOnce(server, { connections, warmupS, durationS }) {
+/** One load run against a running peer (`url`, default the peer's own); `rate` paces it (requests/s in all). */
+export function loadOnce(server, { connections, warmupS, durationS, url = server.url, rate }) {
   return new Promise((resolve, reject) => {
     const generator = startProcess(process.execPath, [LOADGEN], { ipc: true });
     let watch;
@@ -38,7 +38,7 @@ function loadOnce(server, { connections, warmupS, durationS }) {
       else if (message.error) finish(new Error(`load generator failed: ${message.error}`));
     });
     void generator.exited.then(({ code, signal }) => finish(new Error(`the load generator exited (${signal ?? code}): ${generator.output().slice(-800)}`)));
-    generator.child.send({ url: server.url, connections, warmupS, durationS });
+    generator.child.send({ url, connections, warmupS, durationS, ...(rate === undefined ? {} : { rate }) });
   });
 }
 

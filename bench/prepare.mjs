@@ -8,7 +8,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startProcess } from "./lib/process.mjs";
-import { HELLO_APP, ROOT, SCRATCH, WFN_CLI } from "./lib/paths.mjs";
+import { HELLO_APP, IO_APP, ROOT, SCRATCH, WFN_CLI } from "./lib/paths.mjs";
 
 const JCO_BUILD = fileURLToPath(new URL("./peers/jco/build.mjs", import.meta.url));
 
@@ -23,8 +23,11 @@ async function run(args, what) {
 export async function prepare({ log }) {
   // wfn serve keeps host state (async invocations...) in <project>/.wfn/data: start the bench project from none.
   await rm(join(HELLO_APP, ".wfn", "data"), { recursive: true, force: true });
+  await rm(join(IO_APP, ".wfn", "data"), { recursive: true, force: true });
   log("  wfn build bench/apps/hello");
   await run([WFN_CLI, "build", HELLO_APP], "wfn build bench/apps/hello");
+  log("  wfn build bench/apps/io");
+  await run([WFN_CLI, "build", IO_APP], "wfn build bench/apps/io");
   log("  wfn build test/fixtures/app --only echo");
   await run([WFN_CLI, "build", join(ROOT, "test", "fixtures", "app"), "--only", "echo", "--out", join(SCRATCH, "build", "app")], "building the echo fixture");
   log("  wfn build test/fixtures/hostile --only spin");

@@ -13,17 +13,18 @@ import { runScript } from "./lib/child.mjs";
 import { describeMachine } from "./lib/machine.mjs";
 import { killAll } from "./lib/process.mjs";
 import { WFN_CACHE_DIR } from "./lib/paths.mjs";
+import { runIo } from "./io.mjs";
 import { runLoad } from "./load.mjs";
 import { prepare } from "./prepare.mjs";
 import { writeResults } from "./report.mjs";
 import { checkTargets } from "./targets.mjs";
 
-const SECTIONS = ["micro", "load", "cold", "density"];
+const SECTIONS = ["micro", "load", "io", "cold", "density"];
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
 });
 if (values.help) {
-  console.log("Usage: node bench/run.mjs [--quick] [--only micro,load,cold,density]\nSee bench/README.md.");
+  console.log("Usage: node bench/run.mjs [--quick] [--only micro,load,io,cold,density]\nSee bench/README.md.");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : SECTIONS;
@@ -31,8 +32,8 @@ for (const name of only) if (!SECTIONS.includes(name)) throw new Error(`--only: 
 
 const quick = values.quick;
 const settings = quick
-  ? { connections: [1, 50], warmupS: 1, durationS: 3, quietWaitMs: 2000, coldRuns: 2, burstSize: 20, densityCounts: [0, 16, 32] }
-  : { connections: [1, 50], warmupS: 3, durationS: 10, quietWaitMs: 5000, coldRuns: 5, burstSize: 20, densityCounts: [0, 25, 50, 100] };
+  ? { connections: [1, 50], ioConnections: [50, 200], warmupS: 1, durationS: 3, quietWaitMs: 2000, coldRuns: 2, burstSize: 20, densityCounts: [0, 16, 32] }
+  : { connections: [1, 50], ioConnections: [50, 200], warmupS: 3, durationS: 10, quietWaitMs: 5000, coldRuns: 5, burstSize: 20, densityCounts: [0, 25, 50, 100] };
 
 // Every child (wfn serve, builds, embedded hosts) uses the same wfn cache.
 process.env.WFN_CACHE_DIR = WFN_CACHE_DIR;
@@ -47,6 +48,7 @@ const results = {
   machine: describeMachine(),
   micro: undefined,
   load: undefined,
+  io: undefined,
   cold: undefined,
   density: undefined,
   errors: {},
@@ -83,6 +85,7 @@ try {
     return micro;
   });
   await section("load", () => runLoad({ built, ...settings, log }));
+  await section("io", () => runIo({ ...settings, connections: settings.ioConnections, log }));
   await section("cold", () => runCold({ built, runs: settings.coldRuns, burstSize: settings.burstSize, log }));
   await section("density", () => runDensity({ counts: settings.densityCounts, log }));
 } catch (error) {

@@ -18,6 +18,8 @@ export const WFN_CACHE_DIR = defaultCacheDir();
 export const HELLO_APP = join(BENCH, "apps", "hello");
 export const HELLO_BUILD = join(HELLO_APP, ".wfn", "build");
 export const EXAMPLE_HELLO = join(ROOT, "examples", "hello");
+/** The I/O bench project: `io` (waits on ?upstream=), `healthy`, and `spin` (a runaway). */
+export const IO_APP = join(BENCH, "apps", "io");
 
 /** Fixtures built into the scratch folder (not into test/, which the test suite owns). */
 export const ECHO_BUILD = join(SCRATCH, "build", "app", "echo");

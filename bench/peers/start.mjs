@@ -7,11 +7,12 @@ import { freePort, waitForOk } from "../lib/http.mjs";
 import { startProcess } from "../lib/process.mjs";
 import { ROOT, SCRATCH } from "../lib/paths.mjs";
 
-/** A running peer: `url`, `pid` (root of its process tree), `startupMs`, `stop()`. */
+/** A running peer: `url`, `pid` (root of its process tree), `startupMs`, `stop()`. It is ready once `peer.readyPath` (default `/`) answers 200. */
 export async function startPeer(peer, built, { timeoutMs = 120_000 } = {}) {
   const port = await freePort();
   const [command, args] = peer.command(port, built);
   const url = `http://127.0.0.1:${port}/`;
+  const readyUrl = `http://127.0.0.1:${port}${peer.readyPath ?? "/"}`;
   // A private temporary folder, removed when the peer stops: jco serve transpiles into the
   // temporary folder on every start and leaves ~14 MB behind when it is stopped.
   await mkdir(join(SCRATCH, "tmp"), { recursive: true });
@@ -23,7 +24,7 @@ export async function startPeer(peer, built, { timeoutMs = 120_000 } = {}) {
     await rm(tmp, { recursive: true, force: true });
   };
   try {
-    const first = await waitForOk(url, { timeoutMs, proc });
+    const first = await waitForOk(readyUrl, { timeoutMs, proc });
     const startupMs = performance.now() - started;
     if (peer.check && !safeCheck(peer.check, first.body)) throw new Error(`GET / answered an unexpected body: ${first.body.slice(0, 200)}`);
     return { url, pid: proc.pid, startupMs, body: first.body, stop, output: () => proc.output() };
