@@ -7,7 +7,7 @@ import { Worker } from "node:worker_threads";
 import { parse, print } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SECTION, readSections } from "../../runtime/dist/util/wasm-binary.js";
-import { INTERRUPT_IMPORTS, instrumentInterrupts, type InstrumentedModule } from "../../runtime/dist/util/wasm-instrument.js";
+import { INTERRUPT_IMPORTS, instrumentInterrupts, type InstrumentOptions, type InstrumentedModule } from "../../runtime/dist/util/wasm-instrument.js";
 import { HOSTILE_BUILD } from "../helpers/paths.js";
 
 // Imported functions and globals, a start function, tables filled by active,
@@ -93,8 +93,8 @@ const WAT = `
 
 type Exports = Record<string, (...args: number[]) => number>;
 
-function instrumented(bytes: Uint8Array): InstrumentedModule {
-  const result = instrumentInterrupts(bytes);
+function instrumented(bytes: Uint8Array, options?: InstrumentOptions): InstrumentedModule {
+  const result = instrumentInterrupts(bytes, options);
   if ("reason" in result) throw new Error(`refused: ${result.reason}`);
   return result;
 }
@@ -161,6 +161,15 @@ describe("instrumentInterrupts", () => {
     const text = await print(result.module);
     const fact = text.slice(text.indexOf("(func $fact"), text.indexOf("(func $ten"));
     expect(fact).toContain("call $fact");
+  });
+
+  it("hints every inserted check as unlikely, so an engine that reads hints keeps the call out of the hot path", async () => {
+    const hinted = await print(result.module);
+    // wasm-tools prints each hint just before the `if` it applies to.
+    expect(hinted.match(/\(@metadata\.code\.branch_hint "\\00"\)\s+if/g)).toHaveLength(result.checks);
+    const plain = instrumented(original, { branchHints: false });
+    expect(WebAssembly.validate(plain.module)).toBe(true);
+    expect(await print(plain.module)).not.toContain("branch_hint");
   });
 
   it("calls the host at every function entry and loop header while the flag is set, and never when it is clear", () => {

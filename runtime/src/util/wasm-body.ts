@@ -16,6 +16,9 @@ export interface BodyRewrite {
   shiftFrom: number;
   /** Inserted after the locals and after every `loop <blocktype>`. */
   check: Uint8Array;
+  /** Where in `check` its `if` is, and, when given, where each inserted `if` lands (offsets from the body's start). */
+  ifAt: number;
+  ifs?: number[];
 }
 
 // What follows an opcode (one byte) in the instruction stream.
@@ -78,7 +81,8 @@ const hex = (n: number) => `0x${n.toString(16).padStart(2, "0")}`;
  * its size) to `out`; returns the number of checks inserted.
  */
 export function rewriteBody(bytes: Uint8Array, start: number, end: number, out: Writer, rewrite: BodyRewrite): number {
-  const { shiftFrom, check } = rewrite;
+  const { shiftFrom, check, ifAt, ifs } = rewrite;
+  const bodyStart = out.at;
   let p = start;
   // Locals: a vector of (count, value type).
   let groups = 0;
@@ -91,6 +95,7 @@ export function rewriteBody(bytes: Uint8Array, start: number, end: number, out: 
     p = skipValueType(bytes, p);
   }
   out.copy(bytes, start, p);
+  ifs?.push(out.at + ifAt - bodyStart);
   out.append(check);
   let checks = 1;
   // Input from here up to `p` not yet copied to the output.
@@ -113,6 +118,7 @@ export function rewriteBody(bytes: Uint8Array, start: number, end: number, out: 
       case LOOP:
         p = skipBlockType(bytes, p);
         out.copy(bytes, pending, p);
+        ifs?.push(out.at + ifAt - bodyStart);
         out.append(check);
         pending = p;
         checks++;
