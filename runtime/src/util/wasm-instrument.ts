@@ -9,11 +9,13 @@
 // import too: it stays memory 0 and no load or store changes.
 import { Reader, SECTION, concat, encodeName, readSections, uleb, type Section } from "./wasm-binary.js";
 import { rewriteBody, skipValueType, type BodyRewrite } from "./wasm-body.js";
+import { customSection, elementSection, exportSection, globalSection, skipLimits, tableSection } from "./wasm-renumber.js";
 import { Unsupported, Writer } from "./wasm-writer.js";
 
 export const INTERRUPT_IMPORTS = { module: "wfn:interrupt", memory: "memory", flags: "flags", check: "check" } as const;
 
 export interface InstrumentedModule {
+  /** The instrumented module (possibly a view of a slightly larger buffer). */
   module: Uint8Array<ArrayBuffer>;
   /** The memory the module defined, now imported as (wfn:interrupt, memory) at memory index 0: create it with these limits. */
   memory: { initial: number; maximum: number | undefined };
@@ -68,8 +70,8 @@ function instrument(input: Uint8Array, branchHints: boolean): InstrumentedModule
   const plan = planOf(bytes, sections);
   const renumber = (f: number) => (f < plan.importedFunctions ? f : f + 1);
   const rewrite: BodyRewrite = { shiftFrom: plan.importedFunctions, check: checkCode(plan.importedFunctions), ifAt: CHECK_IF_AT };
-  // Checks add about 3% to StarlingMonkey's engine; growing once more is cheap if that is not enough.
-  const out = new Writer(Math.ceil(bytes.length * 1.05) + 1024);
+  // Checks and their hints add about 5% to StarlingMonkey's engine module (its data lifted out): room enough not to grow.
+  const out = new Writer(Math.ceil(bytes.length * 1.08) + 4096);
   out.copy(bytes, 0, 8);
   let checks = 0;
   let typeDone = false;
@@ -84,7 +86,7 @@ function instrument(input: Uint8Array, branchHints: boolean): InstrumentedModule
   const ensureHeadSections = (id: number) => {
     if (!typeDone && id !== SECTION.type) {
       typeDone = true;
-      sized(SECTION.type, () => typeSection(bytes, undefined, plan, out));
+      sized(SECTION.type, () => typeSection(bytes, undefined, out));
     }
     if (!importDone && id !== SECTION.type && id !== SECTION.import) {
       importDone = true;
@@ -93,14 +95,14 @@ function instrument(input: Uint8Array, branchHints: boolean): InstrumentedModule
   };
   for (const s of sections) {
     if (s.id === SECTION.custom) {
-      custom(bytes, s, out, renumber);
+      customSection(bytes, s, out, renumber);
       continue;
     }
     ensureHeadSections(s.id);
     switch (s.id) {
       case SECTION.type:
         typeDone = true;
-        if (plan.appendType) sized(s.id, () => typeSection(bytes, s, plan, out));
+        if (plan.appendType) sized(s.id, () => typeSection(bytes, s, out));
         else out.copy(bytes, s.start, s.end);
         break;
       case SECTION.import:
@@ -240,13 +242,7 @@ function emptyFunctionType(bytes: Uint8Array, types: Section | undefined): { ind
   return { index: count, append: true };
 }
 
-function skipLimits(reader: Reader): void {
-  const flags = reader.byte();
-  reader.u32();
-  if (flags & 1) reader.u32();
-}
-
-function typeSection(bytes: Uint8Array, s: Section | undefined, plan: Plan, out: Writer): void {
+function typeSection(bytes: Uint8Array, s: Section | undefined, out: Writer): void {
   const reader = s === undefined ? undefined : new Reader(bytes, s.body);
   out.u32((reader?.u32() ?? 0) + 1);
   if (reader !== undefined && s !== undefined) out.copy(bytes, reader.at, s.end);
@@ -264,147 +260,4 @@ function importSection(bytes: Uint8Array, s: Section | undefined, plan: Plan, ou
   // One page, shared: the host's other threads set the flag.
   out.append(concat([encodeName(module), encodeName(flags), [0x02, 0x03, 0x01, 0x01]]));
   out.append(concat([encodeName(module), encodeName(check), [0x00], uleb(plan.checkType)]));
-}
-
-type Renumber = (f: number) => number;
-
-/** Copies a constant expression up to its `end`, renumbering `ref.func`. */
-function constExpr(bytes: Uint8Array, reader: Reader, out: Writer, renumber: Renumber): void {
-  let pending = reader.at;
-  for (;;) {
-    const op = reader.byte();
-    if (op === 0x0b) break;
-    if (op === 0xd2) {
-      out.copy(bytes, pending, reader.at);
-      out.u32(renumber(reader.u32()));
-      pending = reader.at;
-    } else if (op === 0x41 || op === 0x42 || op === 0x23 || op === 0xd0) reader.sleb();
-    else if (op === 0x43) reader.at += 4;
-    else if (op === 0x44) reader.at += 8;
-    else if (op === 0xfd && reader.u32() === 0x0c) reader.at += 16;
-    // Extended constant expressions: add, sub, mul.
-    else if (!(op === 0x6a || op === 0x6b || op === 0x6c || op === 0x7c || op === 0x7d || op === 0x7e)) {
-      throw new Unsupported(`unsupported opcode 0x${op.toString(16)} in a constant expression`);
-    }
-  }
-  out.copy(bytes, pending, reader.at);
-}
-
-function tableSection(bytes: Uint8Array, s: Section, out: Writer, renumber: Renumber): void {
-  const reader = new Reader(bytes, s.body);
-  const count = reader.u32();
-  out.u32(count);
-  for (let i = 0; i < count; i++) {
-    const start = reader.at;
-    // 0x40 0x00: a table with an initialiser expression.
-    const initialised = bytes[start] === 0x40 && bytes[start + 1] === 0x00;
-    if (initialised) reader.at += 2;
-    reader.at = skipValueType(bytes, reader.at);
-    skipLimits(reader);
-    out.copy(bytes, start, reader.at);
-    if (initialised) constExpr(bytes, reader, out, renumber);
-  }
-}
-
-function globalSection(bytes: Uint8Array, s: Section, out: Writer, renumber: Renumber): void {
-  const reader = new Reader(bytes, s.body);
-  const count = reader.u32();
-  out.u32(count);
-  for (let i = 0; i < count; i++) {
-    const start = reader.at;
-    reader.at = skipValueType(bytes, reader.at) + 1;
-    out.copy(bytes, start, reader.at);
-    constExpr(bytes, reader, out, renumber);
-  }
-}
-
-function exportSection(bytes: Uint8Array, s: Section, out: Writer, renumber: Renumber): void {
-  const reader = new Reader(bytes, s.body);
-  const count = reader.u32();
-  out.u32(count);
-  for (let i = 0; i < count; i++) {
-    const start = reader.at;
-    reader.name();
-    const kind = reader.byte();
-    out.copy(bytes, start, reader.at);
-    const index = reader.u32();
-    out.u32(kind === 0x00 ? renumber(index) : index);
-  }
-}
-
-/** Element segments, in all eight encodings (flags bit 0: passive/declarative, bit 1: table index or declarative, bit 2: expressions). */
-function elementSection(bytes: Uint8Array, s: Section, out: Writer, renumber: Renumber): void {
-  const reader = new Reader(bytes, s.body);
-  const count = reader.u32();
-  out.u32(count);
-  for (let i = 0; i < count; i++) {
-    const flags = reader.u32();
-    if (flags > 7) throw new Unsupported(`unknown element segment kind ${flags}`);
-    out.u32(flags);
-    const active = (flags & 1) === 0;
-    if (active && flags & 2) out.u32(reader.u32()); // table index
-    if (active) constExpr(bytes, reader, out, renumber); // offset
-    const expressions = (flags & 4) !== 0;
-    if (flags & 3) {
-      // An element kind (0x00: functions) or a reference type.
-      const start = reader.at;
-      reader.at = expressions ? skipValueType(bytes, reader.at) : reader.at + 1;
-      out.copy(bytes, start, reader.at);
-    }
-    const items = reader.u32();
-    out.u32(items);
-    for (let j = 0; j < items; j++) {
-      if (expressions) constExpr(bytes, reader, out, renumber);
-      else out.u32(renumber(reader.u32()));
-    }
-  }
-}
-
-/** Custom sections: `name` is renumbered; DWARF, whose code offsets no longer hold, is dropped; others are kept. */
-function custom(bytes: Uint8Array, s: Section, out: Writer, renumber: Renumber): void {
-  const reader = new Reader(bytes, s.body);
-  const name = reader.name();
-  if (name.startsWith(".debug_")) return;
-  if (name !== "name") {
-    out.copy(bytes, s.start, s.end);
-    return;
-  }
-  const mark = out.at;
-  try {
-    out.byte(SECTION.custom);
-    const size = out.beginSized();
-    out.copy(bytes, s.body, reader.at);
-    while (reader.at < s.end) {
-      const id = reader.byte();
-      const length = reader.u32();
-      const end = reader.at + length;
-      out.byte(id);
-      const sub = out.beginSized();
-      // 1: function names; 2: local names, 3: label names (both by function).
-      if (id >= 1 && id <= 3) {
-        const count = reader.u32();
-        out.u32(count);
-        for (let i = 0; i < count; i++) {
-          out.u32(renumber(reader.u32()));
-          const start = reader.at;
-          if (id === 1) reader.name();
-          else {
-            for (let n = reader.u32(); n > 0; n--) {
-              reader.u32();
-              reader.name();
-            }
-          }
-          out.copy(bytes, start, reader.at);
-        }
-        if (reader.at !== end) throw new Error("name subsection size mismatch");
-      }
-      out.copy(bytes, reader.at, end);
-      reader.at = end;
-      out.endSized(sub);
-    }
-    out.endSized(size);
-  } catch {
-    // Names are for debugging only: drop a section that does not parse rather than refuse the module.
-    out.at = mark;
-  }
 }

@@ -23,7 +23,7 @@ export class Writer {
 
   ensure(n: number): void {
     if (this.at + n <= this.bytes.length) return;
-    const grown = new Uint8Array(Math.max(this.bytes.length * 2, this.at + n));
+    const grown = new Uint8Array(Math.max(Math.ceil(this.bytes.length * 1.5), this.at + n));
     grown.set(this.bytes.subarray(0, this.at));
     this.bytes = grown;
   }
@@ -97,6 +97,6 @@ export class Writer {
    * 12 MB costs more than the slack kept), else a copy of their own size.
    */
   finish(): Uint8Array<ArrayBuffer> {
-    return this.bytes.length - this.at <= this.at / 16 ? this.bytes.subarray(0, this.at) : this.bytes.slice(0, this.at);
+    return this.bytes.length - this.at <= this.at / 8 ? this.bytes.subarray(0, this.at) : this.bytes.slice(0, this.at);
   }
 }
