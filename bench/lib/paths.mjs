@@ -14,7 +14,7 @@ export const WFN_CLI = join(ROOT, "cli", "bin", "wfn.js");
 /** wfn's cache (components and transpiled glue), as the runtime resolves it; run.mjs pins it for every child. */
 export const WFN_CACHE_DIR = defaultCacheDir();
 
-/** The bench project: `hello` (GET / → {"hello":"world"}) and `trivial` (invoke → constant). */
+/** The bench project: `hello` (GET / → {"hello":"world"}), `trivial` (invoke → constant) and `busy` (CPU-bound invoke, interrupt.mjs). */
 export const HELLO_APP = join(BENCH, "apps", "hello");
 export const HELLO_BUILD = join(HELLO_APP, ".wfn", "build");
 export const EXAMPLE_HELLO = join(ROOT, "examples", "hello");

@@ -10,7 +10,8 @@ import type { transpileBytes } from "@bytecodealliance/jco-transpile";
 import { WfnError } from "../errors.js";
 import type { LoadableComponent } from "../pool/protocol.js";
 import { packageVersion } from "../util/package-version.js";
-import { rewriteModule, type MemoryImage } from "../util/wasm-binary.js";
+import { definedMemories, rewriteModule, type MemoryImage } from "../util/wasm-binary.js";
+import { instrumentInterrupts, type InstrumentedModule } from "../util/wasm-instrument.js";
 import { GLUE_PATCH_LEVEL, patchGlue, type GluePatchReport } from "./glue.js";
 import type { Artifact } from "./load.js";
 
@@ -23,6 +24,19 @@ export interface PreparedComponent extends LoadableComponent {
   /** Milliseconds spent transpiling (0 on a cache hit) and compiling. */
   transpileMs: number;
   compileMs: number;
+  /**
+   * Experimental, only with `interrupt: true`: core modules instrumented with
+   * interrupt checks (by name), with the limits of the memory they now import.
+   */
+  interrupts?: Array<[string, InstrumentedModule["memory"]]>;
+}
+
+/** How a component is prepared. */
+export interface PrepareOptions {
+  /** false: read the transpile cache and compile again, even when a prepared component is in use. */
+  reuse?: boolean;
+  /** Experimental: instrument the engine module with interrupt checks (util/wasm-instrument.ts). Off by default. */
+  interrupt?: boolean;
 }
 
 /** Interfaces a wfn host provides; a component importing anything else is rejected. */
@@ -65,15 +79,15 @@ const forget = new FinalizationRegistry<string>((key) => {
  * cache and compiles again (what the benchmarks measure), still sharing a
  * preparation already under way.
  */
-export function prepareComponent(artifact: Artifact, cacheDir: string, options: { reuse?: boolean } = {}): Promise<PreparedComponent> {
-  const key = `${artifact.manifest.component.sha256}:${artifact.manifest.config.memoryMB}`;
+export function prepareComponent(artifact: Artifact, cacheDir: string, options: PrepareOptions = {}): Promise<PreparedComponent> {
+  const key = `${artifact.manifest.component.sha256}:${artifact.manifest.config.memoryMB}${options.interrupt === true ? ":interrupt" : ""}`;
   // The glue a prepared component points at lives in its cache folder: share only within one.
   const local = `${cacheDir}\0${key}`;
   const ready = options.reuse === false ? undefined : prepared.get(local)?.deref();
   if (ready !== undefined) return Promise.resolve(ready);
   let pending = inFlight.get(local);
   if (pending === undefined) {
-    pending = prepare(artifact, cacheDir, key)
+    pending = prepare(artifact, cacheDir, key, options.interrupt === true)
       .then((component) => {
         prepared.set(local, new WeakRef(component));
         forget.register(component, local);
@@ -88,7 +102,7 @@ export function prepareComponent(artifact: Artifact, cacheDir: string, options: 
 /** 64 KiB WebAssembly pages in a MiB. */
 const PAGES_PER_MB = 16;
 
-async function prepare(artifact: Artifact, cacheDir: string, key: string): Promise<PreparedComponent> {
+async function prepare(artifact: Artifact, cacheDir: string, key: string, interrupt: boolean): Promise<PreparedComponent> {
   const sha256 = artifact.manifest.component.sha256;
   const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}-jspi-p${GLUE_PATCH_LEVEL}`, sha256);
   let meta = await readMeta(dir);
@@ -105,13 +119,14 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
   const { memoryMB } = artifact.manifest.config;
   const modules: Array<[string, WebAssembly.Module]> = [];
   const images: Array<[string, MemoryImage]> = [];
+  const interrupts: Array<[string, InstrumentedModule["memory"]]> = [];
   const maxPages = memoryMB * PAGES_PER_MB;
   for (const name of meta.coreModules) {
     let raw: Uint8Array;
-    let rewritten: ReturnType<typeof rewriteModule>;
+    let rewritten: RewrittenModule;
     try {
       raw = embeddedModule(artifact.component, meta.embedded?.[name]) ?? (await readFile(join(dir, name)));
-      rewritten = rewriteModule(raw, maxPages, true);
+      rewritten = rewriteCore(raw, maxPages, true, interrupt);
     } catch (cause) {
       if (cause instanceof RangeError) {
         throw new WfnError("WFN_INVALID_CONFIG", `function ${artifact.manifest.name} ${cause.message.replace(/(\d+) pages/g, (_, p: string) => `${Math.ceil(Number(p) / PAGES_PER_MB)} MB`)}: raise its memoryMB`, { cause });
@@ -122,14 +137,16 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
       try {
         modules.push([name, await WebAssembly.compile(rewritten.module)]);
         images.push([name, rewritten.image]);
+        if (rewritten.interruptMemory !== undefined) interrupts.push([name, rewritten.interruptMemory]);
         continue;
       } catch {
         // The code refers to its data segments: keep them in the module.
-        rewritten = rewriteModule(raw, maxPages, false);
+        rewritten = rewriteCore(raw, maxPages, false, interrupt);
       }
     }
     try {
       modules.push([name, await WebAssembly.compile(rewritten.module)]);
+      if (rewritten.interruptMemory !== undefined) interrupts.push([name, rewritten.interruptMemory]);
     } catch (cause) {
       await rm(dir, { recursive: true, force: true });
       throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} does not compile: ${(cause as Error).message}`, { cause });
@@ -144,7 +161,24 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string): Promi
     cached,
     transpileMs,
     compileMs: performance.now() - started,
+    ...(interrupt ? { interrupts } : {}),
   };
+}
+
+type RewrittenModule = ReturnType<typeof rewriteModule> & { interruptMemory?: InstrumentedModule["memory"] };
+
+/**
+ * A core module rewritten (memory capped, data lifted), and with `interrupt`
+ * instrumented with interrupt checks when it is the one that defines the
+ * memory (the engine; the others are small adapters) and the instrumentation
+ * understands it (else it runs as it is).
+ */
+function rewriteCore(raw: Uint8Array, maxPages: number, liftData: boolean, interrupt: boolean): RewrittenModule {
+  const rewritten = rewriteModule(raw, maxPages, liftData);
+  if (!interrupt || definedMemories(raw).length !== 1) return rewritten;
+  const instrumented = instrumentInterrupts(rewritten.module);
+  if ("reason" in instrumented) return rewritten;
+  return { module: instrumented.module, image: rewritten.image, interruptMemory: instrumented.memory };
 }
 
 /** Adds the core modules' places to a cache entry written before they were recorded (best effort). */

@@ -8,6 +8,7 @@ import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } fro
 import type { GuestLogEntry } from "./capabilities/logs.js";
 import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
 import { createImports, LogCollector, type CallState, type Capabilities } from "./imports.js";
+import { interruptImports, type InterruptSupply } from "./interrupt.js";
 
 /** The module jco-transpile generates (instantiation mode "sync"). */
 export interface ComponentGlue {
@@ -47,12 +48,13 @@ export class SandboxInstance {
     this.#memory = memory;
   }
 
-  /** Instantiates a component; throws if instantiation fails. */
+  /** Instantiates a component; throws if instantiation fails. `interrupt` (experimental) supplies instrumented modules. */
   static create(
     glue: ComponentGlue,
     modules: ReadonlyMap<string, WebAssembly.Module>,
     images: ReadonlyMap<WebAssembly.Module, MemoryImage>,
     capabilities: Capabilities,
+    interrupt?: InterruptSupply,
   ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
     const call: CallState = { deadlineMs: 0, abandoned: false };
@@ -65,11 +67,12 @@ export class SandboxInstance {
       },
       createImports(capabilities, logs, call),
       (module, imports) => {
-        const instance = new WebAssembly.Instance(module, imports);
-        if (memory === undefined && instance.exports.memory instanceof WebAssembly.Memory) memory = instance.exports.memory;
         const image = images.get(module);
+        const instrumented = interrupt === undefined ? undefined : interruptImports(interrupt, module, image);
+        const instance = new WebAssembly.Instance(module, instrumented === undefined ? imports : { ...imports, ...instrumented });
+        if (memory === undefined && instance.exports.memory instanceof WebAssembly.Memory) memory = instance.exports.memory;
         // Before the next core module is instantiated (it may write into this memory too).
-        if (image !== undefined) writeMemoryImage(instance.exports.memory as WebAssembly.Memory, image);
+        if (image !== undefined && instrumented === undefined) writeMemoryImage(instance.exports.memory as WebAssembly.Memory, image);
         return instance;
       },
     );
