@@ -6,9 +6,10 @@
 // the scheduler does.
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { parentPort, type Transferable } from "node:worker_threads";
+import { parentPort, workerData, type Transferable } from "node:worker_threads";
 import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
+import type { InterruptSupply } from "../sandbox/interrupt.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
 import { closeTransport } from "../outbound/transport.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type ToExecutor } from "./protocol.js";
@@ -18,10 +19,13 @@ interface LoadedComponent {
   glue: ComponentGlue | undefined;
   modules: ReadonlyMap<string, WebAssembly.Module>;
   images: ReadonlyMap<WebAssembly.Module, MemoryImage>;
+  interrupt: InterruptSupply;
 }
 
 const require = createRequire(import.meta.url);
 const port = parentPort!;
+/** This executor's interrupt memory: the host sets it when a call here passed its deadline. */
+const { flags } = workerData as { flags: WebAssembly.Memory };
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
 /** Guests' calls to the host waiting for its reply. */
@@ -57,7 +61,7 @@ function create(message: Extract<ToExecutor, { op: "create" }>): void {
         maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
         maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
         sendMessage: (queue, body, attributes) => hostCall({ op: "send", queue, body, attributes }),
-      }),
+      }, component.interrupt),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });
   } catch (error) {
@@ -87,7 +91,8 @@ port.on("message", (message: ToExecutor) => {
     case "load": {
       const modules = new Map(message.component.modules);
       const images = new Map(message.component.images.map(([name, image]) => [modules.get(name)!, image]));
-      components.set(message.component.key, { glueUrl: message.component.glueUrl, glue: undefined, modules, images });
+      const memories = new Map(message.component.interrupts.map(([name, limits]) => [modules.get(name)!, limits]));
+      components.set(message.component.key, { glueUrl: message.component.glueUrl, glue: undefined, modules, images, interrupt: { memories, flags } });
       break;
     }
     case "unload":

@@ -5,6 +5,7 @@ import { Worker, type Transferable, type WorkerOptions } from "node:worker_threa
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
+import { interruptMemory, requestInterrupt } from "../sandbox/interrupt.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
 
 const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
@@ -40,6 +41,8 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   readonly #pending = new Map<number, Pending>();
   readonly #loaded = new Set<string>();
   readonly #hostCalls: HostCallHandler;
+  /** The executor's interrupt memory, as words (see sandbox/interrupt.ts). */
+  readonly #flags: Int32Array;
   #nextId = 1;
   #dead: WfnError | undefined;
 
@@ -47,7 +50,9 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
     super();
     this.index = index;
     this.#hostCalls = hostCalls;
-    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}` });
+    const flags = interruptMemory();
+    this.#flags = new Int32Array(flags.buffer);
+    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}`, workerData: { flags } });
     this.#worker.on("message", (message: FromExecutor) => this.#receive(message));
     this.#worker.on("error", (error) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} exited (code ${code})`)));
@@ -75,9 +80,21 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
     return (reply as Extract<FromExecutor, { op: "result" }>).result;
   }
 
-  /** The instance's invocation timed out: the executor drops it and never resumes it; `abandoned` is emitted once it did. */
+  /**
+   * The instance's invocation timed out: the executor drops it and never
+   * resumes it; `abandoned` is emitted once it did. Should the instance be
+   * computing, the interrupt request makes it stop itself (it is past its
+   * deadline), so that the executor can read the message.
+   */
   abandon(instance: number): void {
-    if (this.alive) this.#send({ op: "abandon", instance });
+    if (!this.alive) return;
+    this.#send({ op: "abandon", instance });
+    requestInterrupt(this.#flags);
+  }
+
+  /** Asks a guest computing on this executor to look at its deadline again. */
+  interrupt(): void {
+    requestInterrupt(this.#flags);
   }
 
   destroyInstance(instance: number): void {

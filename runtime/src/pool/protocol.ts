@@ -11,6 +11,8 @@ export interface LoadableComponent {
   modules: Array<[string, WebAssembly.Module]>;
   /** Data segments lifted out of core modules (by module name), written into memory at instantiation. */
   images: Array<[string, MemoryImage]>;
+  /** Core modules instrumented with interrupt checks (by name), with the limits of the memory each now imports. */
+  interrupts: Array<[string, { initial: number; maximum: number | undefined }]>;
 }
 
 /** What an instance is given when it is created (structured-clone safe). */

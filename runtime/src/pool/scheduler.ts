@@ -94,10 +94,14 @@ let nextInstanceId = 1;
 
 /**
  * How long an executor has to confirm that it dropped an instance whose
- * invocation timed out. An instance suspended on the host confirms at once;
- * one that keeps the thread computing cannot, and its executor is replaced.
+ * invocation timed out. A suspended instance is dropped at once, a computing
+ * one stops itself at its next interrupt check; an executor that cannot
+ * answer in this time (a guest that could not be instrumented keeps it
+ * computing) is replaced.
  */
-const ABANDON_GRACE_MS = 250;
+const ABANDON_GRACE_MS = 2000;
+/** How often the interrupt request is repeated until the executor confirms. */
+const INTERRUPT_REPEAT_MS = 50;
 
 /** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call. */
 const RECYCLE_AT_MEMORY_SHARE = 0.75;
@@ -427,13 +431,19 @@ export class Scheduler {
     call.resolve({ status: "timeout", elapsedMs: performance.now() - running.startedAt, coldStart: call.coldStart, initMs: call.initMs });
     this.#forget(instance);
     const executor = slot.executor;
+    // A guest computing past its deadline stops itself at its next interrupt check (a fraction of a
+    // millisecond); the request is repeated in case another guest's check cleared it first. Only a
+    // guest that cannot be interrupted (its module could not be instrumented) costs its executor.
+    const repeat = setInterval(() => executor.interrupt(), INTERRUPT_REPEAT_MS);
     const grace = setTimeout(() => {
+      clearInterval(repeat);
       executor.off("abandoned", confirmed);
-      if (executor === slot.executor && executor.alive) void executor.terminate(new WfnError("WFN_TIMED_OUT", `an invocation of ${call.pool.name} timed out and kept its executor busy`));
+      if (executor === slot.executor && executor.alive) void executor.terminate(new WfnError("WFN_TIMED_OUT", `an invocation of ${call.pool.name} timed out and could not be interrupted`));
     }, ABANDON_GRACE_MS);
     const confirmed = (id: number) => {
       if (id !== instance.id) return;
       clearTimeout(grace);
+      clearInterval(repeat);
       executor.off("abandoned", confirmed);
     };
     executor.on("abandoned", confirmed);

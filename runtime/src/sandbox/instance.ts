@@ -48,7 +48,11 @@ export class SandboxInstance {
     this.#memory = memory;
   }
 
-  /** Instantiates a component; throws if instantiation fails. `interrupt` (experimental) supplies instrumented modules. */
+  /**
+   * Instantiates a component; throws if instantiation fails. With `interrupt`,
+   * its instrumented engine module gets the executor's interrupt memory (see
+   * ./interrupt.ts), so that a call computing past its deadline can be stopped.
+   */
   static create(
     glue: ComponentGlue,
     modules: ReadonlyMap<string, WebAssembly.Module>,
@@ -68,11 +72,15 @@ export class SandboxInstance {
       createImports(capabilities, logs, call),
       (module, imports) => {
         const image = images.get(module);
-        const instrumented = interrupt === undefined ? undefined : interruptImports(interrupt, module, image);
-        const instance = new WebAssembly.Instance(module, instrumented === undefined ? imports : { ...imports, ...instrumented });
+        const instrumented = interrupt === undefined ? undefined : interruptImports(interrupt, module, image, call);
+        if (instrumented !== undefined) {
+          memory ??= instrumented.memory;
+          return new WebAssembly.Instance(module, { ...imports, ...instrumented.imports });
+        }
+        const instance = new WebAssembly.Instance(module, imports);
         if (memory === undefined && instance.exports.memory instanceof WebAssembly.Memory) memory = instance.exports.memory;
         // Before the next core module is instantiated (it may write into this memory too).
-        if (image !== undefined && instrumented === undefined) writeMemoryImage(instance.exports.memory as WebAssembly.Memory, image);
+        if (image !== undefined) writeMemoryImage(instance.exports.memory as WebAssembly.Memory, image);
         return instance;
       },
     );
