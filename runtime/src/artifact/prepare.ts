@@ -45,8 +45,20 @@ setFlagsFromString("--experimental-wasm-branch-hinting");
 
 const GLUE_FILE = "component.mjs";
 
-/** The imports in which a guest waits on the host: the glue makes them suspending (JSPI). */
-const SUSPENDING_IMPORTS = ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", "wfn:function/host#send-message"];
+/** How components are transpiled (the glue patches are verified against this output). */
+export const TRANSPILE_OPTIONS = {
+  name: "component",
+  instantiation: "sync",
+  emitTypescriptDeclarations: false,
+  base64Cutoff: 0,
+  noComponentErrorWrapping: true,
+  // JSPI: `handle` returns a promise, and the imports a guest waits in (poll, pollable.block,
+  // send-message) suspend its stack instead of blocking the thread, so one executor
+  // interleaves many invocations.
+  asyncMode: "jspi",
+  asyncImports: ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", "wfn:function/host#send-message"],
+  asyncExports: ["handle"],
+} satisfies Parameters<typeof transpileBytes>[1];
 const META_FILE = "meta.json";
 
 interface TranspileMeta {
@@ -232,18 +244,7 @@ async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMe
   try {
     // Loaded on the first cache miss only: importing the transpiler costs ~100 ms of start-up.
     const { transpileBytes: transpile } = await import("@bytecodealliance/jco-transpile");
-    result = await transpile(artifact.component, {
-      name: "component",
-      instantiation: "sync",
-      emitTypescriptDeclarations: false,
-      base64Cutoff: 0,
-      noComponentErrorWrapping: true,
-      // JSPI: `handle` returns a promise, and the imports a guest waits in suspend its stack
-      // instead of blocking the thread, so one executor interleaves many invocations.
-      asyncMode: "jspi",
-      asyncImports: SUSPENDING_IMPORTS,
-      asyncExports: ["handle"],
-    });
+    result = await transpile(artifact.component, TRANSPILE_OPTIONS);
   } catch (cause) {
     throw new WfnError(
       "WFN_INVALID_ARTIFACT",
