@@ -24,3 +24,21 @@ describe("a guest spinning past its timeout on an executor shared with waiting i
     expect((await app.get("/good")).status).toBe(200);
   });
 });
+
+describe("a guest spinning on an executor that other functions share", () => {
+  it("gives the thread back: a healthy function on the same executor answers while it spins", async () => {
+    const app = await startHost({ dir: HOSTILE_BUILD, executors: 1 });
+    let stopped = false;
+    const runaway = app.get("/spin").then((response) => {
+      stopped = true;
+      return response.status;
+    });
+    await expect.poll(() => app.host.function("spin")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(1);
+    // Each of these runs on the one executor while the runaway computes (it is stopped only at 500 ms).
+    const answers: number[] = [];
+    for (let i = 0; i < 5; i++) answers.push((await app.get("/good")).status);
+    expect(stopped).toBe(false);
+    expect(answers).toEqual([200, 200, 200, 200, 200]);
+    expect(await runaway).toBe(504);
+  });
+});

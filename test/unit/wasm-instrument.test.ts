@@ -104,12 +104,21 @@ function flagsMemory(): { flags: WebAssembly.Memory; flag: Int32Array } {
   return { flags, flag: new Int32Array(flags.buffer) };
 }
 
-/** Instantiates an instrumented module the way a host does: its memory and the flags supplied as imports. */
-function instantiate(result: InstrumentedModule, imports: WebAssembly.Imports, flags: WebAssembly.Memory, check: () => void): Exports {
+/**
+ * Instantiates an instrumented module the way a host does: its memory and
+ * the flags supplied as imports. `check` answering 1 makes the guest call
+ * `yield` (here a plain function: these calls do not suspend).
+ */
+function instantiate(result: InstrumentedModule, imports: WebAssembly.Imports, flags: WebAssembly.Memory, check: () => number | void, onYield: () => void = () => {}): Exports {
   const memory = new WebAssembly.Memory({ initial: result.memory.initial, maximum: result.memory.maximum });
   const instance = new WebAssembly.Instance(new WebAssembly.Module(result.module), {
     ...imports,
-    [INTERRUPT_IMPORTS.module]: { [INTERRUPT_IMPORTS.memory]: memory, [INTERRUPT_IMPORTS.flags]: flags, [INTERRUPT_IMPORTS.check]: check },
+    [INTERRUPT_IMPORTS.module]: {
+      [INTERRUPT_IMPORTS.memory]: memory,
+      [INTERRUPT_IMPORTS.flags]: flags,
+      [INTERRUPT_IMPORTS.check]: () => check() ?? 0,
+      [INTERRUPT_IMPORTS.yield]: onYield,
+    },
   });
   return instance.exports as unknown as Exports;
 }
@@ -133,6 +142,7 @@ describe("instrumentInterrupts", () => {
       { module: "wfn:interrupt", name: "memory", kind: "memory" },
       { module: "wfn:interrupt", name: "flags", kind: "memory" },
       { module: "wfn:interrupt", name: "check", kind: "function" },
+      { module: "wfn:interrupt", name: "yield", kind: "function" },
     ]);
     // 18 function bodies and 2 loops.
     expect(result.checks).toBe(20);
@@ -191,6 +201,22 @@ describe("instrumentInterrupts", () => {
     exports.countdown!(100);
     exports.mixed!(3);
     expect(checks).toBe(0);
+  });
+
+  it("calls yield after a check that answers 1, and only then; the guest's results stay the same", () => {
+    const { flags, flag } = flagsMemory();
+    let checks = 0;
+    let yields = 0;
+    // Ask for a yield on every tenth check.
+    const exports = instantiate(result, imports(), flags, () => (++checks % 10 === 0 ? 1 : 0), () => void yields++);
+    Atomics.store(flag, 0, 1);
+    expect(exports.sum!(1000)).toBe(499500);
+    expect(checks).toBe(1 + 1001);
+    expect(yields).toBe(Math.floor(checks / 10));
+    Atomics.store(flag, 0, 0);
+    yields = 0;
+    expect(exports.sum!(1000)).toBe(499500);
+    expect(yields).toBe(0);
   });
 
   it("stops a guest spinning forever when another thread sets the flag, and the calling thread goes on", async () => {

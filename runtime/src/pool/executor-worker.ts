@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parentPort, workerData, type Transferable } from "node:worker_threads";
 import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
-import type { InterruptSupply } from "../sandbox/interrupt.js";
+import { INTERRUPT_FLAGS, SLICE_MS, type InterruptSupply } from "../sandbox/interrupt.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
 import { closeTransport } from "../outbound/transport.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type ToExecutor } from "./protocol.js";
@@ -26,6 +26,21 @@ const require = createRequire(import.meta.url);
 const port = parentPort!;
 /** This executor's interrupt memory: the host sets it when a call here passed its deadline. */
 const { flags } = workerData as { flags: WebAssembly.Memory };
+const flagWords = new Int32Array(flags.buffer);
+
+/**
+ * While calls are in flight, the event loop beats once a slice: the host
+ * watches the beat, and when it stops (a guest keeps the thread computing)
+ * asks that guest to give the thread back. No beat when idle.
+ */
+let inFlight = 0;
+let beating: NodeJS.Timeout | undefined;
+function callStarted(): void {
+  if (inFlight++ === 0) beating = setInterval(() => Atomics.add(flagWords, INTERRUPT_FLAGS.HEARTBEAT, 1), SLICE_MS);
+}
+function callEnded(): void {
+  if (--inFlight === 0) clearInterval(beating);
+}
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
 /** Guests' calls to the host waiting for its reply. */
@@ -75,7 +90,12 @@ async function run(message: Extract<ToExecutor, { op: "call" }>): Promise<void> 
   if (instance === undefined) {
     result = { status: "trap", message: `instance ${message.instance} does not exist`, outOfMemory: false, logs: [], durationMs: 0, memoryBytes: 0 };
   } else {
-    result = await instance.call(message.event, message.context);
+    callStarted();
+    try {
+      result = await instance.call(message.event, message.context);
+    } finally {
+      callEnded();
+    }
     if (instance.trapped) instances.delete(message.instance);
   }
   const transfer: Transferable[] = [];

@@ -5,7 +5,7 @@ import { Worker, type Transferable, type WorkerOptions } from "node:worker_threa
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { interruptMemory, requestInterrupt } from "../sandbox/interrupt.js";
+import { INTERRUPT_FLAGS, interruptMemory, requestInterrupt, requestYield, SLICE_MS } from "../sandbox/interrupt.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
 
 const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
@@ -45,6 +45,10 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   readonly #flags: Int32Array;
   #nextId = 1;
   #dead: WfnError | undefined;
+  /** Calls in flight here, and the watch on the executor's beat while there are any. */
+  #calls = 0;
+  #watch: NodeJS.Timeout | undefined;
+  #lastBeat = 0;
 
   constructor(index: number, hostCalls: HostCallHandler) {
     super();
@@ -76,8 +80,28 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   /** Runs one call on an instance (the scheduler never runs two on one instance at once). */
   async call(instance: number, event: EventValue, context: ContextRecord): Promise<CallResult> {
     const transfer = event.tag === "http" && ownsBuffer(event.val.body) ? [event.val.body.buffer as ArrayBuffer] : [];
-    const reply = await this.#request({ op: "call", id: 0, instance, event, context }, transfer);
-    return (reply as Extract<FromExecutor, { op: "result" }>).result;
+    if (this.#calls++ === 0) this.#watchBeat();
+    try {
+      const reply = await this.#request({ op: "call", id: 0, instance, event, context }, transfer);
+      return (reply as Extract<FromExecutor, { op: "result" }>).result;
+    } finally {
+      if (--this.#calls === 0) clearInterval(this.#watch);
+    }
+  }
+
+  /**
+   * Every slice while calls run here: when the executor's beat did not move
+   * since the last look, a guest keeps its thread computing — ask it to give
+   * the thread back, so that the other calls on it go on (sandbox/interrupt.ts).
+   */
+  #watchBeat(): void {
+    this.#lastBeat = Atomics.load(this.#flags, INTERRUPT_FLAGS.HEARTBEAT);
+    this.#watch = setInterval(() => {
+      const beat = Atomics.load(this.#flags, INTERRUPT_FLAGS.HEARTBEAT);
+      if (beat === this.#lastBeat) requestYield(this.#flags);
+      this.#lastBeat = beat;
+    }, SLICE_MS);
+    this.#watch.unref();
   }
 
   /**
@@ -149,6 +173,7 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   #die(error: WfnError): void {
     if (this.#dead) return;
     this.#dead = error;
+    clearInterval(this.#watch);
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     this.emit("exit", error);

@@ -34,6 +34,8 @@ export interface Capabilities {
 export interface CallState extends WaitState {
   /** Unix epoch milliseconds at which the current invocation times out. */
   deadlineMs: number;
+  /** Whether an invocation is in progress (its stack may be suspended). */
+  running: boolean;
 }
 
 let shared: Record<string, object> | undefined;

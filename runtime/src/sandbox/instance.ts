@@ -8,7 +8,11 @@ import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } fro
 import type { GuestLogEntry } from "./capabilities/logs.js";
 import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
 import { createImports, LogCollector, type CallState, type Capabilities } from "./imports.js";
-import { interruptImports, type InterruptSupply } from "./interrupt.js";
+import { fromHost, guardCoreCall, interruptImports, type InterruptSupply } from "./interrupt.js";
+import { GLUE_HOOKS_IMPORT, type GlueHooks } from "../artifact/glue.js";
+
+/** What patched glue asks of the host: core exports it calls from JavaScript go through the guard. */
+const GLUE_HOOKS: GlueHooks = { guard: guardCoreCall };
 
 /** The module jco-transpile generates (instantiation mode "sync"). */
 export interface ComponentGlue {
@@ -61,7 +65,7 @@ export class SandboxInstance {
     interrupt?: InterruptSupply,
   ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
-    const call: CallState = { deadlineMs: 0, abandoned: false };
+    const call: CallState = { deadlineMs: 0, abandoned: false, running: false };
     let memory: WebAssembly.Memory | undefined;
     const exports = glue.instantiate(
       (name) => {
@@ -69,8 +73,9 @@ export class SandboxInstance {
         if (module === undefined) throw new Error(`the component asked for an unknown core module ${name}`);
         return module;
       },
-      createImports(capabilities, logs, call),
-      (module, imports) => {
+      { ...createImports(capabilities, logs, call), [GLUE_HOOKS_IMPORT]: GLUE_HOOKS },
+      // Instantiating runs start functions: not a stack that may be suspended.
+      (module, imports) => fromHost(() => {
         const image = images.get(module);
         const instrumented = interrupt === undefined ? undefined : interruptImports(interrupt, module, image, call);
         if (instrumented !== undefined) {
@@ -82,7 +87,7 @@ export class SandboxInstance {
         // Before the next core module is instantiated (it may write into this memory too).
         if (image !== undefined) writeMemoryImage(instance.exports.memory as WebAssembly.Memory, image);
         return instance;
-      },
+      }),
     );
     return new SandboxInstance(exports.handle, logs, call, () => memory?.buffer.byteLength ?? 0);
   }
@@ -104,12 +109,15 @@ export class SandboxInstance {
   async call(event: EventValue, context: ContextRecord): Promise<CallResult> {
     const started = performance.now();
     this.#call.deadlineMs = Number(context.deadlineMs);
+    this.#call.running = true;
     let status: CallStatus;
     try {
       status = { status: "ok", outcome: await this.#handle(event, context) };
     } catch (thrown) {
       status = classify(thrown);
       if (status.status === "trap") this.#trapped = true;
+    } finally {
+      this.#call.running = false;
     }
     const logs = this.#logs.take();
     if (status.status === "trap" && !status.outOfMemory) {

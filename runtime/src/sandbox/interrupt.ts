@@ -1,12 +1,15 @@
-// Stopping a guest that keeps its thread computing, without stopping the
-// thread. The engine module of a component is instrumented
+// Stopping, or pausing, a guest that keeps its thread computing, without
+// stopping the thread. The engine module of a component is instrumented
 // (util/wasm-instrument.ts): at every function entry and loop header it
 // reads the first word of a small shared memory, and calls `check` when it
 // is set. Each executor has one such memory, which the host's main thread
-// writes: "look" when an invocation on that executor passed its deadline.
+// writes: "look" when an invocation on that executor passed its deadline,
+// or when the executor has not come back to its event loop for a time slice.
 // The instance whose code runs `check` then stops itself if its own
-// invocation is past its deadline (the others clear the flag: the one that
-// timed out is suspended, and the executor drops it).
+// invocation is past its deadline, or else, when asked to and when its stack
+// can be suspended, gives the thread back (`yield`, a suspending import) and
+// resumes after the executor has looked at its other work: one busy function
+// cannot starve the others on its thread.
 import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
 import { INTERRUPT_IMPORTS } from "../util/wasm-instrument.js";
 import type { CallState } from "./imports.js";
@@ -15,7 +18,17 @@ import type { CallState } from "./imports.js";
 export const INTERRUPT_FLAGS = {
   /** Read by the instrumented code: non-zero makes it call `check`. */
   LOOK: 0,
+  /** Bumped by the executor every time slice its event loop is free: a value that stops moving means a guest keeps it computing. */
+  HEARTBEAT: 1,
+  /** 1: the guest computing should give the thread back. */
+  YIELD: 2,
 } as const;
+
+/** The time slice: a guest computing this long (up to twice as long) is asked to give its thread back. */
+export const SLICE_MS = 5;
+
+/** JSPI's wrapper for a host function whose promise suspends the calling wasm stack (Node >= 24; not in TypeScript's library yet). */
+const { Suspending } = WebAssembly as unknown as { Suspending: new (fn: () => unknown) => WebAssembly.ImportValue };
 
 /** Thrown into a guest that runs past its deadline: it unwinds the whole call, and the instance is discarded. */
 export class Interrupted extends Error {
@@ -32,6 +45,61 @@ export function requestInterrupt(flags: Int32Array): void {
   Atomics.store(flags, INTERRUPT_FLAGS.LOOK, 1);
 }
 
+/** Asks whatever computes on the executor owning `flags` to give its thread back (any thread may call this). */
+export function requestYield(flags: Int32Array): void {
+  Atomics.store(flags, INTERRUPT_FLAGS.YIELD, 1);
+  Atomics.store(flags, INTERRUPT_FLAGS.LOOK, 1);
+}
+
+/**
+ * JavaScript frames the host has on the current stack (this thread): a guest
+ * can be suspended only where its stack is wasm from the promising export
+ * down, never inside a call the glue or the host made into it (a realloc
+ * while lowering a result, an instantiation).
+ */
+let hostFrames = 0;
+
+/** Runs `body`, a call from JavaScript into a guest's code, with its stack marked as not suspendable. */
+export function fromHost<T>(body: () => T): T {
+  hostFrames++;
+  try {
+    return body();
+  } finally {
+    hostFrames--;
+  }
+}
+
+/** Wraps a core export the glue calls from JavaScript (its `wfn:glue` guard hook), see {@link fromHost}. */
+export function guardCoreCall<F extends (...args: never[]) => unknown>(fn: F): F {
+  return ((...args: Parameters<F>) => fromHost(() => fn(...args))) as F;
+}
+
+/**
+ * Guests waiting to go on after giving their thread back. One is resumed per
+ * turn of the event loop (`setImmediate` queued from the previous one runs
+ * on the next turn), so that between any two slices the executor reads its
+ * messages and I/O: a waiting invocation starts within about one slice.
+ */
+const turns: Array<() => void> = [];
+let pumping = false;
+
+function pump(): void {
+  turns.shift()?.();
+  if (turns.length > 0) setImmediate(pump);
+  else pumping = false;
+}
+
+/** A turn for a guest that gave its thread back; never, when its instance was abandoned meanwhile. */
+function nextTurn(call: CallState): Promise<void> {
+  return new Promise<void>((resolve) => {
+    turns.push(resolve);
+    if (!pumping) {
+      pumping = true;
+      setImmediate(pump);
+    }
+  }).then(() => (call.abandoned ? new Promise<never>(() => {}) : undefined));
+}
+
 /** What the instances of an executor need to be interruptible. */
 export interface InterruptSupply {
   /** The instrumented modules, with the limits of the memory each imports. */
@@ -40,13 +108,19 @@ export interface InterruptSupply {
   flags: WebAssembly.Memory;
 }
 
-/** The `check` of one instance: stops its call once past its deadline, else clears the request. */
-function checkFor(flags: Int32Array, call: CallState): () => void {
+/**
+ * The `check` of one instance: stops its call once past its deadline; else
+ * answers 1 (the guest then calls `yield`) when the thread was asked back and
+ * this stack can be suspended.
+ */
+function checkFor(flags: Int32Array, call: CallState): () => number {
   return () => {
     Atomics.store(flags, INTERRUPT_FLAGS.LOOK, 0);
     if (call.deadlineMs > 0 && Date.now() >= call.deadlineMs) {
       throw new Interrupted("the invocation ran past its timeout and was stopped");
     }
+    // A request that cannot be served here is dropped: it comes again while the thread stays busy.
+    return Atomics.exchange(flags, INTERRUPT_FLAGS.YIELD, 0) === 1 && call.running && hostFrames === 0 ? 1 : 0;
   };
 }
 
@@ -67,8 +141,11 @@ export function interruptImports(
   // Before instantiation: a start function would see the memory as the data segments left it.
   if (image !== undefined) writeMemoryImage(memory, image);
   const check = checkFor(new Int32Array(supply.flags.buffer), call);
+  const turn = new Suspending(() => nextTurn(call));
   return {
-    imports: { [INTERRUPT_IMPORTS.module]: { [INTERRUPT_IMPORTS.memory]: memory, [INTERRUPT_IMPORTS.flags]: supply.flags, [INTERRUPT_IMPORTS.check]: check } },
+    imports: {
+      [INTERRUPT_IMPORTS.module]: { [INTERRUPT_IMPORTS.memory]: memory, [INTERRUPT_IMPORTS.flags]: supply.flags, [INTERRUPT_IMPORTS.check]: check, [INTERRUPT_IMPORTS.yield]: turn },
+    },
     memory,
   };
 }

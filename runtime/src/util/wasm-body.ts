@@ -11,9 +11,10 @@
 // opcode outside these.
 import { Unsupported, type Writer } from "./wasm-writer.js";
 
-/** How a body is rewritten: function index `f` becomes `f` below `shiftFrom`, else `f + 1`. */
+/** How a body is rewritten: function index `f` becomes `f` below `shiftFrom`, else `f + shift`. */
 export interface BodyRewrite {
   shiftFrom: number;
+  shift: number;
   /** Inserted after the locals and after every `loop <blocktype>`. */
   check: Uint8Array;
   /** Where in `check` its `if` is, and, when given, where each inserted `if` lands (offsets from the body's start). */
@@ -81,7 +82,7 @@ const hex = (n: number) => `0x${n.toString(16).padStart(2, "0")}`;
  * its size) to `out`; returns the number of checks inserted.
  */
 export function rewriteBody(bytes: Uint8Array, start: number, end: number, out: Writer, rewrite: BodyRewrite): number {
-  const { shiftFrom, check, ifAt, ifs } = rewrite;
+  const { shiftFrom, shift, check, ifAt, ifs } = rewrite;
   const bodyStart = out.at;
   let p = start;
   // Locals: a vector of (count, value type).
@@ -131,7 +132,7 @@ export function rewriteBody(bytes: Uint8Array, start: number, end: number, out: 
           f |= (b & 0x7f) << shift;
         }
         f >>>= 0;
-        out.u32(f < shiftFrom ? f : f + 1);
+        out.u32(f < shiftFrom ? f : f + shift);
         pending = p;
         break;
       }

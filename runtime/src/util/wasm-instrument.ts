@@ -12,7 +12,10 @@ import { rewriteBody, skipValueType, type BodyRewrite } from "./wasm-body.js";
 import { customSection, elementSection, exportSection, globalSection, skipLimits, tableSection } from "./wasm-renumber.js";
 import { Unsupported, Writer } from "./wasm-writer.js";
 
-export const INTERRUPT_IMPORTS = { module: "wfn:interrupt", memory: "memory", flags: "flags", check: "check" } as const;
+export const INTERRUPT_IMPORTS = { module: "wfn:interrupt", memory: "memory", flags: "flags", check: "check", yield: "yield" } as const;
+
+/** Function imports the instrumentation adds (`check`, then `yield`): defined functions move up by this many. */
+const ADDED_FUNCTIONS = 2;
 
 export interface InstrumentedModule {
   /** The instrumented module (possibly a view of a slightly larger buffer). */
@@ -47,17 +50,24 @@ export function instrumentInterrupts(bytes: Uint8Array, options: InstrumentOptio
 /** Where the check's `if` is. */
 const CHECK_IF_AT = 7;
 
-/** The check inserted: `if (i32.atomic.load memory=1 offset=0 (i32.const 0)) call $check`. */
-function checkCode(checkIndex: number): Uint8Array {
+/**
+ * The check inserted: `if (i32.atomic.load memory=1 offset=0 (i32.const 0))
+ * (if (call $check) (call $yield))`. `check` (a plain host function) looks at
+ * the request and may stop the guest; it answers 1 when the guest should give
+ * its thread back, and `yield` (a suspending import, which always suspends)
+ * then does. Only `check` may run where a suspension is not allowed.
+ */
+function checkCode(checkIndex: number, yieldIndex: number): Uint8Array {
   // The atomic load keeps the engine from hoisting the read out of a loop. Its
   // memarg is the multi-memory form: alignment 2 with bit 6 set, then memory 1.
-  return concat([[0x41, 0x00, 0xfe, 0x10, 0x42, 0x01, 0x00, 0x04, 0x40, 0x10], uleb(checkIndex), [0x0b]]);
+  return concat([[0x41, 0x00, 0xfe, 0x10, 0x42, 0x01, 0x00, 0x04, 0x40, 0x10], uleb(checkIndex), [0x04, 0x40, 0x10], uleb(yieldIndex), [0x0b, 0x0b]]);
 }
 
 interface Plan {
-  /** Index of a `[] -> []` type, and whether it must be appended to the type section. */
+  /** Index of the `[] -> [i32]` type (`check`) and of the `[] -> []` type (`yield`); `append` lists the types to add to the type section. */
   checkType: number;
-  appendType: boolean;
+  yieldType: number;
+  append: Array<number[]>;
   /** Function imports: defined functions start here, and are shifted by one. */
   importedFunctions: number;
   memory: { initial: number; maximum: number | undefined };
@@ -68,8 +78,8 @@ function instrument(input: Uint8Array, branchHints: boolean): InstrumentedModule
   const bytes = new Uint8Array(input.buffer, input.byteOffset, input.byteLength);
   const sections = readSections(bytes);
   const plan = planOf(bytes, sections);
-  const renumber = (f: number) => (f < plan.importedFunctions ? f : f + 1);
-  const rewrite: BodyRewrite = { shiftFrom: plan.importedFunctions, check: checkCode(plan.importedFunctions), ifAt: CHECK_IF_AT };
+  const renumber = (f: number) => (f < plan.importedFunctions ? f : f + ADDED_FUNCTIONS);
+  const rewrite: BodyRewrite = { shiftFrom: plan.importedFunctions, shift: ADDED_FUNCTIONS, check: checkCode(plan.importedFunctions, plan.importedFunctions + 1), ifAt: CHECK_IF_AT };
   // Checks and their hints add about 5% to StarlingMonkey's engine module (its data lifted out): room enough not to grow.
   const out = new Writer(Math.ceil(bytes.length * 1.08) + 4096);
   out.copy(bytes, 0, 8);
@@ -86,7 +96,7 @@ function instrument(input: Uint8Array, branchHints: boolean): InstrumentedModule
   const ensureHeadSections = (id: number) => {
     if (!typeDone && id !== SECTION.type) {
       typeDone = true;
-      sized(SECTION.type, () => typeSection(bytes, undefined, out));
+      sized(SECTION.type, () => typeSection(bytes, undefined, plan, out));
     }
     if (!importDone && id !== SECTION.type && id !== SECTION.import) {
       importDone = true;
@@ -102,7 +112,7 @@ function instrument(input: Uint8Array, branchHints: boolean): InstrumentedModule
     switch (s.id) {
       case SECTION.type:
         typeDone = true;
-        if (plan.appendType) sized(s.id, () => typeSection(bytes, s, out));
+        if (plan.append.length > 0) sized(s.id, () => typeSection(bytes, s, plan, out));
         else out.copy(bytes, s.start, s.end);
         break;
       case SECTION.import:
@@ -143,7 +153,7 @@ function instrument(input: Uint8Array, branchHints: boolean): InstrumentedModule
           }
           if (reader.at !== s.end) throw new Unsupported("the code section has bytes after its last body");
         });
-        if (branchHints) insertBefore(out, codeAt, branchHintSection(hints, plan.importedFunctions + 1));
+        if (branchHints) insertBefore(out, codeAt, branchHintSection(hints, plan.importedFunctions + ADDED_FUNCTIONS));
         break;
       }
       default:
@@ -222,42 +232,59 @@ function planOf(bytes: Uint8Array, sections: Section[]): Plan {
   if (flags > 1) throw new Unsupported("shared and 64-bit memories are not supported");
   const initial = reader.u32();
   const memory = { initial, maximum: flags & 1 ? reader.u32() : undefined };
-  const checkType = emptyFunctionType(bytes, find(SECTION.type));
-  return { checkType: checkType.index, appendType: checkType.append, importedFunctions, memory };
+  const types = find(SECTION.type);
+  const append: Array<number[]> = [];
+  const typeIndex = (results: number[]) => {
+    const found = functionType(bytes, types, results);
+    if (found !== undefined) return found;
+    append.push(results);
+    return typeCount(bytes, types) + append.length - 1;
+  };
+  const checkType = typeIndex([0x7f]);
+  const yieldType = typeIndex([]);
+  return { checkType, yieldType, append, importedFunctions, memory };
 }
 
-/** The first `[] -> []` type, or the index it gets when appended. */
-function emptyFunctionType(bytes: Uint8Array, types: Section | undefined): { index: number; append: boolean } {
-  if (types === undefined) return { index: 0, append: true };
+/** The number of types in the type section. */
+function typeCount(bytes: Uint8Array, types: Section | undefined): number {
+  return types === undefined ? 0 : new Reader(bytes, types.body).u32();
+}
+
+/** The index of the first function type without parameters and with these results, if there is one. */
+function functionType(bytes: Uint8Array, types: Section | undefined, results: number[]): number | undefined {
+  if (types === undefined) return undefined;
   const reader = new Reader(bytes, types.body);
   const count = reader.u32();
   for (let i = 0; i < count; i++) {
     if (reader.byte() !== 0x60) throw new Unsupported("garbage-collection types are not supported");
     const params = reader.u32();
     for (let j = 0; j < params; j++) reader.at = skipValueType(bytes, reader.at);
-    const results = reader.u32();
-    for (let j = 0; j < results; j++) reader.at = skipValueType(bytes, reader.at);
-    if (params === 0 && results === 0) return { index: i, append: false };
+    const resultCount = reader.u32();
+    const start = reader.at;
+    for (let j = 0; j < resultCount; j++) reader.at = skipValueType(bytes, reader.at);
+    const same = resultCount === results.length && results.every((type, j) => bytes[start + j] === type) && reader.at - start === results.length;
+    if (params === 0 && same) return i;
   }
-  return { index: count, append: true };
+  return undefined;
 }
 
-function typeSection(bytes: Uint8Array, s: Section | undefined, out: Writer): void {
+function typeSection(bytes: Uint8Array, s: Section | undefined, plan: Plan, out: Writer): void {
   const reader = s === undefined ? undefined : new Reader(bytes, s.body);
-  out.u32((reader?.u32() ?? 0) + 1);
+  out.u32((reader?.u32() ?? 0) + plan.append.length);
   if (reader !== undefined && s !== undefined) out.copy(bytes, reader.at, s.end);
-  out.append([0x60, 0x00, 0x00]);
+  for (const results of plan.append) out.append([0x60, 0x00, results.length, ...results]);
 }
 
 function importSection(bytes: Uint8Array, s: Section | undefined, plan: Plan, out: Writer): void {
   const reader = s === undefined ? undefined : new Reader(bytes, s.body);
-  out.u32((reader?.u32() ?? 0) + 3);
+  out.u32((reader?.u32() ?? 0) + 4);
   if (reader !== undefined && s !== undefined) out.copy(bytes, reader.at, s.end);
-  const { module, memory, flags, check } = INTERRUPT_IMPORTS;
+  const { module, memory, flags, check, yield: yieldName } = INTERRUPT_IMPORTS;
   const { initial, maximum } = plan.memory;
   const limits = maximum === undefined ? [0x00, ...uleb(initial)] : [0x01, ...uleb(initial), ...uleb(maximum)];
   out.append(concat([encodeName(module), encodeName(memory), [0x02], limits]));
   // One page, shared: the host's other threads set the flag.
   out.append(concat([encodeName(module), encodeName(flags), [0x02, 0x03, 0x01, 0x01]]));
   out.append(concat([encodeName(module), encodeName(check), [0x00], uleb(plan.checkType)]));
+  out.append(concat([encodeName(module), encodeName(yieldName), [0x00], uleb(plan.yieldType)]));
 }
