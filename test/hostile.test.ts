@@ -173,6 +173,6 @@ describe("isolation: request", () => {
     const calls = [];
     for (let i = 0; i < 3; i++) calls.push(((await (await app.get("/fresh")).json()) as { calls: number }).calls);
     expect(calls).toEqual([1, 1, 1]);
-    await expect.poll(() => app.host.functions().find((fn) => fn.name === "fresh")!.instances, { timeout: 5000 }).toEqual({ total: 1, idle: 1, busy: 0 });
+    await expect.poll(() => app.host.functions().find((fn) => fn.name === "fresh")!.instances, { timeout: 5000 }).toEqual({ total: 1, idle: 1, busy: 0, starting: 0 });
   });
 });

@@ -21,7 +21,7 @@ beforeAll(async () => {
 describe("pre-warming and reuse", () => {
   it("starts minInstances before the first request, so it is not a cold start", async () => {
     const before = app.host.functions().find((fn) => fn.name === "warm")!;
-    expect(before.instances).toEqual({ total: 2, idle: 2, busy: 0 });
+    expect(before.instances).toEqual({ total: 2, idle: 2, busy: 0, starting: 0 });
     const result = await app.host.dispatch("warm", get("/warm"));
     expect(result.coldStart).toBe(false);
     expect(result.initMs).toBeUndefined();

@@ -28,6 +28,27 @@ describe("throttling", () => {
   });
 });
 
+describe("scaling up", () => {
+  it("starts a few instances at a time for a burst, and the calls take whichever instance is free first", async () => {
+    const app = await startHost({ functions: [await readArtifact(join(APP_BUILD, "env-a"))] });
+    // Watch every turn of the event loop how many instances are starting while 10 calls arrive at once.
+    let most = 0;
+    let watching = true;
+    const watch = (): void => {
+      most = Math.max(most, app.host.functions().find((fn) => fn.name === "env-a")!.instances.starting);
+      if (watching) setImmediate(watch);
+    };
+    watch();
+    const responses = await Promise.all(Array.from({ length: 10 }, () => app.get("/env/a")));
+    watching = false;
+    expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
+    // One new instance per waiting call would be 10 at once (env-a may have 10); two executors start two each.
+    expect(most).toBeGreaterThan(0);
+    expect(most).toBeLessThanOrEqual(4);
+    expect(count("env-a", app.host)).toBeLessThan(10);
+  });
+});
+
 describe("reclaiming and recycling", () => {
   it("reclaims idle instances above minInstances after the idle timeout", async () => {
     const app = await startHost({ functions: [await readArtifact(join(APP_BUILD, "echo"))], idleTimeoutMs: 1000 });

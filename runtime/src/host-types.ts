@@ -131,7 +131,15 @@ export interface FunctionStatus {
   config?: FunctionConfig;
   aliases: AliasStatus[];
   /** Instances across every version. */
-  instances: { total: number; idle: number; busy: number };
+  instances: InstanceCounts;
+}
+
+/** A function's instances: `busy` ones run an invocation or are `starting` (a subset of `busy`). */
+export interface InstanceCounts {
+  total: number;
+  idle: number;
+  busy: number;
+  starting: number;
 }
 
 /** An alias, with its canary. */
@@ -153,7 +161,7 @@ export interface VersionStatus {
   config: FunctionConfig;
   /** `$LATEST` and the aliases pointing at it. */
   qualifiers: string[];
-  instances: { total: number; idle: number; busy: number };
+  instances: InstanceCounts;
 }
 
 /** What a deployment did. */

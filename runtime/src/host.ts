@@ -28,6 +28,7 @@ import {
   type DeploymentResult,
   type DeployOptions,
   type FunctionStatus,
+  type InstanceCounts,
   type Host,
   type HostOptions,
   type HostQueues,
@@ -591,7 +592,7 @@ class WfnHost implements Host {
     const failure = this.#failures.get(name);
     if (fn === undefined && failure === undefined) {
       if (!this.#updating.has(name)) return undefined;
-      return { name, state: "Pending", lastUpdateStatus: "InProgress", traffic: LATEST, routes: [], aliases: [], instances: { total: 0, idle: 0, busy: 0 } };
+      return { name, state: "Pending", lastUpdateStatus: "InProgress", traffic: LATEST, routes: [], aliases: [], instances: { total: 0, idle: 0, busy: 0, starting: 0 } };
     }
     const updateFailure = this.#updateFailures.get(name);
     const update = this.#updating.has(name)
@@ -600,7 +601,7 @@ class WfnHost implements Host {
         ? { lastUpdateStatus: "Failed" as const, lastUpdateStatusReason: updateFailure ?? failure!.error.message }
         : { lastUpdateStatus: "Successful" as const };
     if (fn === undefined) {
-      return { name, state: "Failed", stateReason: failure!.error.message, ...update, traffic: LATEST, routes: [...failure!.routes], aliases: [], instances: { total: 0, idle: 0, busy: 0 } };
+      return { name, state: "Failed", stateReason: failure!.error.message, ...update, traffic: LATEST, routes: [...failure!.routes], aliases: [], instances: { total: 0, idle: 0, busy: 0, starting: 0 } };
     }
     const serving = this.#registry.trafficVersion(fn);
     return {
@@ -781,14 +782,15 @@ class WfnHost implements Host {
     return fn;
   }
 
-  #instances(name: string, version?: number): { total: number; idle: number; busy: number } {
-    const totals = { total: 0, idle: 0, busy: 0 };
+  #instances(name: string, version?: number): InstanceCounts {
+    const totals = { total: 0, idle: 0, busy: 0, starting: 0 };
     for (const slot of this.#pools.values()) {
       if (slot.version.function !== name || (version !== undefined && slot.version.version !== version)) continue;
       const stats = slot.pool?.stats;
       if (stats === undefined) continue;
       totals.total += stats.instances;
       totals.idle += stats.idle;
+      totals.starting += stats.starting;
       totals.busy += stats.busy;
     }
     return totals;

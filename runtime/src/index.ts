@@ -6,7 +6,7 @@ export { RouteTable } from "./triggers/http.js";
 export { parseFunctionName, resultBody as invocationPayload } from "./api/lambda.js";
 export type { RouteMatch, RoutedFunction } from "./triggers/http.js";
 export type { FunctionStatus, Host, HostOptions, HostQueues, InvokeOptions } from "./host.js";
-export type { AliasStatus, ConfigurationPatch, DeploymentResult, DeployOptions, VersionStatus } from "./host-types.js";
+export type { AliasStatus, ConfigurationPatch, DeploymentResult, DeployOptions, InstanceCounts, VersionStatus } from "./host-types.js";
 export { LogStore } from "./observe/log-store.js";
 export type { LogQuery, LogStoreOptions, LogSubscription, StoredLogRecord } from "./observe/log-store.js";
 export { Metrics } from "./observe/metrics.js";

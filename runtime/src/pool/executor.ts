@@ -1,6 +1,7 @@
 // The host's side of one executor: a worker thread, the messages to it,
 // and the moment it dies. Policy (what runs where, when) is the scheduler's.
 import { EventEmitter } from "node:events";
+import type { EventLoopUtilization } from "node:perf_hooks";
 import { Worker, type Transferable, type WorkerOptions } from "node:worker_threads";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
@@ -35,6 +36,9 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
  * its result a message back. Emits `exit` once, with the reason, however the
  * thread ends.
  */
+/** The shortest window {@link Executor.busy} is measured over, in ms. */
+const BUSY_WINDOW_MS = 50;
+
 export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [number] }> {
   readonly index: number;
   readonly #worker: Worker;
@@ -64,6 +68,26 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
 
   get alive(): boolean {
     return this.#dead === undefined;
+  }
+
+  #busySample: EventLoopUtilization | undefined;
+  #busySampledAt = 0;
+  #busy = 0;
+
+  /**
+   * The share of time (0..1) the executor's event loop was busy, over the
+   * last window of at least {@link BUSY_WINDOW_MS} (computing guests,
+   * creating instances): near 1, more instances here add no throughput.
+   */
+  get busy(): number {
+    const now = performance.now();
+    if (this.#dead === undefined && now - this.#busySampledAt >= BUSY_WINDOW_MS) {
+      const sample = this.#worker.performance.eventLoopUtilization();
+      this.#busy = this.#busySample === undefined ? sample.utilization : this.#worker.performance.eventLoopUtilization(sample, this.#busySample).utilization;
+      this.#busySample = sample;
+      this.#busySampledAt = now;
+    }
+    return this.#busy;
   }
 
   /** Creates an instance of a component here; resolves with its initialisation time in ms. */

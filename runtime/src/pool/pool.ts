@@ -63,10 +63,14 @@ export class FunctionPool {
     return [...this.instances].filter((instance) => instance.state === "idle").sort((a, b) => b.lastUsedAt - a.lastUsedAt);
   }
 
-  get stats(): { instances: number; idle: number; busy: number; waiting: number } {
+  get stats(): { instances: number; idle: number; busy: number; starting: number; waiting: number } {
     let idle = 0;
-    for (const instance of this.instances) if (instance.state === "idle") idle++;
-    return { instances: this.instances.size, idle, busy: this.instances.size - idle, waiting: this.waiting };
+    let starting = 0;
+    for (const instance of this.instances) {
+      if (instance.state === "idle") idle++;
+      else if (instance.state === "starting") starting++;
+    }
+    return { instances: this.instances.size, idle, busy: this.instances.size - idle, starting, waiting: this.waiting };
   }
 
   /** Starts the minimum number of warm instances and resolves when they are ready. */

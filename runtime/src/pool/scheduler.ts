@@ -44,6 +44,8 @@ export interface Instance {
   state: "starting" | "idle" | "busy";
   invocations: number;
   lastUsedAt: number;
+  /** Started for calls that were waiting: the first call on it is a cold start, and reports this init time. */
+  initMs: number | undefined;
 }
 
 /** An executor position: its current thread and what lives on it. */
@@ -103,6 +105,22 @@ const ABANDON_GRACE_MS = 2000;
 /** How often the interrupt request is repeated until the executor confirms. */
 const INTERRUPT_REPEAT_MS = 50;
 
+/**
+ * Instances being created at once on one executor, for calls that wait.
+ * Creating an instance keeps its executor computing for milliseconds; a
+ * burst of calls that started one each would hold every call already
+ * running there (their responses wait behind the creations, and time out),
+ * where an instance finishing its call is usually free sooner.
+ */
+const MAX_STARTING_PER_SLOT = 2;
+
+/**
+ * An executor busier than this (share of its time, see Executor.busy) gets
+ * no new instance for waiting calls: its thread is the limit, and the calls
+ * wait for an instance there to finish rather than for one to be created.
+ */
+const GROW_BUSY_LIMIT = 0.9;
+
 /** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call. */
 const RECYCLE_AT_MEMORY_SHARE = 0.75;
 
@@ -155,7 +173,8 @@ export class Scheduler {
       pool.waiting++;
       this.#pump();
       if (!this.#queue.includes(call)) return;
-      if (pool.waiting > this.#options.maxQueueLength) {
+      // Calls waiting while the pool grows toward its concurrency do not count against the queue.
+      if (pool.waiting > this.#options.maxQueueLength + Math.max(0, pool.config.maxConcurrency - pool.running)) {
         this.#unqueue(call);
         reject(throttled(`${pool.name} already has ${this.#options.maxQueueLength} invocation(s) waiting`));
         return;
@@ -233,19 +252,28 @@ export class Scheduler {
     await Promise.all(this.#slots.map((slot) => slot.executor.terminate(stopped)));
   }
 
-  /** Starts whatever can start: queued calls first (oldest first), then warm-ups. */
+  /**
+   * Starts whatever can start: queued calls on idle instances (oldest
+   * first), new instances for the calls still waiting (a few at a time per
+   * executor; whichever instance is free first takes the oldest call), then
+   * warm-ups.
+   */
   #pump(): void {
+    const unplaced = new Map<FunctionPool, number>();
     for (let at = 0; at < this.#queue.length; ) {
       const call = this.#queue[at]!;
-      const placed = this.#place(call.pool);
-      if (placed === undefined) {
+      const instance = this.#idleFor(call.pool);
+      if (instance === undefined) {
+        const waiting = (unplaced.get(call.pool) ?? 0) + 1;
+        unplaced.set(call.pool, waiting);
+        if (this.#startingOf(call.pool) < waiting) this.#grow(call.pool);
         at++;
         continue;
       }
       this.#queue.splice(at, 1);
       call.pool.waiting--;
       clearTimeout(call.queueTimer);
-      void this.#start(call, placed);
+      this.#start(call, instance);
     }
     while (this.#warmTasks.length > 0) {
       const at = this.#warmTasks.findIndex((task) => this.#canGrow(task.pool));
@@ -260,29 +288,56 @@ export class Scheduler {
     }
   }
 
-  /**
-   * Where a call of `pool` can run now: an idle instance (on the least busy
-   * executor, then the most recently used), or an executor to start one on.
-   */
-  #place(pool: FunctionPool): { slot: Slot; instance: Instance | undefined } | undefined {
+  /** The idle instance a call of `pool` runs on now: on the least busy executor, then the most recently used. */
+  #idleFor(pool: FunctionPool): Instance | undefined {
     if (pool.running >= pool.config.maxConcurrency) return undefined;
     let best: Instance | undefined;
     for (const instance of pool.idleInstances()) {
       if (!instance.slot.executor.alive) continue;
       if (best === undefined || instance.slot.running.size < best.slot.running.size) best = instance;
     }
-    if (best !== undefined) return { slot: best.slot, instance: best };
-    if (!this.#canGrow(pool)) return undefined;
-    const slot = this.#slotFor(pool);
-    return slot === undefined ? undefined : { slot, instance: undefined };
+    return best;
+  }
+
+  /** Instances of `pool` being created. */
+  #startingOf(pool: FunctionPool): number {
+    let starting = 0;
+    for (const instance of pool.instances) if (instance.state === "starting") starting++;
+    return starting;
+  }
+
+  /** Starts one more instance of `pool` for the calls waiting, if the pool, the host and an executor have room. */
+  #grow(pool: FunctionPool): void {
+    if (pool.running + this.#startingOf(pool) >= pool.config.maxConcurrency) return;
+    // A pool with no instance gets one anywhere; else only where the thread has time for more calls.
+    const first = pool.instances.size === 0;
+    const slot = this.#slotFor(pool, (candidate) => candidate.starting < MAX_STARTING_PER_SLOT && (first || candidate.running.size === 0 || candidate.executor.busy < GROW_BUSY_LIMIT));
+    if (slot === undefined || !this.#canGrow(pool)) return;
+    void this.#create(pool, slot).then(
+      ({ instance, initMs }) => {
+        instance.state = "idle";
+        instance.initMs = initMs;
+        this.#afterWork();
+      },
+      (error: unknown) => {
+        // The oldest call waiting for it learns why (a guest that fails to start fails its call), the others wait on.
+        const call = this.#queue.find((queued) => queued.pool === pool);
+        if (call !== undefined) {
+          this.#unqueue(call);
+          clearTimeout(call.queueTimer);
+          call.reject(error instanceof WfnError ? error : new WfnError("WFN_INTERNAL", String(error)));
+        }
+        this.#afterWork();
+      },
+    );
   }
 
   /** The executor for a new instance of `pool`: the fewest calls running and starting there, then the fewest instances of `pool`, then of all. */
-  #slotFor(pool: FunctionPool): Slot | undefined {
+  #slotFor(pool: FunctionPool, hasRoom: (slot: Slot) => boolean = () => true): Slot | undefined {
     let best: Slot | undefined;
     let bestScore = Infinity;
     for (const slot of this.#slots) {
-      if (!slot.executor.alive) continue;
+      if (!slot.executor.alive || !hasRoom(slot)) continue;
       let mine = 0;
       for (const instance of slot.instances) if (instance.pool === pool) mine++;
       const score = (slot.running.size + slot.starting) * 1_000_000 + mine * 1_000 + slot.instances.size;
@@ -315,28 +370,18 @@ export class Scheduler {
     return true;
   }
 
-  async #start(call: PendingCall, placed: { slot: Slot; instance: Instance | undefined }): Promise<void> {
-    const { slot } = placed;
+  #start(call: PendingCall, instance: Instance): void {
     call.pool.running++;
-    let instance = placed.instance;
-    if (instance === undefined) {
+    if (instance.initMs !== undefined) {
       call.coldStart = true;
-      try {
-        const created = await this.#create(call.pool, slot);
-        instance = created.instance;
-        call.initMs = created.initMs;
-      } catch (error) {
-        call.pool.running--;
-        call.reject(error instanceof WfnError ? error : new WfnError("WFN_INTERNAL", String(error)));
-        this.#afterWork();
-        return;
-      }
+      call.initMs = instance.initMs;
+      instance.initMs = undefined;
     }
-    this.#run(call, slot, instance);
+    this.#run(call, instance.slot, instance);
   }
 
   async #create(pool: FunctionPool, slot: Slot): Promise<{ instance: Instance; initMs: number }> {
-    const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", invocations: 0, lastUsedAt: Date.now() };
+    const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", invocations: 0, lastUsedAt: Date.now(), initMs: undefined };
     pool.instances.add(instance);
     slot.instances.add(instance);
     this.#instanceCount++;
