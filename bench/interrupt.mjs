@@ -1,73 +1,60 @@
 // Interrupt checks (runtime/src/util/wasm-instrument.ts), measured on a real
-// StarlingMonkey component run in-thread: what instrumenting the engine module
-// costs (time, size), what the checks cost when the flag is never set (a
-// trivial warm call, a CPU-bound call: the original and the instrumented
-// module side by side, in alternating rounds), and how fast a guest spinning
-// forever is stopped, or paused and resumed, by another thread setting the flag.
-// The side-by-side calls are measured again in a child process with V8's
-// --experimental-wasm-branch-hinting, which reads the hints the instrumentation
-// writes (the call out of the hot path).
-// `node bench/interrupt.mjs [--quick]` prints JSON. Needs `npm run build` and
-// `wfn build bench/apps/hello` (for `trivial` and `busy`).
-import { execFile } from "node:child_process";
-import { readFile, readdir, stat } from "node:fs/promises";
+// StarlingMonkey component run in-thread, as an executor runs it: what
+// instrumenting the engine module costs (time, size), what the checks cost
+// when nobody asks (a trivial warm call, a CPU-bound call: the original and
+// the instrumented module side by side, in alternating rounds), how fast a
+// guest spinning past its deadline stops once another thread raises the
+// flag, and how fast a computing guest gives its thread back when asked.
+// Branch hints are read (prepare.ts turns V8's flag on, as the host does).
+// `node bench/interrupt.mjs [--quick]` prints JSON; run.mjs runs it as the
+// "interrupt" section. Needs `npm run build` and the bench project built
+// (run.mjs's prepare step; `trivial` and `busy`).
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { promisify } from "node:util";
+import { readFile, readdir, stat } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import { Bench } from "tinybench";
 import { readArtifact } from "../runtime/dist/index.js";
 import { prepareComponent } from "../runtime/dist/artifact/prepare.js";
 import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
+import { INTERRUPT_FLAGS, interruptMemory } from "../runtime/dist/sandbox/interrupt.js";
 import { rewriteModule } from "../runtime/dist/util/wasm-binary.js";
 import { instrumentInterrupts } from "../runtime/dist/util/wasm-instrument.js";
 import { HELLO_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
 
 const quick = process.argv.includes("--quick");
-/** Set in the child that measures with branch hints read (it measures the side-by-side calls only). */
-const hintedChild = process.argv.includes("--hinted-child");
 /** Iterations of busy's loop: about 20 ms of guest time. */
 const BUSY_N = 150_000;
 
 const capabilities = (name) => ({ functionName: name, env: {}, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundRequestBytes: 1 << 20, maxOutboundResponseBytes: 1 << 20 });
-const context = (name) => ({
+const context = (name, deadlineMs = Date.now() + 600_000) => ({
   requestId: "00000000-0000-4000-8000-000000000000",
   functionName: name,
   functionVersion: "$LATEST",
   invokedFunctionArn: `arn:aws:lambda:local:000000000000:function:${name}`,
   memoryLimitMb: 128,
-  deadlineMs: BigInt(Date.now() + 600_000),
+  deadlineMs: BigInt(deadlineMs),
   clientContext: undefined,
 });
 const invoke = (payload) => ({ tag: "invoke", val: { payload: JSON.stringify(payload) } });
 
-/** The flags page: the i32 at 0 is the flag, the f64 at 8 when another thread set it (epoch ms). */
-function newFlags() {
-  const memory = new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true });
-  return { memory, flag: new Int32Array(memory.buffer, 0, 1), setAt: new Float64Array(memory.buffer, 8, 1) };
-}
-
-/** Instantiates a prepared component on this thread; an instrumented one gets its imports and `check` calls `onCheck()`. */
+/** Instantiates a prepared component on this thread with its own interrupt memory (an instrumented one reads it). */
 async function inThread(prepared, name) {
   const glue = await import(prepared.glueUrl);
   const modules = new Map(prepared.modules);
   const images = new Map(prepared.images.map(([module, image]) => [modules.get(module), image]));
-  const flags = newFlags();
+  const flags = interruptMemory();
+  const supply = prepared.interrupts.length === 0 ? undefined : { memories: new Map(prepared.interrupts.map(([module, limits]) => [modules.get(module), limits])), flags };
   const local = {
-    flags,
-    onCheck: () => {},
-    interrupt:
-      prepared.interrupts === undefined
-        ? undefined
-        : { memories: new Map(prepared.interrupts.map(([module, limits]) => [modules.get(module), limits])), flags: flags.memory, check: () => local.onCheck() },
-    create: () => SandboxInstance.create(glue, modules, images, capabilities(name), local.interrupt),
-    call(event) {
-      const result = local.instance.call(event, context(name));
+    flags: new Int32Array(flags.buffer),
+    instrumented: supply !== undefined,
+    create: () => SandboxInstance.create(glue, modules, images, capabilities(name), supply),
+    async call(event, deadlineMs) {
+      const result = await local.instance.call(event, context(name, deadlineMs));
       if (local.instance.trapped) local.instance = local.create();
       return result;
     },
   };
-  if (prepared.interrupts !== undefined && prepared.interrupts.length !== 1) throw new Error(`${name}: expected one instrumented core module, got ${prepared.interrupts.length}`);
   local.instance = local.create();
   return local;
 }
@@ -139,80 +126,85 @@ async function sideBySide(label, original, instrumented, time) {
   };
 }
 
+/** Another thread that raises flags on request (as the host's scheduler does), recording when. */
 const WORKER = `
 const { workerData, parentPort } = require("node:worker_threads");
-const flag = new Int32Array(workerData, 0, 1);
-const setAt = new Float64Array(workerData, 8, 1);
-parentPort.on("message", ({ setAfterMs, clearAfterMs }) => {
+const flags = new Int32Array(workerData);
+parentPort.on("message", ({ afterMs, word }) => {
+  if (afterMs < 0) return parentPort.postMessage(0);
   setTimeout(() => {
-    setAt[0] = performance.timeOrigin + performance.now();
-    Atomics.store(flag, 0, 1);
-  }, setAfterMs);
-  if (clearAfterMs !== undefined) setTimeout(() => { Atomics.store(flag, 0, 0); Atomics.notify(flag, 0); }, clearAfterMs);
+    const at = performance.timeOrigin + performance.now();
+    Atomics.store(flags, word, 1);
+    Atomics.store(flags, ${INTERRUPT_FLAGS.LOOK}, 1);
+    parentPort.postMessage(at);
+  }, afterMs);
 });
-parentPort.postMessage("ready");
 `;
 const now = () => performance.timeOrigin + performance.now();
 
-/** A guest in an endless loop, stopped by a `check` that throws once another thread sets the flag. */
-async function stopFromAnotherThread(busy, trivial, runs) {
-  const worker = new Worker(WORKER, { eval: true, workerData: busy.flags.memory.buffer });
-  await new Promise((resolve) => worker.once("message", resolve));
-  const toCheck = [];
+async function flagRaiser(local) {
+  const worker = new Worker(WORKER, { eval: true, workerData: local.flags.buffer });
+  await new Promise((resolve) => worker.once("online", resolve));
+  const raise = (afterMs, word = INTERRUPT_FLAGS.LOOK) =>
+    new Promise((resolve) => {
+      worker.once("message", resolve);
+      worker.postMessage({ afterMs, word });
+    });
+  // One round trip: the worker is listening before anything is timed.
+  await raise(-1);
+  return { raise, close: () => worker.terminate() };
+}
+
+/**
+ * A guest in an endless loop past its deadline: another thread raises the
+ * flag 50 ms in; the guest's next check stops it. This thread, and its
+ * other instances, go on.
+ */
+async function stopSpinning(busy, trivial, runs) {
+  const raiser = await flagRaiser(busy);
   const toReturn = [];
   try {
     for (let i = 0; i < runs; i++) {
-      Atomics.store(busy.flags.flag, 0, 0);
-      let checkedAt = 0;
-      busy.onCheck = () => {
-        checkedAt = now();
-        throw new Error("interrupted by the host");
-      };
-      worker.postMessage({ setAfterMs: 50 });
-      const result = busy.instance.call(invoke({ n: 1e15 }), context("busy"));
+      const raised = raiser.raise(50);
+      const result = await busy.instance.call(invoke({ n: 1e15 }), context("busy", Date.now() + 10));
       const returnedAt = now();
-      // Trapped: replaced, as the pool would (not counted in the time to return).
+      // Discarded, as the pool does (not counted).
       busy.instance = busy.create();
-      if (result.status !== "trap" || !result.message.includes("interrupted by the host")) throw new Error(`the spinning guest ended with ${JSON.stringify(result)}`);
-      toCheck.push(checkedAt - busy.flags.setAt[0]);
-      toReturn.push(returnedAt - busy.flags.setAt[0]);
-      // This thread, and its other instances, go on.
-      ok(trivial.call(invoke(null)), "trivial after an interruption");
+      if (result.status !== "trap" || !/timeout/.test(result.message)) throw new Error(`the spinning guest ended with ${JSON.stringify(result).slice(0, 300)}`);
+      toReturn.push(returnedAt - (await raised));
+      ok(await trivial.call(invoke(null)), "trivial after an interruption");
     }
   } finally {
-    await worker.terminate();
+    await raiser.close();
   }
-  const max = (xs) => Math.max(...xs);
-  return { runs, setToCheckMaxMs: max(toCheck), setToReturnMaxMs: max(toReturn), setToCheckMs: toCheck, setToReturnMs: toReturn };
+  return { runs, setToReturnMaxMs: Math.max(...toReturn), setToReturnMs: toReturn };
 }
 
-/** A CPU-bound call paused for 50 ms (check waits until the other thread clears the flag), then finishing with the same answer. */
-async function pauseFromAnotherThread(busy, expected, n) {
-  Atomics.store(busy.flags.flag, 0, 0);
-  busy.onCheck = () => {
-    throw new Error("check called with the flag clear");
-  };
-  const unpaused = performance.now();
-  ok(busy.call(invoke({ n })), "busy");
-  const unpausedMs = performance.now() - unpaused;
-  const worker = new Worker(WORKER, { eval: true, workerData: busy.flags.memory.buffer });
-  await new Promise((resolve) => worker.once("message", resolve));
+/**
+ * A CPU-bound call asked to give its thread back 10 ms in: how long until
+ * the thread runs the other work waiting for it, and whether the call then
+ * finishes with the same answer.
+ */
+async function yieldOnRequest(busy, expected, n) {
+  const raiser = await flagRaiser(busy);
   try {
-    Atomics.store(busy.flags.flag, 0, 0);
-    let pauses = 0;
-    busy.onCheck = () => {
-      pauses++;
-      Atomics.wait(busy.flags.flag, 0, 1);
-    };
-    worker.postMessage({ setAfterMs: 10, clearAfterMs: 60 });
+    const raised = raiser.raise(10, INTERRUPT_FLAGS.YIELD);
+    let otherWorkAt = 0;
+    // Other work already waiting on this thread (as a message from the host would be).
+    const other = setImmediate(() => (otherWorkAt = now()));
     const started = performance.now();
-    const outcome = ok(busy.call(invoke({ n })), "paused busy");
-    const ms = performance.now() - started;
-    const same = JSON.stringify(outcome) === JSON.stringify(expected);
-    return { pausedForMs: 50, pauses, unpausedCallMs: unpausedMs, pausedCallMs: ms, sameAnswer: same };
+    const outcome = ok(await busy.call(invoke({ n })), "busy asked to yield");
+    const callMs = performance.now() - started;
+    clearImmediate(other);
+    const raisedAt = await raised;
+    return {
+      callMs,
+      otherWorkRanDuringCall: otherWorkAt > 0 && otherWorkAt < performance.timeOrigin + started + callMs,
+      setToOtherWorkMs: otherWorkAt > 0 ? otherWorkAt - raisedAt : undefined,
+      sameAnswer: JSON.stringify(outcome) === JSON.stringify(expected),
+    };
   } finally {
-    busy.onCheck = () => {};
-    await worker.terminate();
+    await raiser.close();
   }
 }
 
@@ -220,7 +212,7 @@ export async function runInterrupt() {
   const [trivialArtifact, busyArtifact] = await Promise.all([readArtifact(join(HELLO_BUILD, "trivial")), readArtifact(join(HELLO_BUILD, "busy"))]);
   const prepare = (artifact, interrupt) => prepareComponent(artifact, WFN_CACHE_DIR, { interrupt, reuse: false });
   const trivialPlain = await prepare(trivialArtifact, false);
-  const instrumentation = hintedChild ? undefined : instrumentCost(await engineModule(trivialPlain.glueUrl));
+  const instrumentation = instrumentCost(await engineModule(trivialPlain.glueUrl));
   const trivialChecked = await prepare(trivialArtifact, true);
   const busyPlain = await prepare(busyArtifact, false);
   const busyChecked = await prepare(busyArtifact, true);
@@ -230,41 +222,33 @@ export async function runInterrupt() {
     busyPlain: await inThread(busyPlain, "busy"),
     busyChecked: await inThread(busyChecked, "busy"),
   };
-  const expected = ok(local.busyPlain.call(invoke({ n: BUSY_N })), "busy");
-  const answer = ok(local.busyChecked.call(invoke({ n: BUSY_N })), "busy instrumented");
+  for (const [name, one] of Object.entries(local)) {
+    if (one.instrumented !== name.endsWith("Checked")) throw new Error(`${name}: expected ${name.endsWith("Checked") ? "an instrumented" : "a plain"} component`);
+  }
+  const expected = ok(await local.busyPlain.call(invoke({ n: BUSY_N })), "busy");
+  const answer = ok(await local.busyChecked.call(invoke({ n: BUSY_N })), "busy instrumented");
   if (JSON.stringify(answer) !== JSON.stringify(expected)) throw new Error(`busy answered ${JSON.stringify(answer)} instrumented, ${JSON.stringify(expected)} not`);
-  // The flag is never set here: a check would mean a wrong flag address.
-  local.trivialChecked.onCheck = local.busyChecked.onCheck = () => {
-    throw new Error("check called with the flag clear");
-  };
   const call = (instance, payload, what) => async () => {
-    ok(instance.call(invoke(payload)), what);
+    ok(await instance.call(invoke(payload)), what);
   };
   const trivial = await sideBySide("trivial warm call (invoke → 1)", call(local.trivialPlain, null, "trivial"), call(local.trivialChecked, null, "trivial"), quick ? 300 : 750);
   const busy = await sideBySide(`CPU-bound call (busy, n=${BUSY_N})`, call(local.busyPlain, { n: BUSY_N }, "busy"), call(local.busyChecked, { n: BUSY_N }, "busy"), quick ? 1000 : 1500);
-  if (hintedChild) return { trivial, busy };
-  const stop = await stopFromAnotherThread(local.busyChecked, local.trivialChecked, quick ? 3 : 10);
-  const pause = await pauseFromAnotherThread(local.busyChecked, ok(local.busyPlain.call(invoke({ n: BUSY_N * 5 })), "busy"), BUSY_N * 5);
-  const hinted = await withBranchHints();
+  const stop = await stopSpinning(local.busyChecked, local.trivialChecked, quick ? 3 : 10);
+  const n = BUSY_N * 5;
+  const yielded = await yieldOnRequest(local.busyChecked, ok(await local.busyPlain.call(invoke({ n })), "busy"), n);
   return {
     node: process.version,
     instrumentation,
     prepareMs: { original: busyPlain.compileMs, instrumented: busyChecked.compileMs },
     trivial,
     busy,
-    branchHintsRead: hinted,
     stop,
-    pause,
+    yielded,
   };
 }
 
-/** The side-by-side calls again, in a child process where V8 reads branch hints (a process-wide flag, set before anything compiles). */
-async function withBranchHints() {
-  const args = ["--experimental-wasm-branch-hinting", fileURLToPath(import.meta.url), "--hinted-child", ...(quick ? ["--quick"] : [])];
-  const { stdout } = await promisify(execFile)(process.execPath, args, { maxBuffer: 1 << 24 });
-  return JSON.parse(stdout);
-}
-
 if (import.meta.url === `file://${process.argv[1]}`) {
-  console.log(JSON.stringify(await runInterrupt(), null, 2));
+  const result = await runInterrupt();
+  if (process.send) process.send({ result });
+  else console.log(JSON.stringify(result, null, 2));
 }

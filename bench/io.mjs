@@ -59,7 +59,8 @@ async function startUpstream(delay) {
   for (let i = 0; i < 200; i++) {
     try {
       await accepts(port);
-      return { url, stop: () => proc.stop() };
+      const pending = () => get(`${url}__pending`, 5000).then((r) => Number(r.body));
+      return { url, pending, stop: () => proc.stop() };
     } catch {
       await new Promise((resolve) => setTimeout(resolve, 25));
     }
@@ -93,6 +94,9 @@ export async function runIo({ connections, warmupS, durationS, quietWaitMs, log 
         if (peer.wfn) {
           result.faultIsolation = await faultIsolation(server, upstream, { warmupS, durationS, log });
           result.fairness = await fairness(server, { warmupS, durationS, log });
+          // On a host of its own: this one holds the instances the load left behind.
+          await server.stop();
+          server = await startPeer(peer, {});
           result.suspended = await suspendedDensity(server, log);
         }
       } catch (error) {
@@ -156,27 +160,26 @@ async function fairness(server, { warmupS, durationS, log }) {
   }
 }
 
-/** Host memory with 200 invocations suspended at once (waiting on a 20 s upstream). */
+/** Host memory with 200 invocations suspended at once (waiting on a 20 s upstream), on a fresh host. */
 async function suspendedDensity(server, log) {
   const slow = await startUpstream(20_000);
   try {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     const idle = sampleTree(server.pid).rssBytes;
     const count = 200;
-    const requests = Array.from({ length: count }, () => get(server.url + ioPath(slow.url), 30_000).catch(() => undefined));
-    // Instances are created as the requests arrive; wait until the memory stops growing.
-    let last = 0;
-    let peak = idle;
-    for (let i = 0; i < 40; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 250));
-      peak = Math.max(peak, sampleTree(server.pid).rssBytes);
-      if (Math.abs(peak - last) < 1 << 20 && i > 8) break;
-      last = peak;
-    }
-    const perInvocationMB = (peak - idle) / count / 2 ** 20;
-    log(`  wfn-io: ${count} invocations suspended at once: host RSS ${(idle / 2 ** 20).toFixed(0)} → ${(peak / 2 ** 20).toFixed(0)} MB (${perInvocationMB.toFixed(2)} MB each)`);
+    // `hold` is the I/O-bound function with a 60 s timeout.
+    const requests = Array.from({ length: count }, () => get(`${server.url}hold?upstream=${encodeURIComponent(slow.url)}`, 30_000).catch(() => undefined));
+    // Instances start as the requests wait (a few at a time); the upstream holds every request
+    // 20 s, so once the upstream has them all, they are all suspended at once.
+    const deadline = performance.now() + 18_000;
+    let waiting = 0;
+    while (performance.now() < deadline && (waiting = await slow.pending()) < count) await new Promise((resolve) => setTimeout(resolve, 250));
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const suspended = sampleTree(server.pid).rssBytes;
+    const perInvocationMB = (suspended - idle) / waiting / 2 ** 20;
+    log(`  wfn-io: ${waiting} of ${count} invocations suspended at once: host RSS ${(idle / 2 ** 20).toFixed(0)} → ${(suspended / 2 ** 20).toFixed(0)} MB (${perInvocationMB.toFixed(2)} MB each)`);
     void Promise.all(requests);
-    return { count, idleRssMB: idle / 2 ** 20, suspendedRssMB: peak / 2 ** 20, perInvocationMB };
+    return { count, suspendedCount: waiting, idleRssMB: idle / 2 ** 20, suspendedRssMB: suspended / 2 ** 20, perInvocationMB };
   } finally {
     await slow.stop();
   }

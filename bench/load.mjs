@@ -11,6 +11,8 @@ import { PEERS } from "./peers/index.mjs";
 import { startPeer } from "./peers/start.mjs";
 
 const LOADGEN = fileURLToPath(new URL("./loadgen.mjs", import.meta.url));
+/** How long an idle peer's CPU is watched, in ms. */
+const IDLE_WINDOW_MS = 3000;
 
 /** One load run against a running peer (`url`, default the peer's own); `rate` paces it (requests/s in all). */
 export function loadOnce(server, { connections, warmupS, durationS, url = server.url, rate }) {
@@ -56,6 +58,12 @@ export async function runLoad({ built, connections, warmupS, durationS, quietWai
       server = await startPeer(peer, built);
       entry.available = true;
       entry.idleRssMB = sampleTree(server.pid).rssBytes / 2 ** 20;
+      // Idle: started and answered once, then left alone (a host that spins burns CPU here).
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      const idle = watchTree(server.pid);
+      await new Promise((resolve) => setTimeout(resolve, IDLE_WINDOW_MS));
+      entry.idleCpuPercent = idle.stop().cpuPercent;
+      log(`  ${peer.id}: idle CPU ${entry.idleCpuPercent.toFixed(1)}%`);
       for (const c of connections) {
         const quiet = await waitForQuiet({ maxWaitMs: quietWaitMs });
         if (!quiet.quiet) log(`  (the machine stayed busy: ${quiet.busyPercent.toFixed(0)}% CPU in use, of ${cpus().length * 100}%; measuring anyway)`);

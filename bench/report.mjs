@@ -25,6 +25,8 @@ function formatTargetValue(value, unit) {
   if (unit === "ms") return formatMs(value);
   if (unit === "µs") return formatUs(value);
   if (unit === "×") return formatRatio(value);
+  if (unit === "%") return `${value.toFixed(1)}%`;
+  if (unit === "") return formatInt(value);
   return `${value.toFixed(0)} ${unit}`;
 }
 
@@ -53,7 +55,7 @@ function section(results, key, title) {
 function targetsTable(results) {
   const lines = ["", "## Targets", "", "| target | measured | limit | result |", "|---|---|---|---|"];
   for (const t of results.targets) {
-    lines.push(`| ${cell(t.name)} | ${formatTargetValue(t.value, t.unit)} | ${t.unit === "×" || t.unit === "/GB" ? "≥" : "≤"} ${formatTargetValue(t.limit, t.unit)} | **${t.status}** |`);
+    lines.push(`| ${cell(t.name)} | ${formatTargetValue(t.value, t.unit)} | ${t.bound ?? (t.unit === "×" || t.unit === "/GB" ? "≥" : "≤")} ${formatTargetValue(t.limit, t.unit)} | **${t.status}** |`);
   }
   return lines;
 }
@@ -63,25 +65,27 @@ function loadTable(results) {
   if (missing) return missing;
   const s = results.settings;
   lines.push(
-    `\`GET /\` → \`{"hello":"world"}\` over loopback, autocannon in its own process, ${s.warmupS} s warm-up then ${s.durationS} s measured per row. "× wfn" is the row's throughput over wfn's at the same connection count. Errors: non-2xx responses plus socket errors and timeouts. Server CPU is the server's process tree, in % of one core; RSS is its peak during the measured window; machine CPU is every process on the machine (${results.machine.cores} cores = ${results.machine.cores * 100}%): well above server + load generator means something else was running.`,
+    `\`GET /\` → \`{"hello":"world"}\` over loopback, autocannon in its own process, ${s.warmupS} s warm-up then ${s.durationS} s measured per row. "× wfn" is the row's throughput over wfn's at the same connection count. Errors: non-2xx responses plus socket errors and timeouts. Server CPU is the server's process tree, in % of one core; CPU per request is that CPU time over the requests served; RSS is its peak during the measured window; machine CPU is every process on the machine (${results.machine.cores} cores = ${results.machine.cores * 100}%): well above server + load generator means something else was running.`,
     "",
-    "| system | connections | req/s | × wfn | p50 | p99 | errors | server CPU | server RSS | load generator CPU | machine CPU |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "| system | connections | req/s | × wfn | p50 | p99 | errors | server CPU | CPU per request | server RSS | load generator CPU | machine CPU |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
   );
   const wfn = results.load.find((p) => p.id === "wfn");
   for (const peer of results.load) {
     if (!peer.available || peer.runs.length === 0) {
-      lines.push(`| ${cell(peer.label)} | — | not available: ${firstLine(peer.error ?? "unknown")} | | | | | | | | |`);
+      lines.push(`| ${cell(peer.label)} | — | not available: ${firstLine(peer.error ?? "unknown")} | | | | | | | | | |`);
       continue;
     }
     for (const run of peer.runs) {
       const base = wfn?.runs.find((r) => r.connections === run.connections)?.requestsPerSecond;
       lines.push(
-        `| ${cell(peer.label)} | ${run.connections} | ${formatInt(run.requestsPerSecond)} | ${formatRatio(base ? run.requestsPerSecond / base : undefined)} | ${formatMs(run.latencyP50Ms)} | ${formatMs(run.latencyP99Ms)} | ${run.errors} | ${run.server.cpuPercent.toFixed(0)}% | ${run.server.rssPeakMB.toFixed(0)} MB | ${run.loadgenCpuPercent?.toFixed(0) ?? "—"}% | ${run.machineCpuPercent?.toFixed(0) ?? "—"}% |`,
+        `| ${cell(peer.label)} | ${run.connections} | ${formatInt(run.requestsPerSecond)} | ${formatRatio(base ? run.requestsPerSecond / base : undefined)} | ${formatMs(run.latencyP50Ms)} | ${formatMs(run.latencyP99Ms)} | ${run.errors} | ${run.server.cpuPercent.toFixed(0)}% | ${run.requestsPerSecond > 0 ? formatUs((run.server.cpuPercent / 100 / run.requestsPerSecond) * 1e6) : "—"} | ${run.server.rssPeakMB.toFixed(0)} MB | ${run.loadgenCpuPercent?.toFixed(0) ?? "—"}% | ${run.machineCpuPercent?.toFixed(0) ?? "—"}% |`,
       );
     }
-    if (peer.error) lines.push(`| ${cell(peer.label)} | — | stopped: ${firstLine(peer.error)} | | | | | | | | |`);
+    if (peer.error) lines.push(`| ${cell(peer.label)} | — | stopped: ${firstLine(peer.error)} | | | | | | | | | |`);
   }
+  const idle = results.load.filter((p) => p.idleCpuPercent !== undefined).map((p) => `${p.label} ${p.idleCpuPercent.toFixed(1)}%`);
+  if (idle.length > 0) lines.push("", `Idle CPU (started, answered once, then ${3} s with nothing to do): ${idle.join(", ")}.`);
   return lines;
 }
 
@@ -138,8 +142,74 @@ function densityTable(results) {
   return lines;
 }
 
+function ioTable(results) {
+  const { lines, missing } = section(results, "io", "I/O-bound load");
+  if (missing) return missing;
+  const io = results.io;
+  const s = results.settings;
+  lines.push(
+    `\`GET /io\`: the function fetches an upstream that answers after ${io.upstreamDelayMs} ms and returns its answer (bench/apps/io; the same handler on workerd). The limit is connections ÷ upstream latency: what a server that only waits can serve. ${s.warmupS} s warm-up then ${s.durationS} s per row.`,
+    "",
+    "| system | connections | req/s | limit | of the limit | p50 | p99 | errors | server CPU |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+  );
+  for (const peer of io.peers) {
+    if (!peer.available || peer.runs.length === 0) {
+      lines.push(`| ${cell(peer.label)} | — | not available: ${firstLine(peer.error ?? "unknown")} | | | | | | |`);
+      continue;
+    }
+    for (const run of peer.runs) {
+      lines.push(
+        `| ${cell(peer.label)} | ${run.connections} | ${formatInt(run.requestsPerSecond)} | ${formatInt(run.limitRps)} | ${(run.ofLimit * 100).toFixed(0)}% | ${formatMs(run.latencyP50Ms)} | ${formatMs(run.latencyP99Ms)} | ${run.errors} | ${run.server.cpuPercent.toFixed(0)}% |`,
+      );
+    }
+  }
+  const f = io.faultIsolation;
+  if (f) {
+    const statuses = [...new Set(f.runawayStatuses)].join("/");
+    lines.push("", `**Fault isolation**: the I/O-bound function at 50 connections while a runaway (\`for(;;){}\`, timeoutMs 1 s) is called every second: ${formatInt(f.requestsPerSecond)} req/s, p99 ${formatMs(f.latencyP99Ms)}, **${f.errors} failed**; the runaway answered ${statuses} (${f.runawayCalls} calls).`);
+  }
+  const fair = io.fairness;
+  if (fair) {
+    lines.push(
+      "",
+      "**Fairness**: a healthy function called 20 times a second, alone and beside 10 clients of another function on the same host.",
+      "",
+      "| healthy function | p50 | p99 | failed |",
+      "|---|---:|---:|---:|",
+      `| alone | ${formatMs(fair.baseline.latencyP50Ms)} | ${formatMs(fair.baseline.latencyP99Ms)} | ${fair.baseline.errors} |`,
+      `| beside 10 clients of a spinning function | ${formatMs(fair.spinning.latencyP50Ms)} | ${formatMs(fair.spinning.latencyP99Ms)} | ${fair.spinning.errors} |`,
+      `| beside 10 clients waiting on a dead upstream | ${formatMs(fair.deadUpstream.latencyP50Ms)} | ${formatMs(fair.deadUpstream.latencyP99Ms)} | ${fair.deadUpstream.errors} |`,
+    );
+  }
+  const d = io.suspended;
+  if (d) {
+    lines.push("", `**Suspended density**: ${d.suspendedCount} of ${d.count} invocations suspended at once on a fresh host (each waiting on a 20 s upstream, its own instance): host RSS ${d.idleRssMB.toFixed(0)} MB → ${d.suspendedRssMB.toFixed(0)} MB, **${d.perInvocationMB.toFixed(2)} MB per suspended invocation**.`);
+  }
+  return lines;
+}
+
+function interruptTable(results) {
+  const { lines, missing } = section(results, "interrupt", "Interrupt checks");
+  if (missing) return missing;
+  const r = results.interrupt;
+  lines.push(
+    `The engine module instrumented with interrupt checks (${formatInt(r.instrumentation.checks)} checks at function entries and loop headers; ${formatInt(r.instrumentation.inputBytes / 1024)} KB → ${formatInt(r.instrumentation.outputBytes / 1024)} KB, +${r.instrumentation.growthPercent.toFixed(1)}%; ${formatMs(r.instrumentation.warmMedianMs)} to instrument, once per prepared version), against the same module without them, in alternating rounds in one thread:`,
+    "",
+    "| call | without checks (p50) | with checks (p50) | ratio |",
+    "|---|---:|---:|---:|",
+  );
+  for (const row of [r.trivial, r.busy]) lines.push(`| ${cell(row.label)} | ${formatUs(row.originalP50Us)} | ${formatUs(row.instrumentedP50Us)} | ${formatRatio(row.ratio)} |`);
+  lines.push(
+    "",
+    `A guest spinning past its deadline stops ${formatMs(r.stop.setToReturnMaxMs)} (worst of ${r.stop.runs}) after another thread raises the flag, and its thread goes on. ` +
+      `A computing guest asked to give its thread back lets the work waiting there run ${r.yielded.setToOtherWorkMs === undefined ? "— (it did not)" : formatMs(r.yielded.setToOtherWorkMs)} after the request, then finishes with ${r.yielded.sameAnswer ? "the same answer" : "**a different answer**"}.`,
+  );
+  return lines;
+}
+
 export function renderMarkdown(results) {
-  const sections = [header(results), targetsTable(results), loadTable(results), coldTable(results), microTable(results), densityTable(results)];
+  const sections = [header(results), targetsTable(results), loadTable(results), ioTable(results), coldTable(results), microTable(results), interruptTable(results), densityTable(results)];
   const errors = Object.entries(results.errors);
   if (errors.length > 0) sections.push(["", "## Errors", "", ...errors.map(([section, message]) => `- ${section}: ${firstLine(message)}`)]);
   return `${sections.flat().join("\n")}\n`;

@@ -1,6 +1,6 @@
 // `npm run bench`: measures wfn side by side with the systems a user would
 // pick instead, in one run on this machine, and writes bench/results/.
-// Sections: prepare (builds), micro, HTTP load, cold paths, density; then the
+// Sections: prepare (builds), micro, interrupt checks, HTTP load, I/O-bound load, cold paths, density; then the
 // targets and the report. `--quick` is a short smoke run (about 2 minutes).
 // `--only micro,load,...` runs some sections (the others are left empty).
 // Exits non-zero only when something crashed, never for a missed target.
@@ -19,12 +19,12 @@ import { prepare } from "./prepare.mjs";
 import { writeResults } from "./report.mjs";
 import { checkTargets } from "./targets.mjs";
 
-const SECTIONS = ["micro", "load", "io", "cold", "density"];
+const SECTIONS = ["micro", "interrupt", "load", "io", "cold", "density"];
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
 });
 if (values.help) {
-  console.log("Usage: node bench/run.mjs [--quick] [--only micro,load,io,cold,density]\nSee bench/README.md.");
+  console.log("Usage: node bench/run.mjs [--quick] [--only micro,interrupt,load,io,cold,density]\nSee bench/README.md.");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : SECTIONS;
@@ -47,6 +47,7 @@ const results = {
   settings,
   machine: describeMachine(),
   micro: undefined,
+  interrupt: undefined,
   load: undefined,
   io: undefined,
   cold: undefined,
@@ -83,6 +84,11 @@ try {
       log(`  ${name}: p50 ${(task.p50Us / 1000).toPrecision(3)} ms${task.failures ? ` (${task.failures.count} calls failed: ${task.failures.first})` : ""}`);
     }
     return micro;
+  });
+  await section("interrupt", async () => {
+    const interrupt = await runScript(fileURLToPath(new URL("./interrupt.mjs", import.meta.url)), quick ? ["--quick"] : [], { timeoutMs: 300_000 });
+    log(`  trivial call ${interrupt.trivial.ratio.toFixed(2)}×, CPU-bound call ${interrupt.busy.ratio.toFixed(2)}× with checks; a spinning guest stops ${interrupt.stop.setToReturnMaxMs.toFixed(1)} ms after the flag`);
+    return interrupt;
   });
   await section("load", () => runLoad({ built, ...settings, log }));
   await section("io", () => runIo({ ...settings, connections: settings.ioConnections, log }));

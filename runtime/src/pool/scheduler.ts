@@ -120,6 +120,8 @@ const MAX_STARTING_PER_SLOT = 2;
  * wait for an instance there to finish rather than for one to be created.
  */
 const GROW_BUSY_LIMIT = 0.9;
+/** How soon calls waiting for such an executor look again, in ms. */
+const GROW_RETRY_MS = 50;
 
 /** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call. */
 const RECYCLE_AT_MEMORY_SHARE = 0.75;
@@ -137,6 +139,8 @@ export class Scheduler {
   #quickDeaths = 0;
   #broken: WfnError | undefined;
   #idleWaiters: Array<() => void> = [];
+  /** A pump due because calls wait for instances that busy executors could not start yet. */
+  #growLater: NodeJS.Timeout | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -234,6 +238,7 @@ export class Scheduler {
   async close(): Promise<void> {
     this.#closing = true;
     clearInterval(this.#sweeper);
+    clearTimeout(this.#growLater);
     for (const task of this.#warmTasks.splice(0)) task.settle();
     const deadline = Date.now() + this.#options.drainTimeoutMs;
     while ((this.#queue.length > 0 || this.#slots.some((s) => s.running.size > 0 || s.starting > 0)) && Date.now() < deadline) {
@@ -311,8 +316,19 @@ export class Scheduler {
     if (pool.running + this.#startingOf(pool) >= pool.config.maxConcurrency) return;
     // A pool with no instance gets one anywhere; else only where the thread has time for more calls.
     const first = pool.instances.size === 0;
-    const slot = this.#slotFor(pool, (candidate) => candidate.starting < MAX_STARTING_PER_SLOT && (first || candidate.running.size === 0 || candidate.executor.busy < GROW_BUSY_LIMIT));
-    if (slot === undefined || !this.#canGrow(pool)) return;
+    const hasRoom = (candidate: Slot) =>
+      candidate.starting < MAX_STARTING_PER_SLOT &&
+      (first || candidate.running.size === 0 || candidate.executor.busy < GROW_BUSY_LIMIT);
+    const slot = this.#slotFor(pool, hasRoom);
+    if (slot === undefined) {
+      // Busy executors are measured again in a while: look again then (nothing else may happen meanwhile).
+      this.#growLater ??= setTimeout(() => {
+        this.#growLater = undefined;
+        this.#pump();
+      }, GROW_RETRY_MS).unref();
+      return;
+    }
+    if (!this.#canGrow(pool)) return;
     void this.#create(pool, slot).then(
       ({ instance, initMs }) => {
         instance.state = "idle";
