@@ -73,10 +73,6 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   #busySample: EventLoopUtilization | undefined;
   #busySampledAt = 0;
   #busy = 0;
-  /** Milliseconds spent creating instances here, in all and as of the last sample. */
-  #creatingMs = 0;
-  #creatingMsSampled = 0;
-  #creating = 0;
 
   /**
    * The share of time (0..1) the executor's event loop was busy, over the
@@ -88,22 +84,13 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
     return this.#busy;
   }
 
-  /** The share of the same window spent creating instances. */
-  get creating(): number {
-    this.#sampleBusy();
-    return this.#creating;
-  }
-
   #sampleBusy(): void {
     const now = performance.now();
     if (this.#dead !== undefined || now - this.#busySampledAt < BUSY_WINDOW_MS) return;
     const sample = this.#worker.performance.eventLoopUtilization();
-    const window = this.#busySample === undefined ? sample : this.#worker.performance.eventLoopUtilization(sample, this.#busySample);
-    this.#busy = window.utilization;
-    this.#creating = this.#busySample === undefined ? 0 : Math.min(1, (this.#creatingMs - this.#creatingMsSampled) / (now - this.#busySampledAt));
+    this.#busy = (this.#busySample === undefined ? sample : this.#worker.performance.eventLoopUtilization(sample, this.#busySample)).utilization;
     this.#busySample = sample;
     this.#busySampledAt = now;
-    this.#creatingMsSampled = this.#creatingMs;
   }
 
   /** Creates an instance of a component here; resolves with its initialisation time in ms. */
@@ -114,9 +101,7 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
     }
     const reply = await this.#request({ op: "create", id: 0, instance, component: component.key, settings });
     if (reply.op === "failed") throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `cannot create an instance: ${reply.message}`);
-    const { initMs } = reply as Extract<FromExecutor, { op: "created" }>;
-    this.#creatingMs += initMs;
-    return initMs;
+    return (reply as Extract<FromExecutor, { op: "created" }>).initMs;
   }
 
   /** Runs one call on an instance (the scheduler never runs two on one instance at once). */
