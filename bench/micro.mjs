@@ -14,6 +14,7 @@ import { Bench } from "tinybench";
 import { createHost, readArtifact } from "../runtime/dist/index.js";
 import { prepareComponent } from "../runtime/dist/artifact/prepare.js";
 import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
+import { interruptMemory } from "../runtime/dist/sandbox/interrupt.js";
 import { ECHO_BUILD, HELLO_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
 
 // V8 reuses a compiled module for identical bytes while one is alive; a host
@@ -70,7 +71,9 @@ async function inThread(prepared, name) {
   const glue = await import(prepared.glueUrl);
   const modules = new Map(prepared.modules);
   const images = new Map(prepared.images.map(([module, image]) => [modules.get(module), image]));
-  const create = () => SandboxInstance.create(glue, modules, images, capabilitiesOf(name));
+  // An instrumented component (as the host prepares them) reads its executor's interrupt memory.
+  const supply = prepared.interrupts.length === 0 ? undefined : { memories: new Map(prepared.interrupts.map(([module, limits]) => [modules.get(module), limits])), flags: interruptMemory() };
+  const create = () => SandboxInstance.create(glue, modules, images, capabilitiesOf(name), supply);
   const local = {
     create,
     instance: create(),
@@ -205,7 +208,7 @@ async function timeoutLatency(runs) {
   const late = [];
   try {
     for (let i = 0; i < runs; i++) {
-      // Let the replaced executor start and re-warm first, so only detection is measured.
+      // Let the pool replace the abandoned instance first, so only detection is measured.
       while (host.functions()[0].instances.idle < 1) await new Promise((resolve) => setTimeout(resolve, 50));
       await new Promise((resolve) => setTimeout(resolve, 200));
       const started = performance.now();
