@@ -1,7 +1,7 @@
 // The one-pass module rewrite behind every prepared component: memory capped
 // at memoryMB, data segments lifted into an image the host writes itself.
 import { describe, expect, it } from "vitest";
-import { rewriteModule, writeMemoryImage } from "../../runtime/dist/util/wasm-binary.js";
+import { rewriteModule, writeMemoryImage, writeMemoryImageInPieces } from "../../runtime/dist/util/wasm-binary.js";
 
 // (module (memory (export "mem") 1 10) (data (i32.const 16) "hello") (data (i32.const 100) "world"))
 const MODULE = Uint8Array.from([
@@ -35,6 +35,18 @@ describe("rewriteModule", () => {
     writeMemoryImage(memory, image!);
     expect(text(memory, 16, 5)).toBe("hello");
     expect(text(memory, 100, 5)).toBe("world");
+  });
+
+  it("writes the same image in pieces, pausing between them", async () => {
+    const { module, image } = rewriteModule(MODULE, 4, true);
+    const whole = memoryOf(module);
+    writeMemoryImage(whole, image!);
+    const pieces = memoryOf(module);
+    let pauses = 0;
+    // 3-byte pieces: both 5-byte segments are split, and a piece spans the two.
+    await writeMemoryImageInPieces(pieces, image!, 3, async () => void pauses++);
+    expect(pauses).toBe(3);
+    expect(new Uint8Array(pieces.buffer)).toEqual(new Uint8Array(whole.buffer));
   });
 
   it("keeps the data segments in the module when asked to", () => {

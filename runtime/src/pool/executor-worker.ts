@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { parentPort, workerData, type Transferable } from "node:worker_threads";
 import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
-import { INTERRUPT_FLAGS, SLICE_MS, type InterruptSupply } from "../sandbox/interrupt.js";
+import { prepareMemories, recordComputingIn, type InterruptSupply } from "../sandbox/interrupt.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
 import { closeTransport } from "../outbound/transport.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type ToExecutor } from "./protocol.js";
@@ -26,21 +26,9 @@ const require = createRequire(import.meta.url);
 const port = parentPort!;
 /** This executor's interrupt memory: the host sets it when a call here passed its deadline. */
 const { flags } = workerData as { flags: WebAssembly.Memory };
-const flagWords = new Int32Array(flags.buffer);
 
-/**
- * While calls are in flight, the event loop beats once a slice: the host
- * watches the beat, and when it stops (a guest keeps the thread computing)
- * asks that guest to give the thread back. No beat when idle.
- */
-let inFlight = 0;
-let beating: NodeJS.Timeout | undefined;
-function callStarted(): void {
-  if (inFlight++ === 0) beating = setInterval(() => Atomics.add(flagWords, INTERRUPT_FLAGS.HEARTBEAT, 1), SLICE_MS);
-}
-function callEnded(): void {
-  if (--inFlight === 0) clearInterval(beating);
-}
+// Where this thread records whether a guest computes, for the host to read.
+recordComputingIn(flags);
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
 /** Guests' calls to the host waiting for its reply. */
@@ -59,12 +47,14 @@ function hostCall(request: HostCallRequest): Promise<string> {
   });
 }
 
-function create(message: Extract<ToExecutor, { op: "create" }>): void {
+async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<void> {
   const started = performance.now();
   try {
     const component = components.get(message.component);
     if (component === undefined) throw new Error(`component ${message.component} is not loaded in this executor`);
     component.glue ??= require(fileURLToPath(component.glueUrl)) as ComponentGlue;
+    // Written a piece per turn: the calls running here go on meanwhile.
+    const memories = await prepareMemories(component.interrupt, component.images);
     const { settings } = message;
     instances.set(
       message.instance,
@@ -76,7 +66,7 @@ function create(message: Extract<ToExecutor, { op: "create" }>): void {
         maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
         maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
         sendMessage: (queue, body, attributes) => hostCall({ op: "send", queue, body, attributes }),
-      }, component.interrupt),
+      }, component.interrupt, memories),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });
   } catch (error) {
@@ -90,12 +80,7 @@ async function run(message: Extract<ToExecutor, { op: "call" }>): Promise<void> 
   if (instance === undefined) {
     result = { status: "trap", message: `instance ${message.instance} does not exist`, outOfMemory: false, logs: [], durationMs: 0, memoryBytes: 0 };
   } else {
-    callStarted();
-    try {
-      result = await instance.call(message.event, message.context);
-    } finally {
-      callEnded();
-    }
+    result = await instance.call(message.event, message.context);
     if (instance.trapped) instances.delete(message.instance);
   }
   const transfer: Transferable[] = [];
@@ -119,7 +104,7 @@ port.on("message", (message: ToExecutor) => {
       components.delete(message.component);
       break;
     case "create":
-      create(message);
+      void create(message);
       break;
     case "call":
       void run(message);

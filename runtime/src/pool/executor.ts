@@ -6,7 +6,7 @@ import { Worker, type Transferable, type WorkerOptions } from "node:worker_threa
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { INTERRUPT_FLAGS, interruptMemory, requestInterrupt, requestYield, SLICE_MS } from "../sandbox/interrupt.js";
+import { computingFor, interruptMemory, requestInterrupt, requestYield, SLICE_MS } from "../sandbox/interrupt.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
 
 const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
@@ -36,6 +36,9 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
  * its result a message back. Emits `exit` once, with the reason, however the
  * thread ends.
  */
+/** A call sent to an executor where a guest has computed this long (ms; the clock counts whole ms) makes that guest give the thread back at once. */
+const YIELD_TO_NEW_CALL_MS = 0;
+
 /** The shortest window {@link Executor.busy} is measured over, in ms. */
 const BUSY_WINDOW_MS = 50;
 
@@ -49,10 +52,9 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   readonly #flags: Int32Array;
   #nextId = 1;
   #dead: WfnError | undefined;
-  /** Calls in flight here, and the watch on the executor's beat while there are any. */
+  /** Calls in flight here, and the watch on its computing guest while there are any. */
   #calls = 0;
   #watch: NodeJS.Timeout | undefined;
-  #lastBeat = 0;
 
   constructor(index: number, hostCalls: HostCallHandler) {
     super();
@@ -107,26 +109,25 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   /** Runs one call on an instance (the scheduler never runs two on one instance at once). */
   async call(instance: number, event: EventValue, context: ContextRecord): Promise<CallResult> {
     const transfer = event.tag === "http" && ownsBuffer(event.val.body) ? [event.val.body.buffer as ArrayBuffer] : [];
-    if (this.#calls++ === 0) this.#watchBeat();
+    if (this.#calls++ === 0) this.#watchComputing();
     try {
-      const reply = await this.#request({ op: "call", id: 0, instance, event, context }, transfer);
-      return (reply as Extract<FromExecutor, { op: "result" }>).result;
+      const reply = this.#request({ op: "call", id: 0, instance, event, context }, transfer);
+      // A guest computing here for a while gives the thread back now, rather than at the end of its slice.
+      if (computingFor(this.#flags) >= YIELD_TO_NEW_CALL_MS) requestYield(this.#flags);
+      return ((await reply) as Extract<FromExecutor, { op: "result" }>).result;
     } finally {
       if (--this.#calls === 0) clearInterval(this.#watch);
     }
   }
 
   /**
-   * Every slice while calls run here: when the executor's beat did not move
-   * since the last look, a guest keeps its thread computing — ask it to give
-   * the thread back, so that the other calls on it go on (sandbox/interrupt.ts).
+   * Every slice while calls run here: when a guest has been computing for a
+   * slice, ask it to give the thread back, so that the other calls on it go
+   * on (sandbox/interrupt.ts).
    */
-  #watchBeat(): void {
-    this.#lastBeat = Atomics.load(this.#flags, INTERRUPT_FLAGS.HEARTBEAT);
+  #watchComputing(): void {
     this.#watch = setInterval(() => {
-      const beat = Atomics.load(this.#flags, INTERRUPT_FLAGS.HEARTBEAT);
-      if (beat === this.#lastBeat) requestYield(this.#flags);
-      this.#lastBeat = beat;
+      if (computingFor(this.#flags) >= SLICE_MS) requestYield(this.#flags);
     }, SLICE_MS);
     this.#watch.unref();
   }

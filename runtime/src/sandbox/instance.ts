@@ -8,7 +8,7 @@ import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } fro
 import type { GuestLogEntry } from "./capabilities/logs.js";
 import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
 import { createImports, LogCollector, type CallState, type Capabilities } from "./imports.js";
-import { fromHost, guardCoreCall, interruptImports, type InterruptSupply } from "./interrupt.js";
+import { fromHost, guardCoreCall, guestRuns, guestWaits, interruptImports, type InterruptSupply, type PreparedMemories } from "./interrupt.js";
 import { GLUE_HOOKS_IMPORT, type GlueHooks } from "../artifact/glue.js";
 
 /** What patched glue asks of the host: core exports it calls from JavaScript go through the guard. */
@@ -55,7 +55,9 @@ export class SandboxInstance {
   /**
    * Instantiates a component; throws if instantiation fails. With `interrupt`,
    * its instrumented engine module gets the executor's interrupt memory (see
-   * ./interrupt.ts), so that a call computing past its deadline can be stopped.
+   * ./interrupt.ts), so that a call computing past its deadline can be stopped;
+   * with `memories` too (from `prepareMemories`), the memories it imports are
+   * those, already written.
    */
   static create(
     glue: ComponentGlue,
@@ -63,6 +65,7 @@ export class SandboxInstance {
     images: ReadonlyMap<WebAssembly.Module, MemoryImage>,
     capabilities: Capabilities,
     interrupt?: InterruptSupply,
+    memories?: PreparedMemories,
   ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
     const call: CallState = { deadlineMs: 0, abandoned: false, running: false };
@@ -77,7 +80,7 @@ export class SandboxInstance {
       // Instantiating runs start functions: not a stack that may be suspended.
       (module, imports) => fromHost(() => {
         const image = images.get(module);
-        const instrumented = interrupt === undefined ? undefined : interruptImports(interrupt, module, image, call);
+        const instrumented = interrupt === undefined ? undefined : interruptImports(interrupt, module, image, call, memories?.get(module));
         if (instrumented !== undefined) {
           memory ??= instrumented.memory;
           return new WebAssembly.Instance(module, { ...imports, ...instrumented.imports });
@@ -112,12 +115,21 @@ export class SandboxInstance {
     this.#call.running = true;
     let status: CallStatus;
     try {
-      status = { status: "ok", outcome: await this.#handle(event, context) };
+      let outcome: Promise<OutcomeValue>;
+      guestRuns();
+      try {
+        outcome = this.#handle(event, context);
+      } finally {
+        // It returned or suspended; when it resumes, the import it waited in says so.
+        guestWaits();
+      }
+      status = { status: "ok", outcome: await outcome };
     } catch (thrown) {
       status = classify(thrown);
       if (status.status === "trap") this.#trapped = true;
     } finally {
       this.#call.running = false;
+      guestWaits();
     }
     const logs = this.#logs.take();
     if (status.status === "trap" && !status.outOfMemory) {

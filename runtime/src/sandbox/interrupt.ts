@@ -4,13 +4,15 @@
 // reads the first word of a small shared memory, and calls `check` when it
 // is set. Each executor has one such memory, which the host's main thread
 // writes: "look" when an invocation on that executor passed its deadline,
-// or when the executor has not come back to its event loop for a time slice.
+// or when a guest there has computed for a time slice (or holds the thread
+// when a new call arrives): the executor records in the same memory whether
+// a guest computes, and since when.
 // The instance whose code runs `check` then stops itself if its own
 // invocation is past its deadline, or else, when asked to and when its stack
 // can be suspended, gives the thread back (`yield`, a suspending import) and
 // resumes after the executor has looked at its other work: one busy function
 // cannot starve the others on its thread.
-import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
+import { writeMemoryImage, writeMemoryImageInPieces, type MemoryImage } from "../util/wasm-binary.js";
 import { INTERRUPT_IMPORTS } from "../util/wasm-instrument.js";
 import type { CallState } from "./imports.js";
 
@@ -18,14 +20,64 @@ import type { CallState } from "./imports.js";
 export const INTERRUPT_FLAGS = {
   /** Read by the instrumented code: non-zero makes it call `check`. */
   LOOK: 0,
-  /** Bumped by the executor every time slice its event loop is free: a value that stops moving means a guest keeps it computing. */
-  HEARTBEAT: 1,
+  /** Since when a guest computes on the executor ({@link clockStamp} of when it started or resumed), 0 while none does. */
+  COMPUTING_SINCE: 1,
   /** 1: the guest computing should give the thread back. */
   YIELD: 2,
 } as const;
 
 /** The time slice: a guest computing this long (up to twice as long) is asked to give its thread back. */
 export const SLICE_MS = 5;
+
+/** Stamps wrap every 2^30 ms (12 days); elapsed times are taken modulo that. */
+const STAMP_MASK = 0x3fff_ffff;
+
+/** Now, as a non-zero stamp of 30 bits in milliseconds (the same clock on every thread). */
+function clockStamp(): number {
+  return Date.now() & STAMP_MASK || 1;
+}
+
+/** Milliseconds a guest has been computing on the executor owning `flags`, or -1 when none is (any thread may call this). */
+export function computingFor(flags: Int32Array): number {
+  const since = Atomics.load(flags, INTERRUPT_FLAGS.COMPUTING_SINCE);
+  return since === 0 ? -1 : (clockStamp() - since) & STAMP_MASK;
+}
+
+/** This executor's interrupt memory, as words, where {@link guestRuns} and {@link guestWaits} record what the thread does. */
+let ownFlags: Int32Array | undefined;
+
+/** Called once by an executor thread with its interrupt memory. */
+export function recordComputingIn(flags: WebAssembly.Memory): void {
+  ownFlags = new Int32Array(flags.buffer);
+}
+
+/** A guest starts or resumes computing on this thread. */
+export function guestRuns(): void {
+  if (ownFlags !== undefined) Atomics.store(ownFlags, INTERRUPT_FLAGS.COMPUTING_SINCE, clockStamp());
+}
+
+/** The guest computing on this thread suspended or returned. */
+export function guestWaits(): void {
+  if (ownFlags !== undefined) Atomics.store(ownFlags, INTERRUPT_FLAGS.COMPUTING_SINCE, 0);
+}
+
+/**
+ * `promise`, marking the guest as computing again when it settles (it is
+ * about to resume): what every suspending import returns.
+ */
+export function resuming<T>(promise: Promise<T>): Promise<T> {
+  guestWaits();
+  return promise.then(
+    (value) => {
+      guestRuns();
+      return value;
+    },
+    (error: unknown) => {
+      guestRuns();
+      throw error;
+    },
+  );
+}
 
 /** JSPI's wrapper for a host function whose promise suspends the calling wasm stack (Node >= 24; not in TypeScript's library yet). */
 const { Suspending } = WebAssembly as unknown as { Suspending: new (fn: () => unknown) => WebAssembly.ImportValue };
@@ -91,13 +143,14 @@ function pump(): void {
 
 /** A turn for a guest that gave its thread back; never, when its instance was abandoned meanwhile. */
 function nextTurn(call: CallState): Promise<void> {
-  return new Promise<void>((resolve) => {
+  const turn = new Promise<void>((resolve) => {
     turns.push(resolve);
     if (!pumping) {
       pumping = true;
       setImmediate(pump);
     }
-  }).then(() => (call.abandoned ? new Promise<never>(() => {}) : undefined));
+  });
+  return resuming(turn.then(() => (call.abandoned ? new Promise<never>(() => {}) : undefined)));
 }
 
 /** What the instances of an executor need to be interruptible. */
@@ -124,22 +177,56 @@ function checkFor(flags: Int32Array, call: CallState): () => number {
   };
 }
 
+/** The memories an instance's instrumented modules import, their data images written in. */
+export type PreparedMemories = ReadonlyMap<WebAssembly.Module, WebAssembly.Memory>;
+
+/** Bytes of a data image written per turn of the event loop by {@link prepareMemories} (about 1 ms of page faults here). */
+const IMAGE_PIECE_BYTES = 256 * 1024;
+
+function newMemory(limits: { initial: number; maximum: number | undefined }): WebAssembly.Memory {
+  return new WebAssembly.Memory(limits.maximum === undefined ? { initial: limits.initial } : { initial: limits.initial, maximum: limits.maximum });
+}
+
+/**
+ * Makes the memories of a new instance's instrumented modules and writes
+ * their data images in, a piece per turn of the event loop, so that the calls
+ * running on this thread go on meanwhile (the image of a JavaScript engine
+ * is megabytes; written at once, it held the thread for most of an
+ * instance's creation).
+ */
+export async function prepareMemories(supply: InterruptSupply, images: ReadonlyMap<WebAssembly.Module, MemoryImage>): Promise<PreparedMemories> {
+  const memories = new Map<WebAssembly.Module, WebAssembly.Memory>();
+  const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+  for (const [module, limits] of supply.memories) {
+    const memory = newMemory(limits);
+    const image = images.get(module);
+    if (image !== undefined) await writeMemoryImageInPieces(memory, image, IMAGE_PIECE_BYTES, nextTurn);
+    memories.set(module, memory);
+  }
+  return memories;
+}
+
 /**
  * The `wfn:interrupt` imports of `module` for one instance (undefined when
- * it is not instrumented): its own memory, created here with the data image
- * written in before instantiation, the executor's flags, and its `check`.
+ * it is not instrumented): its own memory (`prepared`, or created here with
+ * the data image written in before instantiation), the executor's flags, and
+ * its `check`.
  */
 export function interruptImports(
   supply: InterruptSupply,
   module: WebAssembly.Module,
   image: MemoryImage | undefined,
   call: CallState,
+  prepared?: WebAssembly.Memory,
 ): { imports: WebAssembly.Imports; memory: WebAssembly.Memory } | undefined {
   const limits = supply.memories.get(module);
   if (limits === undefined) return undefined;
-  const memory = new WebAssembly.Memory(limits.maximum === undefined ? { initial: limits.initial } : { initial: limits.initial, maximum: limits.maximum });
-  // Before instantiation: a start function would see the memory as the data segments left it.
-  if (image !== undefined) writeMemoryImage(memory, image);
+  let memory = prepared;
+  if (memory === undefined) {
+    memory = newMemory(limits);
+    // Before instantiation: a start function would see the memory as the data segments left it.
+    if (image !== undefined) writeMemoryImage(memory, image);
+  }
   const check = checkFor(new Int32Array(supply.flags.buffer), call);
   const turn = new Suspending(() => nextTurn(call));
   return {

@@ -3,6 +3,7 @@
 // stored the message).
 import type { LogLevel } from "@wfn/sdk/abi";
 import type { LogCollector } from "./logs.js";
+import { resuming } from "../interrupt.js";
 
 /** Sends a message to a queue on behalf of a guest; resolves with the message id, or rejects with a string (the guest's error). */
 export type SendMessage = (queue: string, body: string, attributes: Array<[string, string]>) => Promise<string>;
@@ -13,7 +14,7 @@ export function hostImports(logs: LogCollector, sendMessage: SendMessage = noQue
   return {
     "wfn:function/host": {
       log: (level: LogLevel, message: string) => logs.log(level, message),
-      sendMessage,
+      sendMessage: (queue: string, body: string, attributes: Array<[string, string]>) => resuming(sendMessage(queue, body, attributes)),
     },
   };
 }

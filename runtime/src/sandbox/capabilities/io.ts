@@ -6,6 +6,7 @@
 // imports the component's glue makes suspending (JSPI). When nothing is ready
 // they return a promise; the instance's stack is set aside until it settles
 // and the executor runs other instances meanwhile.
+import { resuming } from "../interrupt.js";
 
 /** `wasi:io/error.error`. */
 export class IoError {
@@ -35,7 +36,7 @@ export interface WaitState {
  * nothing outside the abandoned stack refers to it, so both are collected.
  */
 function resumed<T>(promise: Promise<T>, state: WaitState | undefined): Promise<T> {
-  return promise.then((value) => (state?.abandoned ? new Promise<never>(() => {}) : value));
+  return resuming(promise.then((value) => (state?.abandoned ? new Promise<never>(() => {}) : value)));
 }
 
 /**

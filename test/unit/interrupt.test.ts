@@ -1,0 +1,49 @@
+// The word an executor keeps for the host: whether a guest computes on it,
+// and since when. The host reads it to ask a guest that has held the thread
+// for a slice — or that holds it when a new call arrives — to give it back.
+import { describe, expect, it } from "vitest";
+import { computingFor, guestRuns, guestWaits, interruptMemory, recordComputingIn, resuming } from "../../runtime/dist/sandbox/interrupt.js";
+
+describe("the computing word", () => {
+  const memory = interruptMemory();
+  const flags = new Int32Array(memory.buffer);
+  recordComputingIn(memory);
+
+  it("says no guest computes until one runs, and again once it waits", () => {
+    expect(computingFor(flags)).toBe(-1);
+    guestRuns();
+    expect(computingFor(flags)).toBeGreaterThanOrEqual(0);
+    guestWaits();
+    expect(computingFor(flags)).toBe(-1);
+  });
+
+  it("counts the milliseconds since the guest started", async () => {
+    guestRuns();
+    const started = Date.now();
+    while (Date.now() - started < 30) {
+      // the guest computes
+    }
+    expect(computingFor(flags)).toBeGreaterThanOrEqual(29);
+    guestWaits();
+  });
+
+  it("marks a guest waiting while an import's promise is pending, and computing again when it settles", async () => {
+    guestRuns();
+    let settle!: (value: string) => void;
+    const waited = resuming(new Promise<string>((resolve) => (settle = resolve)));
+    expect(computingFor(flags)).toBe(-1);
+    settle("ready");
+    expect(await waited).toBe("ready");
+    expect(computingFor(flags)).toBeGreaterThanOrEqual(0);
+    guestWaits();
+  });
+
+  it("marks it computing again when the promise rejects, and passes the error on", async () => {
+    guestRuns();
+    const waited = resuming(Promise.reject(new Error("refused")));
+    expect(computingFor(flags)).toBe(-1);
+    await expect(waited).rejects.toThrow("refused");
+    expect(computingFor(flags)).toBeGreaterThanOrEqual(0);
+    guestWaits();
+  });
+});
