@@ -48,7 +48,7 @@ async function inThread(prepared, name) {
   const local = {
     flags: new Int32Array(flags.buffer),
     instrumented: supply !== undefined,
-    create: () => SandboxInstance.create(glue, modules, images, capabilities(name), supply),
+    create: () => SandboxInstance.create(glue, modules, images, capabilities(name), { interrupt: supply }),
     async call(event, deadlineMs) {
       const result = await local.instance.call(event, context(name, deadlineMs));
       if (local.instance.trapped) local.instance = local.create();

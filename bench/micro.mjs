@@ -73,7 +73,7 @@ async function inThread(prepared, name) {
   const images = new Map(prepared.images.map(([module, image]) => [modules.get(module), image]));
   // An instrumented component (as the host prepares them) reads its executor's interrupt memory.
   const supply = prepared.interrupts.length === 0 ? undefined : { memories: new Map(prepared.interrupts.map(([module, limits]) => [modules.get(module), limits])), flags: interruptMemory() };
-  const create = () => SandboxInstance.create(glue, modules, images, capabilitiesOf(name), supply);
+  const create = () => SandboxInstance.create(glue, modules, images, capabilitiesOf(name), { interrupt: supply });
   const local = {
     create,
     instance: create(),

@@ -85,7 +85,7 @@ function instance(name: string, variant: "raw" | "patched", override: (imports: 
     maxOutboundResponseBytes: 1 << 20,
     sendMessage: (queue: string) => (queue === "full" ? Promise.reject(`queue "${queue}" is full`) : Promise.resolve(`id-in-${queue}`)),
   };
-  const imports = createImports(capabilities, logs, { deadlineMs: Date.now() + 60_000, abandoned: false, running: false }) as Imports;
+  const imports = createImports(capabilities, logs, { deadlineMs: Date.now() + 60_000, abandoned: false, running: false, instance: 0 }) as Imports;
   for (const [key, value] of Object.entries(imports)) imports[key] = { ...value };
   override(imports);
   const exports = glue[variant].instantiate((file) => modules.get(file)!, imports);
@@ -163,7 +163,7 @@ describe("patchGlue on the glue jco-transpile generates", () => {
     const file = join(scratch, "sleepy-partly.mjs");
     await writeFile(file, source);
     const glue = (await import(pathToFileURL(file).href)) as Glue;
-    const exports = glue.instantiate((name) => modules.get(name)!, createImports({ functionName: "sleepy", env: {}, logLimitBytes: 1 << 20, allowedOutboundHosts: [], maxOutboundRequestBytes: 1, maxOutboundResponseBytes: 1 }, new LogCollector(1 << 20), { deadlineMs: 0, abandoned: false, running: false }) as Imports);
+    const exports = glue.instantiate((name) => modules.get(name)!, createImports({ functionName: "sleepy", env: {}, logLimitBytes: 1 << 20, allowedOutboundHosts: [], maxOutboundRequestBytes: 1, maxOutboundResponseBytes: 1 }, new LogCollector(1 << 20), { deadlineMs: 0, abandoned: false, running: false, instance: 0 }) as Imports);
     expect(responseOf(await settle(exports.handle(request("http://x/sleepy?ms=5"), context())))).toEqual({ status: 200, body: '{"slept":5}' });
   });
 });

@@ -2,23 +2,24 @@
 // and since when. The host reads it to ask a guest that has held the thread
 // for a slice — or that holds it when a new call arrives — to give it back.
 import { describe, expect, it } from "vitest";
-import { computingFor, guestRuns, guestWaits, interruptMemory, recordComputingIn, resuming } from "../../runtime/dist/sandbox/interrupt.js";
+import { computingFor, computingInstance, guestRuns, guestWaits, interruptMemory, recordComputingIn, resuming } from "../../runtime/dist/sandbox/interrupt.js";
 
 describe("the computing word", () => {
   const memory = interruptMemory();
   const flags = new Int32Array(memory.buffer);
   recordComputingIn(memory);
 
-  it("says no guest computes until one runs, and again once it waits", () => {
+  it("says no guest computes until one runs, which one, and again none once it waits", () => {
     expect(computingFor(flags)).toBe(-1);
-    guestRuns();
+    guestRuns(7);
     expect(computingFor(flags)).toBeGreaterThanOrEqual(0);
+    expect(computingInstance(flags)).toBe(7);
     guestWaits();
     expect(computingFor(flags)).toBe(-1);
   });
 
   it("counts the milliseconds since the guest started", async () => {
-    guestRuns();
+    guestRuns(1);
     const started = Date.now();
     while (Date.now() - started < 30) {
       // the guest computes
@@ -28,22 +29,24 @@ describe("the computing word", () => {
   });
 
   it("marks a guest waiting while an import's promise is pending, and computing again when it settles", async () => {
-    guestRuns();
+    guestRuns(2);
     let settle!: (value: string) => void;
-    const waited = resuming(new Promise<string>((resolve) => (settle = resolve)));
+    const waited = resuming(new Promise<string>((resolve) => (settle = resolve)), 3);
     expect(computingFor(flags)).toBe(-1);
     settle("ready");
     expect(await waited).toBe("ready");
     expect(computingFor(flags)).toBeGreaterThanOrEqual(0);
+    expect(computingInstance(flags)).toBe(3);
     guestWaits();
   });
 
   it("marks it computing again when the promise rejects, and passes the error on", async () => {
-    guestRuns();
-    const waited = resuming(Promise.reject(new Error("refused")));
+    guestRuns(4);
+    const waited = resuming(Promise.reject(new Error("refused")), 5);
     expect(computingFor(flags)).toBe(-1);
     await expect(waited).rejects.toThrow("refused");
     expect(computingFor(flags)).toBeGreaterThanOrEqual(0);
+    expect(computingInstance(flags)).toBe(5);
     guestWaits();
   });
 });

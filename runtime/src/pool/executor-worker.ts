@@ -66,7 +66,7 @@ async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<v
         maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
         maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
         sendMessage: (queue, body, attributes) => hostCall({ op: "send", queue, body, attributes }),
-      }, component.interrupt, memories),
+      }, { interrupt: component.interrupt, memories, id: message.instance }),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });
   } catch (error) {

@@ -6,7 +6,7 @@ import { Worker, type Transferable, type WorkerOptions } from "node:worker_threa
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { computingFor, interruptMemory, requestInterrupt, requestYield, SLICE_MS } from "../sandbox/interrupt.js";
+import { computingFor, computingInstance, interruptMemory, requestInterrupt, requestYield, SLICE_MS } from "../sandbox/interrupt.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
 
 const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
@@ -36,9 +36,6 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
  * its result a message back. Emits `exit` once, with the reason, however the
  * thread ends.
  */
-/** A call sent to an executor where a guest has computed this long (ms; the clock counts whole ms) makes that guest give the thread back at once. */
-const YIELD_TO_NEW_CALL_MS = 0;
-
 /** The shortest window {@link Executor.busy} is measured over, in ms. */
 const BUSY_WINDOW_MS = 50;
 
@@ -55,6 +52,8 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   /** Calls in flight here, and the watch on its computing guest while there are any. */
   #calls = 0;
   #watch: NodeJS.Timeout | undefined;
+  /** The function of each instance here, by its number. */
+  readonly #functionOf = new Map<number, string>();
 
   constructor(index: number, hostCalls: HostCallHandler) {
     super();
@@ -101,8 +100,12 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
       this.#loaded.add(component.key);
       this.#send({ op: "load", component });
     }
+    this.#functionOf.set(instance, settings.functionName);
     const reply = await this.#request({ op: "create", id: 0, instance, component: component.key, settings });
-    if (reply.op === "failed") throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `cannot create an instance: ${reply.message}`);
+    if (reply.op === "failed") {
+      this.#functionOf.delete(instance);
+      throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `cannot create an instance: ${reply.message}`);
+    }
     return (reply as Extract<FromExecutor, { op: "created" }>).initMs;
   }
 
@@ -112,8 +115,7 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
     if (this.#calls++ === 0) this.#watchComputing();
     try {
       const reply = this.#request({ op: "call", id: 0, instance, event, context }, transfer);
-      // A guest computing here for a while gives the thread back now, rather than at the end of its slice.
-      if (computingFor(this.#flags) >= YIELD_TO_NEW_CALL_MS) requestYield(this.#flags);
+      this.#yieldToNewCall(instance);
       return ((await reply) as Extract<FromExecutor, { op: "result" }>).result;
     } finally {
       if (--this.#calls === 0) clearInterval(this.#watch);
@@ -133,12 +135,25 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   }
 
   /**
+   * A call was sent here for `instance`: a guest of another function
+   * computing here gives the thread back now rather than at the end of its
+   * slice. Calls of the same function wait for the slice: between equals a
+   * yield changes nothing but costs a turn of the event loop.
+   */
+  #yieldToNewCall(instance: number): void {
+    if (computingFor(this.#flags) < 0) return;
+    const computing = this.#functionOf.get(computingInstance(this.#flags));
+    if (computing !== this.#functionOf.get(instance)) requestYield(this.#flags);
+  }
+
+  /**
    * The instance's invocation timed out: the executor drops it and never
    * resumes it; `abandoned` is emitted once it did. Should the instance be
    * computing, the interrupt request makes it stop itself (it is past its
    * deadline), so that the executor can read the message.
    */
   abandon(instance: number): void {
+    this.#functionOf.delete(instance);
     if (!this.alive) return;
     this.#send({ op: "abandon", instance });
     requestInterrupt(this.#flags);
@@ -150,6 +165,7 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   }
 
   destroyInstance(instance: number): void {
+    this.#functionOf.delete(instance);
     if (this.alive) this.#send({ op: "destroy", instance });
   }
 

@@ -49,7 +49,7 @@ export function createImports(capabilities: Capabilities, logs: LogCollector, ca
     ...clockImports(call),
     ...environmentImports(capabilities.env),
     ...stdioImports(logs),
-    ...hostImports(logs, capabilities.sendMessage),
+    ...hostImports(logs, call, capabilities.sendMessage),
     ...httpImports(
       outboundHandler({
         functionName: capabilities.functionName,

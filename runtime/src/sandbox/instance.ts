@@ -57,18 +57,18 @@ export class SandboxInstance {
    * its instrumented engine module gets the executor's interrupt memory (see
    * ./interrupt.ts), so that a call computing past its deadline can be stopped;
    * with `memories` too (from `prepareMemories`), the memories it imports are
-   * those, already written.
+   * those, already written. `id` is the executor's number for the instance,
+   * recorded while its guest computes.
    */
   static create(
     glue: ComponentGlue,
     modules: ReadonlyMap<string, WebAssembly.Module>,
     images: ReadonlyMap<WebAssembly.Module, MemoryImage>,
     capabilities: Capabilities,
-    interrupt?: InterruptSupply,
-    memories?: PreparedMemories,
+    { interrupt, memories, id = 0 }: { interrupt?: InterruptSupply; memories?: PreparedMemories; id?: number } = {},
   ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
-    const call: CallState = { deadlineMs: 0, abandoned: false, running: false };
+    const call: CallState = { deadlineMs: 0, abandoned: false, running: false, instance: id };
     let memory: WebAssembly.Memory | undefined;
     const exports = glue.instantiate(
       (name) => {
@@ -116,7 +116,7 @@ export class SandboxInstance {
     let status: CallStatus;
     try {
       let outcome: Promise<OutcomeValue>;
-      guestRuns();
+      guestRuns(this.#call.instance);
       try {
         outcome = this.#handle(event, context);
       } finally {

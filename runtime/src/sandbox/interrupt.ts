@@ -24,23 +24,32 @@ export const INTERRUPT_FLAGS = {
   COMPUTING_SINCE: 1,
   /** 1: the guest computing should give the thread back. */
   YIELD: 2,
+  /** The executor's number for the instance whose guest computes (meaningful while COMPUTING_SINCE is set). */
+  COMPUTING_INSTANCE: 3,
 } as const;
 
 /** The time slice: a guest computing this long (up to twice as long) is asked to give its thread back. */
 export const SLICE_MS = 5;
 
-/** Stamps wrap every 2^30 ms (12 days); elapsed times are taken modulo that. */
+/** Stamps count tenths of a millisecond and wrap every 2^30 of them (30 hours); elapsed times are taken modulo that. */
 const STAMP_MASK = 0x3fff_ffff;
+const STAMPS_PER_MS = 10;
 
-/** Now, as a non-zero stamp of 30 bits in milliseconds (the same clock on every thread). */
+/** Now, as a non-zero stamp of 30 bits (the monotonic clock, the same on every thread). */
 function clockStamp(): number {
-  return Date.now() & STAMP_MASK || 1;
+  const [seconds, nanoseconds] = process.hrtime();
+  return (seconds * 10_000 + Math.floor(nanoseconds / 100_000)) & STAMP_MASK || 1;
 }
 
-/** Milliseconds a guest has been computing on the executor owning `flags`, or -1 when none is (any thread may call this). */
+/** Milliseconds (to a tenth) a guest has been computing on the executor owning `flags`, or -1 when none is (any thread may call this). */
 export function computingFor(flags: Int32Array): number {
   const since = Atomics.load(flags, INTERRUPT_FLAGS.COMPUTING_SINCE);
-  return since === 0 ? -1 : (clockStamp() - since) & STAMP_MASK;
+  return since === 0 ? -1 : ((clockStamp() - since) & STAMP_MASK) / STAMPS_PER_MS;
+}
+
+/** The instance whose guest computes on the executor owning `flags` (read with {@link computingFor}). */
+export function computingInstance(flags: Int32Array): number {
+  return Atomics.load(flags, INTERRUPT_FLAGS.COMPUTING_INSTANCE);
 }
 
 /** This executor's interrupt memory, as words, where {@link guestRuns} and {@link guestWaits} record what the thread does. */
@@ -51,9 +60,11 @@ export function recordComputingIn(flags: WebAssembly.Memory): void {
   ownFlags = new Int32Array(flags.buffer);
 }
 
-/** A guest starts or resumes computing on this thread. */
-export function guestRuns(): void {
-  if (ownFlags !== undefined) Atomics.store(ownFlags, INTERRUPT_FLAGS.COMPUTING_SINCE, clockStamp());
+/** The guest of `instance` starts or resumes computing on this thread. */
+export function guestRuns(instance: number): void {
+  if (ownFlags === undefined) return;
+  Atomics.store(ownFlags, INTERRUPT_FLAGS.COMPUTING_INSTANCE, instance);
+  Atomics.store(ownFlags, INTERRUPT_FLAGS.COMPUTING_SINCE, clockStamp());
 }
 
 /** The guest computing on this thread suspended or returned. */
@@ -65,15 +76,15 @@ export function guestWaits(): void {
  * `promise`, marking the guest as computing again when it settles (it is
  * about to resume): what every suspending import returns.
  */
-export function resuming<T>(promise: Promise<T>): Promise<T> {
+export function resuming<T>(promise: Promise<T>, instance: number): Promise<T> {
   guestWaits();
   return promise.then(
     (value) => {
-      guestRuns();
+      guestRuns(instance);
       return value;
     },
     (error: unknown) => {
-      guestRuns();
+      guestRuns(instance);
       throw error;
     },
   );
@@ -150,7 +161,7 @@ function nextTurn(call: CallState): Promise<void> {
       setImmediate(pump);
     }
   });
-  return resuming(turn.then(() => (call.abandoned ? new Promise<never>(() => {}) : undefined)));
+  return resuming(turn.then(() => (call.abandoned ? new Promise<never>(() => {}) : undefined)), call.instance);
 }
 
 /** What the instances of an executor need to be interruptible. */

@@ -28,6 +28,8 @@ export const STREAM_CLOSED: StreamError = Object.freeze({ tag: "closed" });
 export interface WaitState {
   /** Set once the instance is abandoned (timed out, discarded): its waits never come back. */
   abandoned: boolean;
+  /** The executor's number for the instance (0 outside an executor): recorded while its guest computes. */
+  instance: number;
 }
 
 /**
@@ -36,7 +38,7 @@ export interface WaitState {
  * nothing outside the abandoned stack refers to it, so both are collected.
  */
 function resumed<T>(promise: Promise<T>, state: WaitState | undefined): Promise<T> {
-  return resuming(promise.then((value) => (state?.abandoned ? new Promise<never>(() => {}) : value)));
+  return resuming(promise.then((value) => (state?.abandoned ? new Promise<never>(() => {}) : value)), state?.instance ?? 0);
 }
 
 /**
