@@ -69,6 +69,26 @@ function skipRegex(source: string, at: number): number {
 const CLOSER: Record<string, string> = { "(": ")", "[": "]", "{": "}" };
 
 /**
+ * Skips the strings, template literals, regular expressions, comments and
+ * whitespace from `i`: returns where the next token starts (or the end) and
+ * the token before it, as the literal-or-regex decision needs it (a literal
+ * counts as its opening character; a comment is not a token and leaves
+ * `previous` as it was).
+ */
+function skipToToken(source: string, i: number, previous: string): { at: number; previous: string } {
+  while (i < source.length) {
+    const c = source[i]!;
+    const end = skipLiteral(source, i, previous);
+    if (end !== -1) {
+      if (!(c === "/" && (source[i + 1] === "/" || source[i + 1] === "*"))) previous = c;
+      i = end;
+    } else if (SPACE.test(c)) i++;
+    else break;
+  }
+  return { at: i, previous };
+}
+
+/**
  * The index of the bracket that closes the one at `open` (`(`, `[` or `{`),
  * or -1 when it never closes.
  */
@@ -76,19 +96,10 @@ export function closing(source: string, open: number): number {
   const stack: string[] = [CLOSER[source[open]!]!];
   let previous = source[open]!;
   let i = open + 1;
-  while (i < source.length) {
+  for (;;) {
+    ({ at: i, previous } = skipToToken(source, i, previous));
+    if (i >= source.length) break;
     const c = source[i]!;
-    const end = skipLiteral(source, i, previous);
-    if (end !== -1) {
-      // A comment is not a token: it leaves `previous` as it was.
-      if (!(c === "/" && (source[i + 1] === "/" || source[i + 1] === "*"))) previous = c;
-      i = end;
-      continue;
-    }
-    if (SPACE.test(c)) {
-      i++;
-      continue;
-    }
     if (IDENTIFIER.test(c)) {
       const start = i;
       while (i < source.length && IDENTIFIER.test(source[i]!)) i++;
@@ -131,18 +142,10 @@ export function removeCallStatements(source: string, callee: string): CallRemova
   let kept = 0;
   let previous = "";
   let i = 0;
-  while (i < source.length) {
+  for (;;) {
+    ({ at: i, previous } = skipToToken(source, i, previous));
+    if (i >= source.length) break;
     const c = source[i]!;
-    const end = skipLiteral(source, i, previous);
-    if (end !== -1) {
-      if (!(c === "/" && (source[i + 1] === "/" || source[i + 1] === "*"))) previous = c;
-      i = end;
-      continue;
-    }
-    if (SPACE.test(c)) {
-      i++;
-      continue;
-    }
     if (!IDENTIFIER.test(c)) {
       previous = c;
       i++;
