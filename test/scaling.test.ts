@@ -49,6 +49,18 @@ describe("scaling up", () => {
   });
 });
 
+describe("scaling up while every call waits", () => {
+  it("goes on starting instances when the executors look busy creating them: 40 suspended calls get 40", async () => {
+    const app = await startHost({ functions: [await readArtifact(join(HOSTILE_BUILD, "sleepy"))], maxQueueWaitMs: 20_000 });
+    await app.host.updateConfiguration("sleepy", { maxConcurrency: 40, timeoutMs: 20_000 });
+    // Each call waits 9 s on a timer: nothing finishes meanwhile to make the pool look again.
+    const calls = Array.from({ length: 40 }, () => app.get("/sleepy?ms=9000"));
+    const busy = () => app.host.functions().find((fn) => fn.name === "sleepy")!.instances.busy;
+    await expect.poll(busy, { interval: 50, timeout: 7000 }).toBe(40);
+    expect((await Promise.all(calls)).map((r) => r.status)).toEqual(Array(40).fill(200));
+  }, 30_000);
+});
+
 describe("reclaiming and recycling", () => {
   it("reclaims idle instances above minInstances after the idle timeout", async () => {
     const app = await startHost({ functions: [await readArtifact(join(APP_BUILD, "echo"))], idleTimeoutMs: 1000 });
