@@ -2,7 +2,7 @@
 // function's allow-list and performs the allowed ones (./transport.ts) while
 // the guest's instance is suspended, waiting for the reply.
 import { FutureIncomingResponse, IncomingResponse, type HttpErrorCode, type OutboundHandler, type TransportResult } from "../sandbox/capabilities/http.js";
-import type { WaitState } from "../sandbox/capabilities/io.js";
+import type { WaitState } from "../sandbox/call-state.js";
 import type { LogCollector } from "../sandbox/capabilities/logs.js";
 import { denialReason, isOutboundAllowed, parseOutboundRules } from "./policy.js";
 import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER } from "./protocol.js";

@@ -6,7 +6,8 @@ import { environmentImports } from "./capabilities/environment.js";
 import { filesystemImports } from "./capabilities/filesystem.js";
 import { hostImports, type SendMessage } from "./capabilities/host.js";
 import { httpImports } from "./capabilities/http.js";
-import { ioImports, type WaitState } from "./capabilities/io.js";
+import { ioImports } from "./capabilities/io.js";
+import type { CallState } from "./call-state.js";
 import { LogCollector, stdioImports } from "./capabilities/logs.js";
 import { randomImports } from "./capabilities/random.js";
 import { socketImports } from "./capabilities/sockets.js";
@@ -30,13 +31,6 @@ export interface Capabilities {
   sendMessage?: SendMessage;
 }
 
-/** What the imports need to know about the call in progress. */
-export interface CallState extends WaitState {
-  /** Unix epoch milliseconds at which the current invocation times out. */
-  deadlineMs: number;
-  /** Whether an invocation is in progress (its stack may be suspended). */
-  running: boolean;
-}
 
 let shared: Record<string, object> | undefined;
 

@@ -7,7 +7,8 @@
 import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } from "@wfn/sdk/abi";
 import type { GuestLogEntry } from "./capabilities/logs.js";
 import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
-import { createImports, LogCollector, type CallState, type Capabilities } from "./imports.js";
+import type { CallState } from "./call-state.js";
+import { createImports, LogCollector, type Capabilities } from "./imports.js";
 import { fromHost, guardCoreCall, guestRuns, guestWaits, interruptImports, type InterruptSupply, type PreparedMemories } from "./interrupt.js";
 import { GLUE_HOOKS_IMPORT, type GlueHooks } from "../artifact/glue.js";
 

@@ -14,7 +14,7 @@
 // cannot starve the others on its thread.
 import { writeMemoryImage, writeMemoryImageInPieces, type MemoryImage } from "../util/wasm-binary.js";
 import { INTERRUPT_IMPORTS } from "../util/wasm-instrument.js";
-import type { CallState } from "./imports.js";
+import type { CallState } from "./call-state.js";
 
 /** Words of an executor's interrupt memory (Int32 indices). */
 export const INTERRUPT_FLAGS = {

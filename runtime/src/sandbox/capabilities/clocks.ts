@@ -1,6 +1,7 @@
 // wasi:clocks — monotonic and wall clocks, straight from the host. Its
 // pollables belong to the instance that asked for them.
-import { Pollable, type WaitState } from "./io.js";
+import type { WaitState } from "../call-state.js";
+import { Pollable } from "./io.js";
 
 const hrtime = process.hrtime.bigint;
 

@@ -4,7 +4,7 @@
 import type { LogLevel } from "@wfn/sdk/abi";
 import type { LogCollector } from "./logs.js";
 import { resuming } from "../interrupt.js";
-import type { WaitState } from "./io.js";
+import type { WaitState } from "../call-state.js";
 
 /** Sends a message to a queue on behalf of a guest; resolves with the message id, or rejects with a string (the guest's error). */
 export type SendMessage = (queue: string, body: string, attributes: Array<[string, string]>) => Promise<string>;

@@ -1,7 +1,8 @@
 // wasi:http — the outgoing side, which StarlingMonkey's fetch() uses.
 // Whether a request may leave the sandbox is decided by an `OutboundPolicy`;
 // the default refuses everything.
-import { InputStream, IoError, OutputStream, Pollable, type ByteSink, type WaitState } from "./io.js";
+import type { WaitState } from "../call-state.js";
+import { InputStream, IoError, OutputStream, Pollable, type ByteSink } from "./io.js";
 
 type Method = { tag: "get" | "head" | "post" | "put" | "delete" | "connect" | "options" | "trace" | "patch" } | { tag: "other"; val: string };
 type Scheme = { tag: "HTTP" | "HTTPS" } | { tag: "other"; val: string };

@@ -6,6 +6,7 @@
 // imports the component's glue makes suspending (JSPI). When nothing is ready
 // they return a promise; the instance's stack is set aside until it settles
 // and the executor runs other instances meanwhile.
+import type { WaitState } from "../call-state.js";
 import { resuming } from "../interrupt.js";
 
 /** `wasi:io/error.error`. */
@@ -24,13 +25,6 @@ export type StreamError = { tag: "closed" } | { tag: "last-operation-failed"; va
 
 export const STREAM_CLOSED: StreamError = Object.freeze({ tag: "closed" });
 
-/** What the waiting imports need to know about their instance. */
-export interface WaitState {
-  /** Set once the instance is abandoned (timed out, discarded): its waits never come back. */
-  abandoned: boolean;
-  /** The executor's number for the instance (0 outside an executor): recorded while its guest computes. */
-  instance: number;
-}
 
 /**
  * `promise`, unless the instance was abandoned meanwhile: then a promise
