@@ -39,7 +39,8 @@ import {
   sendHelp,
 } from "./commands/ops.js";
 import { serveCommand, serveHelp } from "./commands/serve.js";
-import { out, reportError, UsageError } from "./ui.js";
+import { out, reportError } from "./ui.js";
+import { UsageError } from "./errors.js";
 
 const HELP = `wfn — WebAssembly edge functions on your own Node.js hosts
 

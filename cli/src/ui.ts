@@ -2,10 +2,7 @@
 // errors as sentences (never a stack trace unless WFN_DEBUG is set).
 import { relative } from "node:path";
 import { flushLogs, isWfnError } from "@wfn/runtime";
-import { BuildError } from "./build/build.js";
-import { formatProblem } from "./build/bundle.js";
-import { ProjectError } from "./project/project.js";
-import { HostError } from "./remote/client.js";
+import { CliError, UsageError } from "./errors.js";
 
 const color = process.stderr.isTTY && !process.env.NO_COLOR;
 const paint = (code: number) => (text: string) => (color ? `\u001b[${code}m${text}\u001b[0m` : text);
@@ -50,35 +47,12 @@ export function integerOption(text: string, name: string, min: number, max: numb
   return value;
 }
 
-/** A mistake in how the command was used. */
-export class UsageError extends Error {
-  override name = "UsageError";
-}
-
 /** Prints an error the way a user should see it; returns the exit code. */
 export function reportError(error: unknown): number {
-  if (error instanceof UsageError) {
-    say(red(`error: ${error.message}`));
-    return 2;
-  }
-  if (error instanceof ProjectError) {
-    const [only] = error.problems;
-    if (error.problems.length === 1 && only !== undefined && only.field === "") {
-      say(red(`error: ${error.file}: ${only.message}`));
-      return 1;
-    }
-    say(red(`error: invalid ${error.file}`));
-    for (const problem of error.problems) say(`  ${problem.field ? `${bold(problem.field)}: ` : ""}${problem.message}`);
-    return 1;
-  }
-  if (error instanceof BuildError) {
-    say(red(`error: ${error.message}`));
-    for (const problem of error.problems) say(`  ${formatProblem(problem)}`);
-    return 1;
-  }
-  if (error instanceof HostError) {
-    say(red(`error: ${error.message}`));
-    return 1;
+  if (error instanceof CliError) {
+    say(red(`error: ${error.headline()}`));
+    for (const line of error.details({ bold })) say(`  ${line}`);
+    return error.exitCode;
   }
   if (isWfnError(error)) {
     say(red(`error: ${error.message}`));

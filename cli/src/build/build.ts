@@ -16,7 +16,8 @@ import {
   type Manifest,
 } from "@wfn/runtime";
 import type { Project } from "../project/project.js";
-import { BundleError, bundleFunction, CLI_SDK_DIR, type SourceProblem } from "./bundle.js";
+import { CliError } from "../errors.js";
+import { BundleError, bundleFunction, CLI_SDK_DIR, formatProblem, type SourceProblem } from "./bundle.js";
 import { componentize, engineVersion } from "./componentize.js";
 import { buildPrebuilt, isPrebuiltEntry, PrebuiltError } from "./prebuilt.js";
 import { typecheck } from "./typecheck.js";
@@ -53,7 +54,7 @@ export interface BuiltFunction {
 }
 
 /** A build that failed on the functions' source. */
-export class BuildError extends Error {
+export class BuildError extends CliError {
   override name = "BuildError";
   constructor(
     readonly functionName: string | undefined,
@@ -61,6 +62,10 @@ export class BuildError extends Error {
     message: string,
   ) {
     super(message);
+  }
+
+  override details(): string[] {
+    return this.problems.map(formatProblem);
   }
 }
 

@@ -3,7 +3,8 @@ import { mkdir, readdir, readFile, writeFile } from "node:fs/promises";
 import { basename, dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cyan, dim, say, shown, UsageError } from "../ui.js";
+import { cyan, dim, say, shown } from "../ui.js";
+import { UsageError } from "../errors.js";
 
 export const initHelp = `Usage: wfn init <dir> [options]
 

@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import { createHost, invocationPayload, readArtifact, textSink, type InvocationResult, type LogSink } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR } from "../build/build.js";
 import { loadProject } from "../project/project.js";
-import { out, UsageError } from "../ui.js";
+import { out } from "../ui.js";
+import { UsageError } from "../errors.js";
 import { buildStale } from "./serve.js";
 
 export const invokeHelp = `Usage: wfn invoke <name> [options]

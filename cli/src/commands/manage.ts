@@ -8,7 +8,8 @@ import { appFileText, DEFAULT_OUT_DIR } from "../build/build.js";
 import { loadProject } from "../project/project.js";
 import { connect, remoteHelp, remoteOptions } from "../remote/client.js";
 import { print, table } from "../remote/format.js";
-import { bold, cyan, dim, formatBytes, green, out, say, UsageError } from "../ui.js";
+import { bold, cyan, dim, formatBytes, green, out, say } from "../ui.js";
+import { UsageError } from "../errors.js";
 import { buildStale } from "./serve.js";
 
 export const deployHelp = `Usage: wfn deploy [dir] [options]

@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import type { AsyncFailure, QueueStats, ScheduleStatus, StoredMessage } from "@wfn/runtime";
 import { connect, remoteHelp, remoteOptions } from "../remote/client.js";
 import { preview, print, table } from "../remote/format.js";
-import { dim, integerOption, out, say, UsageError } from "../ui.js";
+import { dim, integerOption, out, say } from "../ui.js";
+import { UsageError } from "../errors.js";
 
 export const queuesHelp = `Usage: wfn queues [options]
 

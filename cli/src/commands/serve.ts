@@ -6,7 +6,8 @@ import { parseArgs } from "node:util";
 import { createHost, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
 import { loadProject, PROJECT_FILE, type Project } from "../project/project.js";
-import { bold, cyan, dim, integerOption, red, say, UsageError } from "../ui.js";
+import { bold, cyan, dim, integerOption, red, say } from "../ui.js";
+import { UsageError } from "../errors.js";
 import { buildWithProgress } from "./build.js";
 import { makeLocalKey, removeLocalKey, writeLocalKey } from "../remote/local-key.js";
 

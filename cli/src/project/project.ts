@@ -2,6 +2,7 @@
 // resolved function configurations, with errors that name the file and field.
 import { access, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
+import { CliError, type ErrorStyle } from "../errors.js";
 import {
   checkAppConfig,
   checkFunctionConfig,
@@ -35,13 +36,29 @@ export interface ProjectProblem {
 }
 
 /** wfn.json is missing, unreadable or invalid. */
-export class ProjectError extends Error {
+export class ProjectError extends CliError {
   override name = "ProjectError";
   constructor(
     readonly file: string,
     readonly problems: ProjectProblem[],
   ) {
     super(problems.map((p) => `${file}: ${p.field ? `${p.field}: ` : ""}${p.message}`).join("\n"));
+  }
+
+  /** One problem with the whole file is its own sentence; several are listed under "invalid <file>". */
+  #wholeFile(): ProjectProblem | undefined {
+    const [only] = this.problems;
+    return this.problems.length === 1 && only !== undefined && only.field === "" ? only : undefined;
+  }
+
+  override headline(): string {
+    const whole = this.#wholeFile();
+    return whole === undefined ? `invalid ${this.file}` : `${this.file}: ${whole.message}`;
+  }
+
+  override details(style: ErrorStyle): string[] {
+    if (this.#wholeFile() !== undefined) return [];
+    return this.problems.map((problem) => `${problem.field ? `${style.bold(problem.field)}: ` : ""}${problem.message}`);
   }
 }
 

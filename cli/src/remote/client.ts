@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { PROJECT_FILE } from "../project/project.js";
-import { UsageError } from "../ui.js";
+import { CliError, UsageError } from "../errors.js";
 import { readLocalKey } from "./local-key.js";
 
 export const DEFAULT_HOST_URL = "http://127.0.0.1:8787";
@@ -22,7 +22,7 @@ export const remoteHelp = `  --host <url>      the host (default: $WFN_HOST, the
   --json            print the host's JSON answer instead of a table`;
 
 /** A host's error answer, as a sentence. */
-export class HostError extends Error {
+export class HostError extends CliError {
   override name = "HostError";
   constructor(
     message: string,
