@@ -10,7 +10,7 @@ import {
   RouteTable,
   validateProjectDocument,
   WfnError,
-} from "@wfn/runtime";
+} from "../../runtime/src/index.js";
 
 describe("parseRoute", () => {
   it("reads a method and a path, or a path for every method", () => {

@@ -2,7 +2,7 @@
 // and since when. The host reads it to ask a guest that has held the thread
 // for a slice — or that holds it when a new call arrives — to give it back.
 import { describe, expect, it } from "vitest";
-import { computingFor, computingInstance, guestRuns, guestWaits, interruptMemory, recordComputingIn, resuming } from "../../runtime/dist/sandbox/interrupt.js";
+import { computingFor, computingInstance, guestRuns, guestWaits, interruptMemory, recordComputingIn, resuming } from "../../runtime/src/sandbox/interrupt.js";
 
 describe("the computing word", () => {
   const memory = interruptMemory();

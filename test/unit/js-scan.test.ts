@@ -1,7 +1,7 @@
 // The small JavaScript lexer the glue patches rely on: brackets and calls are
 // found in code only, never inside strings, templates, comments or regexes.
 import { describe, expect, it } from "vitest";
-import { closing, removeCallStatements } from "../../runtime/dist/util/js-scan.js";
+import { closing, removeCallStatements } from "../../runtime/src/util/js-scan.js";
 
 describe("closing", () => {
   it("finds the bracket that closes, past brackets inside literals and comments", () => {

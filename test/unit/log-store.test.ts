@@ -1,7 +1,7 @@
 // The in-memory log store behind `wfn logs`: bounds, queries and --follow.
 import { describe, expect, it } from "vitest";
-import { LogStore, type StoredLogRecord } from "../../runtime/dist/observe/log-store.js";
-import type { LogRecord } from "../../runtime/dist/observe/log.js";
+import { LogStore, type StoredLogRecord } from "../../runtime/src/observe/log-store.js";
+import type { LogRecord } from "../../runtime/src/observe/log.js";
 
 function record(fields: Partial<LogRecord>): LogRecord {
   return { time: 1_000, level: "info", message: "line", source: "guest", function: "hello", version: "1", ...fields };

@@ -1,7 +1,7 @@
 // The Prometheus metrics, read back from the exposition text a scraper sees.
 import { describe, expect, it } from "vitest";
-import { Metrics, type MetricsSources } from "../../runtime/dist/observe/metrics.js";
-import type { InvocationSummary, PoolSnapshot, QueueSnapshot } from "../../runtime/dist/observe/telemetry.js";
+import { Metrics, type MetricsSources } from "../../runtime/src/observe/metrics.js";
+import type { InvocationSummary, PoolSnapshot, QueueSnapshot } from "../../runtime/src/observe/telemetry.js";
 
 interface Sample {
   name: string;

@@ -1,7 +1,7 @@
 // Trigger configuration that needs no component: schedule expressions,
 // queue declarations and the cross-checks between functions and queues.
 import { describe, expect, it } from "vitest";
-import { checkAppConfig, checkFunctionConfig, parseSchedule, resolveFunctionConfig, resolveQueueConfig, validateProjectDocument, type Schedule } from "@wfn/runtime";
+import { checkAppConfig, checkFunctionConfig, parseSchedule, resolveFunctionConfig, resolveQueueConfig, validateProjectDocument, type Schedule } from "../../runtime/src/index.js";
 
 const at = (iso: string) => Date.parse(iso);
 const iso = (ms: number | undefined) => (ms === undefined ? undefined : new Date(ms).toISOString());

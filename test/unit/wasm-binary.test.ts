@@ -1,7 +1,7 @@
 // The one-pass module rewrite behind every prepared component: memory capped
 // at memoryMB, data segments lifted into an image the host writes itself.
 import { describe, expect, it } from "vitest";
-import { rewriteModule, writeMemoryImage, writeMemoryImageInPieces } from "../../runtime/dist/util/wasm-binary.js";
+import { rewriteModule, writeMemoryImage, writeMemoryImageInPieces } from "../../runtime/src/util/wasm-binary.js";
 
 // (module (memory (export "mem") 1 10) (data (i32.const 16) "hello") (data (i32.const 100) "world"))
 const MODULE = Uint8Array.from([

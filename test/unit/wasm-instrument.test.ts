@@ -6,8 +6,8 @@ import { join } from "node:path";
 import { Worker } from "node:worker_threads";
 import { parse, print } from "@bytecodealliance/jco-transpile/wasm-tools";
 import { beforeAll, describe, expect, it } from "vitest";
-import { SECTION, readSections } from "../../runtime/dist/util/wasm-binary.js";
-import { INTERRUPT_IMPORTS, instrumentInterrupts, type InstrumentOptions, type InstrumentedModule } from "../../runtime/dist/util/wasm-instrument.js";
+import { SECTION, readSections } from "../../runtime/src/util/wasm-binary.js";
+import { INTERRUPT_IMPORTS, instrumentInterrupts, type InstrumentOptions, type InstrumentedModule } from "../../runtime/src/util/wasm-instrument.js";
 import { HOSTILE_BUILD } from "../helpers/paths.js";
 
 // Imported functions and globals, a start function, tables filled by active,
