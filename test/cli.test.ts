@@ -1,9 +1,11 @@
 // The `wfn` command as a user runs it: a real process, real files, real HTTP.
-import { mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
+import { appendFile, cp, mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWfn, wfn, type CliProcess } from "./helpers/cli.js";
+import { staleFunctions } from "../cli/dist/build/build.js";
+import { loadProject } from "../cli/dist/project/project.js";
 import { HELLO_BUILD, ROOT } from "./helpers/paths.js";
 
 const temp: string[] = [];
@@ -263,4 +265,19 @@ describe("wfn serve", () => {
     expect(third.stderr).toMatch(/error: the data directory \S+ is in use by another wfn host; give each host its own --data-dir/);
     expect(await first.stop()).toBe(0);
   });
+});
+
+describe("a build made with another SDK", () => {
+  it("is stale once the SDK it bundled changed, so that serve and dev rebuild it", async () => {
+    const dir = await project('import { defineFunction } from "@wfn/sdk";\nexport default defineFunction({ fetch: () => new Response("ok") });\n');
+    // The project's own copy of the SDK: the bundler takes it before the CLI's.
+    const sdk = join(dir, "node_modules", "@wfn", "sdk");
+    await mkdir(sdk, { recursive: true });
+    for (const part of ["package.json", "dist", "wit"]) await cp(join(ROOT, "sdk", part), join(sdk, part), { recursive: true });
+    expect((await wfn(["build", dir])).code).toBe(0);
+    const loaded = await loadProject(dir);
+    expect(await staleFunctions(loaded)).toEqual([]);
+    await appendFile(join(sdk, "dist", "guest", "index.js"), "\n// an upgrade\n");
+    expect(await staleFunctions(loaded)).toEqual(["fn"]);
+  }, 60_000);
 });

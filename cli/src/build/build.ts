@@ -2,7 +2,7 @@
 // of a project into <out>/<name>/{component.wasm, manifest.json}.
 import { createHash } from "node:crypto";
 import { mkdir, readdir, readFile, rename, rm, writeFile } from "node:fs/promises";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 import {
   APP_FILE,
   COMPONENT_FILE,
@@ -74,11 +74,14 @@ interface BuildInfo {
   toolchain: string;
   configSha256: string;
   inputs: Record<string, string>;
+  /** The SDK the guest was bundled with, and a digest of its built files: an upgraded SDK makes the build stale. */
+  sdk?: { dir: string; sha256: string };
 }
 
 /** Builds a project's functions. */
 export async function buildProject(project: Project, options: BuildOptions = {}): Promise<BuiltFunction[]> {
   const outDir = resolve(project.dir, options.outDir ?? DEFAULT_OUT_DIR);
+  const digests = new Map<string, Promise<string>>();
   const cacheDir = options.cacheDir ?? defaultCacheDir();
   const names = options.only ?? [...project.functions.keys()];
   const progress = options.onProgress ?? (() => {});
@@ -108,6 +111,7 @@ export async function buildProject(project: Project, options: BuildOptions = {})
     };
     const dir = join(outDir, name);
     const info: BuildInfo = { toolchain: toolchain(), configSha256: configHash(config), inputs: await hashInputs(project.dir, made.inputs) };
+    if (made.sdkDir !== undefined) info.sdk = { dir: made.sdkDir, sha256: await sdkFingerprint(made.sdkDir, digests) };
     await writeArtifact(dir, made.component, manifest, info);
     progress({ kind: "done", name, manifest, ms: performance.now() - started, componentizeMs: made.componentizeMs, cached: made.cached });
     built.push({ name, manifest, dir, bundleBytes: made.bundleBytes, cached: made.cached });
@@ -152,6 +156,8 @@ interface Made {
   bundleBytes: number;
   componentizeMs: number;
   cached: boolean;
+  /** The SDK bundled into the guest (none for a prebuilt component). */
+  sdkDir?: string;
 }
 
 /** A JavaScript or TypeScript function: bundle, then componentize with StarlingMonkey. */
@@ -183,6 +189,7 @@ async function fromSource(project: Project, name: string, config: FunctionConfig
     bundleBytes,
     componentizeMs: performance.now() - componentizeStarted,
     cached: output.cached,
+    sdkDir: bundle.sdkDir,
   };
 }
 
@@ -211,6 +218,7 @@ async function prebuilt(project: Project, name: string, config: FunctionConfig):
 /** Names of the functions whose build output is missing or older than their sources or configuration. */
 export async function staleFunctions(project: Project, outDir = resolve(project.dir, DEFAULT_OUT_DIR)): Promise<string[]> {
   const stale: string[] = [];
+  const digests = new Map<string, Promise<string>>();
   for (const [name, config] of project.functions) {
     const dir = join(outDir, name);
     try {
@@ -221,7 +229,9 @@ export async function staleFunctions(project: Project, outDir = resolve(project.
         info.toolchain === toolchain() &&
         info.configSha256 === configHash(config) &&
         manifest.name === name &&
-        Object.entries(info.inputs).every(([path, hash]) => inputs[path] === hash);
+        Object.entries(info.inputs).every(([path, hash]) => inputs[path] === hash) &&
+        // Built from source before the SDK was recorded, or with an SDK that changed since: stale.
+        (isPrebuiltEntry(config.entry) || (info.sdk !== undefined && (await sdkFingerprint(info.sdk.dir, digests)) === info.sdk.sha256));
       if (!fresh) stale.push(name);
     } catch {
       stale.push(name);
@@ -270,6 +280,30 @@ async function removeUndeclared(outDir: string, declared: Set<string>): Promise<
 
 function toolchain(): string {
   return `componentize-js ${engineVersion()}; world ${WORLD}`;
+}
+
+/**
+ * A digest of an SDK's built files (its `dist/`, as bundled into guests),
+ * "missing" when they cannot be read; `digests` remembers them for one build
+ * or one staleness check (about 60 small files, a few milliseconds).
+ */
+function sdkFingerprint(dir: string, digests: Map<string, Promise<string>>): Promise<string> {
+  let digest = digests.get(dir);
+  if (digest === undefined) {
+    digest = (async () => {
+      const hash = createHash("sha256");
+      try {
+        const root = join(dir, "dist");
+        const files = (await readdir(root, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).map((entry) => join(entry.parentPath, entry.name)).sort();
+        for (const file of files) hash.update(relative(root, file)).update("\0").update(await readFile(file)).update("\0");
+        return hash.digest("hex");
+      } catch {
+        return "missing";
+      }
+    })();
+    digests.set(dir, digest);
+  }
+  return digest;
 }
 
 function configHash(config: FunctionConfig): string {

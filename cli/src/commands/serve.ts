@@ -15,7 +15,8 @@ export const serveHelp = `Usage: wfn serve [dir...] [options]
 
 Serves the built functions of one or more projects (default: ., if it has a
 wfn.json) over HTTP, building any function whose build is missing or older
-than its sources, together with everything deployed to the host's data
+than its sources, its configuration or the @wfn/sdk it bundled (an upgrade
+rebuilds), together with everything deployed to the host's data
 directory with \`wfn deploy\`. With no project, it serves only what is
 deployed: a deployment target.
 
