@@ -1,5 +1,9 @@
 // Configuration rules that need no component: routes, limits, the error table.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { FUNCTION_NAME_PATTERN } from "../../runtime/src/config/names.js";
+import { ROOT } from "../helpers/paths.js";
 import {
   checkFunctionConfig,
   errorKind,
@@ -120,5 +124,32 @@ describe("errors", () => {
     expect(errorKind("WFN_TIMED_OUT")).toMatchObject({ status: 504, lambdaType: "Sandbox.Timedout" });
     const error = new WfnError("WFN_PAYLOAD_TOO_LARGE");
     expect([error.status, error.lambdaType, error.message]).toEqual([413, "RequestEntityTooLargeException", "Request payload too large"]);
+  });
+});
+
+describe("the function-name rule", () => {
+  /** Every `pattern` in a JSON document, with where it is. */
+  function patterns(value: unknown, at = "$", found: Array<[string, string]> = []): Array<[string, string]> {
+    if (Array.isArray(value)) value.forEach((item, i) => patterns(item, `${at}[${i}]`, found));
+    else if (typeof value === "object" && value !== null) {
+      for (const [key, item] of Object.entries(value)) {
+        if (key === "pattern" && typeof item === "string") found.push([at, item]);
+        else patterns(item, `${at}.${key}`, found);
+      }
+    }
+    return found;
+  }
+
+  it("is the same in the JSON Schema and the OpenAPI document as in the code", () => {
+    for (const file of ["runtime/schema/wfn.schema.json", "docs/openapi.json"]) {
+      const names = patterns(JSON.parse(readFileSync(join(ROOT, file), "utf8"))).filter(([, pattern]) => pattern.includes("{1,64}"));
+      expect(names.length, file).toBeGreaterThan(0);
+      for (const [at, pattern] of names) expect(pattern, `${file} ${at}`).toBe(FUNCTION_NAME_PATTERN.source);
+    }
+  });
+
+  it("takes what AWS Lambda takes for a bare name", () => {
+    for (const name of ["a", "hello-world_2", "x".repeat(64)]) expect(FUNCTION_NAME_PATTERN.test(name)).toBe(true);
+    for (const name of ["", "x".repeat(65), "a.b", "a/b", "a:b", "é"]) expect(FUNCTION_NAME_PATTERN.test(name)).toBe(false);
   });
 });

@@ -4,6 +4,7 @@
 // shared/reference/aws-lambda-compat.md.
 import type { Context, Hono } from "hono";
 import type { HttpResponseRecord } from "@wfn/sdk/abi";
+import { FUNCTION_NAME } from "../config/names.js";
 import { asWfnError, WfnError } from "../errors.js";
 import { lambdaErrorPayload, type InvocationResult } from "../invocation.js";
 import { readChunks } from "../triggers/http.js";
@@ -27,14 +28,13 @@ export interface LambdaApiHost {
 /** The most of the log `X-Amz-Log-Result` carries. */
 const TAIL_BYTES = 4096;
 
-const NAME = "[a-zA-Z0-9-_]{1,64}";
 const QUALIFIER = "\\$LATEST|[a-zA-Z0-9-_]{1,128}";
 /** What Lambda accepts as the Qualifier parameter. */
 const QUALIFIER_PARAM = /^[a-zA-Z0-9$_-]{1,128}$/;
 const FORMS = [
-  new RegExp(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\\d{12}:function:(${NAME})(?::(${QUALIFIER}))?$`),
-  new RegExp(`^\\d{12}:function:(${NAME})(?::(${QUALIFIER}))?$`),
-  new RegExp(`^(${NAME})(?::(${QUALIFIER}))?$`),
+  new RegExp(`^arn:aws[a-zA-Z-]*:lambda:[a-z0-9-]+:\\d{12}:function:(${FUNCTION_NAME})(?::(${QUALIFIER}))?$`),
+  new RegExp(`^\\d{12}:function:(${FUNCTION_NAME})(?::(${QUALIFIER}))?$`),
+  new RegExp(`^(${FUNCTION_NAME})(?::(${QUALIFIER}))?$`),
 ];
 
 /** Reads a FunctionName path label (name, name:qualifier, full or partial ARN) and the Qualifier parameter. */

@@ -14,6 +14,7 @@ import { Busboy, type BusboyInstance } from "@fastify/busboy";
 import { checkComponent, checkManifest, parseAppFile, rememberHash, type Artifact } from "../artifact/load.js";
 import { COMPONENT_FILE, MANIFEST_FILE, type Manifest } from "../artifact/manifest.js";
 import type { QueueConfigInput } from "../config/function-config.js";
+import { FUNCTION_NAME } from "../config/names.js";
 import { asWfnError, WfnError } from "../errors.js";
 import { isDiskFull } from "../store/failures.js";
 
@@ -46,7 +47,7 @@ export const MAX_APP_FILE_BYTES = 1024 * 1024;
 /** Largest description (AWS Lambda allows 256 characters). */
 export const MAX_DESCRIPTION_BYTES = 4 * 1024;
 
-const FUNCTION_PART = /^([A-Za-z0-9_-]{1,64})\/(.+)$/;
+const FUNCTION_PART = new RegExp(`^(${FUNCTION_NAME})/(.+)$`);
 /** Each upload's own temporary folder under the upload root starts with this. */
 const TEMP_PREFIX = "wfn-upload-";
 /** A temporary folder this old belongs to no upload still being read: its host stopped before it could clean up. */

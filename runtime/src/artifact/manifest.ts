@@ -1,5 +1,6 @@
 // The manifest `wfn build` writes beside each component, and its validation.
 import type { FunctionConfig } from "../config/function-config.js";
+import { FUNCTION_NAME_PATTERN } from "../config/names.js";
 import { PROJECT_SCHEMA_ID, validatorFor, type SchemaProblem } from "../config/schema.js";
 
 /** The WIT world every component must target. */
@@ -39,7 +40,7 @@ const MANIFEST_SCHEMA = {
   additionalProperties: false,
   properties: {
     manifestVersion: { const: MANIFEST_VERSION },
-    name: { type: "string", pattern: "^[A-Za-z0-9_-]{1,64}$" },
+    name: { type: "string", pattern: FUNCTION_NAME_PATTERN.source },
     world: { const: WORLD },
     engine: {
       type: "object",

@@ -137,8 +137,7 @@ export const LIMITS = Object.freeze({
   maxConcurrency: { min: 1, max: 10_000 },
 });
 
-/** Function names: what AWS Lambda accepts for a bare name. */
-export const FUNCTION_NAME_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
+export { FUNCTION_NAME_PATTERN } from "./names.js";
 
 /** Path prefixes the host keeps for itself; no function route may start with them. */
 export const RESERVED_PREFIXES = ["/_wfn", "/2015-03-31"] as const;

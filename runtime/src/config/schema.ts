@@ -1,6 +1,7 @@
 // Validates JSON documents against wfn's JSON Schemas (the same files
 // editors use) and turns Ajv's findings into sentences that name the field.
 import { readFileSync } from "node:fs";
+import { FUNCTION_NAME_PATTERN } from "./names.js";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 
 /** Location of the `wfn.json` JSON Schema shipped with the runtime. */
@@ -77,7 +78,7 @@ function describe(error: ErrorObject): SchemaProblem {
     case "minProperties":
       return { path, message: `must have at least ${String(params.limit)} entr${params.limit === 1 ? "y" : "ies"}` };
     case "pattern":
-      if (params.pattern === "^[A-Za-z0-9_-]{1,64}$" && error.propertyName !== undefined) {
+      if (params.pattern === FUNCTION_NAME_PATTERN.source && error.propertyName !== undefined) {
         return { path, message: `"${error.propertyName}" is not a valid function name (letters, digits, "-" and "_", at most 64)` };
       }
       if (error.propertyName !== undefined) {
