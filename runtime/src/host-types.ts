@@ -137,8 +137,11 @@ export interface FunctionStatus {
 /** A function's instances: `busy` ones run an invocation or are `starting` (a subset of `busy`). */
 export interface InstanceCounts {
   total: number;
+  /** Ready, not running an invocation. */
   idle: number;
+  /** `total - idle`: running an invocation (perhaps suspended, waiting on I/O) or starting. */
   busy: number;
+  /** Being created (counted in `busy`); at most two at a time per executor. */
   starting: number;
 }
 
