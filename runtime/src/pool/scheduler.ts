@@ -267,7 +267,8 @@ export class Scheduler {
     const unplaced = new Map<FunctionPool, number>();
     for (let at = 0; at < this.#queue.length; ) {
       const call = this.#queue[at]!;
-      const instance = this.#idleFor(call.pool);
+      // A pool with no idle instance for an earlier call has none for this one either.
+      const instance = unplaced.has(call.pool) ? undefined : this.#idleFor(call.pool);
       if (instance === undefined) {
         const waiting = (unplaced.get(call.pool) ?? 0) + 1;
         unplaced.set(call.pool, waiting);
@@ -296,10 +297,12 @@ export class Scheduler {
   /** The idle instance a call of `pool` runs on now: on the least busy executor, then the most recently used. */
   #idleFor(pool: FunctionPool): Instance | undefined {
     if (pool.running >= pool.config.maxConcurrency) return undefined;
+    // One pass, no sorted copy: this runs for every call.
     let best: Instance | undefined;
-    for (const instance of pool.idleInstances()) {
-      if (!instance.slot.executor.alive) continue;
-      if (best === undefined || instance.slot.running.size < best.slot.running.size) best = instance;
+    for (const instance of pool.instances) {
+      if (instance.state !== "idle" || !instance.slot.executor.alive) continue;
+      const load = instance.slot.running.size;
+      if (best === undefined || load < best.slot.running.size || (load === best.slot.running.size && instance.lastUsedAt > best.lastUsedAt)) best = instance;
     }
     return best;
   }
