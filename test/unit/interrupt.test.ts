@@ -31,7 +31,7 @@ describe("the computing word", () => {
   it("marks a guest waiting while an import's promise is pending, and computing again when it settles", async () => {
     guestRuns(2);
     let settle!: (value: string) => void;
-    const waited = resuming(new Promise<string>((resolve) => (settle = resolve)), 3);
+    const waited = resuming(new Promise<string>((resolve) => (settle = resolve)), { abandoned: false, instance: 3 });
     expect(computingFor(flags)).toBe(-1);
     settle("ready");
     expect(await waited).toBe("ready");
@@ -42,11 +42,27 @@ describe("the computing word", () => {
 
   it("marks it computing again when the promise rejects, and passes the error on", async () => {
     guestRuns(4);
-    const waited = resuming(Promise.reject(new Error("refused")), 5);
+    const waited = resuming(Promise.reject(new Error("refused")), { abandoned: false, instance: 5 });
     expect(computingFor(flags)).toBe(-1);
     await expect(waited).rejects.toThrow("refused");
     expect(computingFor(flags)).toBeGreaterThanOrEqual(0);
     expect(computingInstance(flags)).toBe(5);
     guestWaits();
+  });
+
+  it("never settles for an instance abandoned while it waited, whether the wait succeeds or fails", async () => {
+    const state = { abandoned: false, instance: 6 };
+    let settle!: (value: string) => void;
+    let fail!: (error: Error) => void;
+    const outcomes: string[] = [];
+    resuming(new Promise<string>((resolve) => (settle = resolve)), state).then(() => outcomes.push("resumed"), () => outcomes.push("failed"));
+    resuming(new Promise<string>((_, reject) => (fail = reject)), state).then(() => outcomes.push("resumed"), () => outcomes.push("failed"));
+    state.abandoned = true;
+    settle("late");
+    fail(new Error("late"));
+    // Both waits have settled by now; neither may reach its guest.
+    for (let turn = 0; turn < 5; turn++) await new Promise((resolve) => setImmediate(resolve));
+    expect(outcomes).toEqual([]);
+    expect(computingFor(flags)).toBe(-1);
   });
 });

@@ -14,7 +14,7 @@
 // cannot starve the others on its thread.
 import { writeMemoryImage, writeMemoryImageInPieces, type MemoryImage } from "../util/wasm-binary.js";
 import { INTERRUPT_IMPORTS } from "../util/wasm-instrument.js";
-import type { CallState } from "./call-state.js";
+import type { CallState, WaitState } from "./call-state.js";
 
 /** Words of an executor's interrupt memory (Int32 indices). */
 export const INTERRUPT_FLAGS = {
@@ -73,18 +73,24 @@ export function guestWaits(): void {
 }
 
 /**
- * `promise`, marking the guest as computing again when it settles (it is
- * about to resume): what every suspending import returns.
+ * What every suspending import returns: `promise`, marking the guest as
+ * computing again when it settles (it is about to resume) — unless its
+ * instance was abandoned meanwhile: then a promise that never settles, so
+ * that its stack is never resumed, by a value or by an error. A fresh one
+ * each time: nothing outside the abandoned stack refers to it, so both are
+ * collected.
  */
-export function resuming<T>(promise: Promise<T>, instance: number): Promise<T> {
+export function resuming<T>(promise: Promise<T>, state: WaitState): Promise<T> {
   guestWaits();
   return promise.then(
     (value) => {
-      guestRuns(instance);
+      if (state.abandoned) return new Promise<never>(() => {});
+      guestRuns(state.instance);
       return value;
     },
     (error: unknown) => {
-      guestRuns(instance);
+      if (state.abandoned) return new Promise<never>(() => {});
+      guestRuns(state.instance);
       throw error;
     },
   );
@@ -161,7 +167,7 @@ function nextTurn(call: CallState): Promise<void> {
       setImmediate(pump);
     }
   });
-  return resuming(turn.then(() => (call.abandoned ? new Promise<never>(() => {}) : undefined)), call.instance);
+  return resuming(turn, call);
 }
 
 /** What the instances of an executor need to be interruptible. */

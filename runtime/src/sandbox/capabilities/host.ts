@@ -15,7 +15,7 @@ export function hostImports(logs: LogCollector, state: WaitState, sendMessage: S
   return {
     "wfn:function/host": {
       log: (level: LogLevel, message: string) => logs.log(level, message),
-      sendMessage: (queue: string, body: string, attributes: Array<[string, string]>) => resuming(sendMessage(queue, body, attributes), state.instance),
+      sendMessage: (queue: string, body: string, attributes: Array<[string, string]>) => resuming(sendMessage(queue, body, attributes), state),
     },
   };
 }

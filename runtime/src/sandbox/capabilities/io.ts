@@ -26,14 +26,8 @@ export type StreamError = { tag: "closed" } | { tag: "last-operation-failed"; va
 export const STREAM_CLOSED: StreamError = Object.freeze({ tag: "closed" });
 
 
-/**
- * `promise`, unless the instance was abandoned meanwhile: then a promise
- * that never settles, so its stack is never resumed. A fresh one each time:
- * nothing outside the abandoned stack refers to it, so both are collected.
- */
-function resumed<T>(promise: Promise<T>, state: WaitState | undefined): Promise<T> {
-  return resuming(promise.then((value) => (state?.abandoned ? new Promise<never>(() => {}) : value)), state?.instance ?? 0);
-}
+/** The wait state of a pollable made outside any instance (one that is ready at once): never abandoned. */
+const DETACHED: WaitState = { abandoned: false, instance: 0 };
 
 /**
  * `wasi:io/poll.pollable`: ready now, at a monotonic instant (nanoseconds,
@@ -79,7 +73,7 @@ export class Pollable {
   /** Returns at once when ready; otherwise the instance suspends until it is (a suspending import). */
   block(): void | Promise<void> {
     if (this.ready()) return;
-    return resumed(untilReady([this]).then(() => undefined), this.#state);
+    return resuming(untilReady([this]).then(() => undefined), this.#state ?? DETACHED);
   }
 
   /** @internal resolves once this pollable is ready. */
@@ -224,7 +218,7 @@ export function ioImports(state: WaitState) {
         if (pollables.length === 0) throw new Error("poll() needs at least one pollable");
         const now = readyIndices(pollables);
         if (now !== undefined) return now;
-        return resumed(untilReady(pollables), state);
+        return resuming(untilReady(pollables), state);
       },
     },
     "wasi:io/streams": { InputStream, OutputStream },
