@@ -465,7 +465,11 @@ export class Scheduler {
     const swollen = result.memoryBytes > call.pool.config.memoryMB * 1024 * 1024 * RECYCLE_AT_MEMORY_SHARE;
     if (result.status === "trap" || isolation === "request" || swollen || (limit > 0 && instance.invocations >= limit)) this.#destroy(instance);
     else instance.state = "idle";
-    call.resolve({ status: "done", result, coldStart: call.coldStart, initMs: call.initMs });
+    // A guest asked to look at its flags past its deadline stops itself, at times before the host's
+    // own timer has fired: the invocation timed out all the same.
+    if (result.status === "trap" && result.timedOut === true) {
+      call.resolve({ status: "timeout", elapsedMs: performance.now() - running.startedAt, coldStart: call.coldStart, initMs: call.initMs });
+    } else call.resolve({ status: "done", result, coldStart: call.coldStart, initMs: call.initMs });
     this.replenish(call.pool).catch(() => {});
     this.#afterWork();
   }

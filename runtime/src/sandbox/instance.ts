@@ -9,7 +9,7 @@ import type { GuestLogEntry } from "./capabilities/logs.js";
 import { writeMemoryImage, type MemoryImage } from "../util/wasm-binary.js";
 import type { CallState } from "./call-state.js";
 import { createImports, LogCollector, type Capabilities } from "./imports.js";
-import { fromHost, guardCoreCall, guestRuns, guestWaits, interruptImports, type InterruptSupply, type PreparedMemories } from "./interrupt.js";
+import { fromHost, guardCoreCall, guestRuns, guestWaits, interruptImports, Interrupted, type InterruptSupply, type PreparedMemories } from "./interrupt.js";
 import { GLUE_HOOKS_IMPORT, type GlueHooks } from "../artifact/glue.js";
 
 /** What patched glue asks of the host: core exports it calls from JavaScript go through the guard. */
@@ -28,7 +28,13 @@ export interface ComponentGlue {
 export type CallStatus =
   | { status: "ok"; outcome: OutcomeValue }
   | { status: "error"; error: FunctionErrorRecord }
-  | { status: "trap"; message: string; outOfMemory: boolean };
+  | {
+      status: "trap";
+      message: string;
+      outOfMemory: boolean;
+      /** The guest stopped itself at an interrupt check past its deadline: its invocation timed out. */
+      timedOut?: boolean;
+    };
 
 export type CallResult = CallStatus & {
   logs: GuestLogEntry[];
@@ -155,6 +161,7 @@ function classify(thrown: unknown): CallStatus {
     if (thrown.errorType === OUT_OF_MEMORY_TYPE) return { status: "trap", message: thrown.message, outOfMemory: true };
     return { status: "error", error: thrown };
   }
+  if (thrown instanceof Interrupted) return { status: "trap", message: thrown.message, outOfMemory: false, timedOut: true };
   const message = thrown instanceof Error ? thrown.message : String(thrown);
   return { status: "trap", message, outOfMemory: /out of memory|could not allocate|memory\.grow/i.test(message) };
 }
