@@ -13,6 +13,9 @@ export type ErrorCode =
   | "WFN_PAYLOAD_TOO_LARGE"
   | "WFN_RESPONSE_TOO_LARGE"
   | "WFN_INVALID_REQUEST"
+  | "WFN_VALIDATION"
+  | "WFN_UNKNOWN_OPERATION"
+  | "WFN_FUNCTION_ERROR"
   | "WFN_INVALID_RESPONSE"
   | "WFN_INVALID_ARTIFACT"
   | "WFN_INVALID_CONFIG"
@@ -34,18 +37,25 @@ interface ErrorKind {
   /** Who is at fault: the caller, the function, or the host. */
   fault: "client" | "function" | "server";
   defaultMessage: string;
+  /** Response headers every answer with this error carries. */
+  headers?: Readonly<Record<string, string>>;
 }
+
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
 
 const KINDS: Record<ErrorCode, ErrorKind> = {
   WFN_FUNCTION_NOT_FOUND: { status: 404, lambdaType: "ResourceNotFoundException", fault: "client", defaultMessage: "Function not found" },
   WFN_ROUTE_NOT_FOUND: { status: 404, lambdaType: "ResourceNotFoundException", fault: "client", defaultMessage: "No function handles this route" },
   WFN_QUEUE_NOT_FOUND: { status: 404, lambdaType: "QueueDoesNotExist", fault: "client", defaultMessage: "The queue does not exist" },
   WFN_FUNCTION_UNAVAILABLE: { status: 503, lambdaType: "ResourceNotReadyException", fault: "server", defaultMessage: "The function is not available" },
-  WFN_THROTTLED: { status: 429, lambdaType: "TooManyRequestsException", fault: "client", defaultMessage: "Rate Exceeded." },
+  WFN_THROTTLED: { status: 429, lambdaType: "TooManyRequestsException", fault: "client", defaultMessage: "Rate Exceeded.", headers: { "retry-after": "1" } },
   WFN_TIMED_OUT: { status: 504, lambdaType: "Sandbox.Timedout", fault: "function", defaultMessage: "Task timed out" },
   WFN_PAYLOAD_TOO_LARGE: { status: 413, lambdaType: "RequestEntityTooLargeException", fault: "client", defaultMessage: "Request payload too large" },
   WFN_RESPONSE_TOO_LARGE: { status: 502, lambdaType: "Function.ResponseSizeTooLarge", fault: "function", defaultMessage: "Response payload too large" },
   WFN_INVALID_REQUEST: { status: 400, lambdaType: "InvalidRequestContentException", fault: "client", defaultMessage: "Invalid request" },
+  WFN_VALIDATION: { status: 400, lambdaType: "ValidationException", fault: "client", defaultMessage: "1 validation error detected" },
+  WFN_UNKNOWN_OPERATION: { status: 404, lambdaType: "UnknownOperationException", fault: "client", defaultMessage: "Unknown operation" },
+  WFN_FUNCTION_ERROR: { status: 500, lambdaType: "Unhandled", fault: "function", defaultMessage: "The function's code threw an error" },
   WFN_INVALID_RESPONSE: { status: 502, lambdaType: "Runtime.InvalidResponse", fault: "function", defaultMessage: "The function returned an invalid response" },
   WFN_INVALID_ARTIFACT: { status: 400, lambdaType: "InvalidParameterValueException", fault: "client", defaultMessage: "Invalid function artifact" },
   WFN_INVALID_CONFIG: { status: 400, lambdaType: "InvalidParameterValueException", fault: "client", defaultMessage: "Invalid configuration" },
@@ -85,6 +95,11 @@ export class WfnError extends Error {
 
   get fault(): ErrorKind["fault"] {
     return KINDS[this.code].fault;
+  }
+
+  /** Headers an answer with this error carries (`Retry-After` on a throttle). */
+  get headers(): Readonly<Record<string, string>> {
+    return KINDS[this.code].headers ?? NO_HEADERS;
   }
 }
 

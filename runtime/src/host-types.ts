@@ -265,7 +265,9 @@ export interface HostQueues {
 }
 
 export const DEFAULT_MAX_REQUEST_BYTES = 6 * 1024 * 1024;
+/** The host's limits and tuning when {@link HostOptions} leaves them out. */
 export const DEFAULTS = {
+  maxRequestBytes: DEFAULT_MAX_REQUEST_BYTES,
   maxResponseBytes: 6 * 1024 * 1024,
   maxOutboundRequestBytes: 16 * 1024 * 1024,
   maxOutboundResponseBytes: 16 * 1024 * 1024,

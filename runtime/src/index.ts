@@ -2,9 +2,9 @@
 export { createHost, DEFAULT_MAX_REQUEST_BYTES } from "./host.js";
 export { serve } from "./serve.js";
 export type { RunningServer, ServeOptions } from "./serve.js";
-export { RouteTable } from "./triggers/http.js";
+export { RouteTable } from "./triggers/routes.js";
 export { parseFunctionName, resultBody as invocationPayload } from "./api/lambda.js";
-export type { RouteMatch, RoutedFunction } from "./triggers/http.js";
+export type { RouteMatch, RoutedFunction } from "./triggers/routes.js";
 export type { FunctionStatus, Host, HostOptions, HostQueues, InvokeOptions } from "./host.js";
 export type { AliasStatus, ConfigurationPatch, DeploymentResult, DeployOptions, InstanceCounts, VersionStatus } from "./host-types.js";
 export { LogStore } from "./observe/log-store.js";

@@ -5,7 +5,7 @@
 // does the work.
 import type { Context, Hono } from "hono";
 import { WfnError } from "../errors.js";
-import { readRequestBody, requestBody } from "../triggers/http.js";
+import { readRequestBody, requestBody } from "../http/body.js";
 import type { ConfigurationPatch, Host } from "../host-types.js";
 import type { LogStore, StoredLogRecord } from "../observe/log-store.js";
 import type { Metrics } from "../observe/metrics.js";

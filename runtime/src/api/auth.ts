@@ -8,7 +8,7 @@ import { timingSafeEqual } from "node:crypto";
 import type { Context, MiddlewareHandler } from "hono";
 import { WfnError } from "../errors.js";
 import { clientAddress, isLoopback } from "../triggers/client-address.js";
-import { errorResponse } from "../triggers/http.js";
+import { errorResponse } from "../http/errors.js";
 import { bearerToken, secretDigest } from "../util/secrets.js";
 
 export interface Keys {
@@ -93,4 +93,21 @@ function matchesAny(token: string, keys: readonly string[]): boolean {
   let found = false;
   for (const key of known) found = timingSafeEqual(given, key) || found;
   return found;
+}
+
+/**
+ * Why an Invoke API caller may not invoke a function, or undefined if it
+ * may. `needsKey` says whether the function (with that qualifier) needs a
+ * key, undefined when there is no such function. On a host with keys, a
+ * caller without a valid key learns nothing of which functions exist: a
+ * missing one is refused as a keyed one is.
+ */
+export function invokeDenied(c: Context, keys: Keys, name: string, needsKey: boolean | undefined): WfnError | undefined {
+  if (hasInvokeKey(c, keys)) return undefined;
+  if (needsKey === false || (needsKey === undefined && keys.admin.length + keys.invoke.length === 0)) return undefined;
+  const given = c.req.header("authorization") !== undefined;
+  return new WfnError(
+    "WFN_UNAUTHORIZED",
+    given ? `the key may not invoke function ${name}, or there is no such function` : `function ${name} needs a key, or does not exist: send Authorization: Bearer <key>`,
+  );
 }

@@ -7,7 +7,7 @@ import type { HttpResponseRecord } from "@wfn/sdk/abi";
 import { FUNCTION_NAME } from "../config/names.js";
 import { asWfnError, WfnError } from "../errors.js";
 import { lambdaErrorPayload, type InvocationResult } from "../invocation.js";
-import { readChunks } from "../triggers/http.js";
+import { readChunks } from "../http/body.js";
 
 /** Refuses bytes that are not UTF-8 (non-streaming use keeps no state between calls). */
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });

@@ -9,7 +9,7 @@ import type { StorageTriggerConfig } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
 import type { LogSink } from "../observe/log.js";
 import type { AsyncFailure, NewMessage } from "../store/store.js";
-import { readRequestBody } from "../triggers/http.js";
+import { readRequestBody } from "../http/body.js";
 import type { Queues } from "../triggers/queues.js";
 import type { Schedules } from "../triggers/schedules.js";
 import { storageRecords } from "../triggers/storage.js";

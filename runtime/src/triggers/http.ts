@@ -1,100 +1,18 @@
-// The HTTP trigger: matches a request to a function's route, turns it into
-// an `http` event byte for byte, and turns the outcome back into a Response.
+// The HTTP trigger: the app's catch-all route. It matches a request to a
+// function's route (./routes.ts), checks its key, turns the request into an
+// `http` event byte for byte, and turns the outcome back into a Response.
 // Translation only; which instance runs it is the pool's business.
-import type { Context } from "hono";
-import type { HttpRequestRecord, HttpResponseRecord } from "@wfn/sdk/abi";
-import { SmartRouter } from "hono/router/smart-router";
-import { RegExpRouter } from "hono/router/reg-exp-router";
-import { TrieRouter } from "hono/router/trie-router";
-import type { Router } from "hono/router";
-import { parseRoute, type Route } from "../config/function-config.js";
+import type { Context, Hono } from "hono";
+import type { EventValue, HttpRequestRecord, HttpResponseRecord } from "@wfn/sdk/abi";
+import { checkInvoke, type AccessPolicy } from "../api/auth.js";
 import { asWfnError, WfnError } from "../errors.js";
-import { clientAddress } from "./client-address.js";
+import type { InvokeOptions } from "../host-types.js";
+import { errorResponse, functionErrorResponse } from "../http/errors.js";
+import { incoming, rawHeaders, readChunks, requestBody, tooLarge } from "../http/body.js";
 import type { InvocationResult } from "../invocation.js";
-
-/** A function's routes, as given to the route table. */
-export interface RoutedFunction {
-  name: string;
-  routes: readonly string[];
-}
-
-/** A matched route. */
-export interface RouteMatch {
-  name: string;
-  /** The route as configured (`"GET /items/:id"`). */
-  route: string;
-  params: Record<string, string>;
-}
-
-interface RouteTarget {
-  name: string;
-  route: string;
-}
-
-/** Maps method + path to a function; immutable, rebuilt when functions change. */
-export class RouteTable {
-  readonly #router: Router<RouteTarget>;
-  readonly #empty: boolean;
-
-  /**
-   * @throws WfnError WFN_INVALID_CONFIG when two functions claim the same route.
-   */
-  constructor(functions: readonly RoutedFunction[]) {
-    this.#router = new SmartRouter<RouteTarget>({ routers: [new RegExpRouter(), new TrieRouter()] });
-    const claimed = new Map<string, string>();
-    const routes: Array<{ name: string; source: string; route: Route }> = [];
-    for (const fn of functions) {
-      for (const source of fn.routes) {
-        const route = parseRoute(source);
-        if (typeof route === "string") throw new WfnError("WFN_INVALID_CONFIG", `function "${fn.name}": route "${source}": ${route}`);
-        const key = `${route.method} ${route.path}`;
-        const owner = claimed.get(key);
-        if (owner !== undefined && owner !== fn.name) {
-          throw new WfnError("WFN_INVALID_CONFIG", `route "${source}" of function "${fn.name}" is already served by function "${owner}"`);
-        }
-        claimed.set(key, fn.name);
-        routes.push({ name: fn.name, source, route });
-      }
-    }
-    // The first route added wins a match: add the most specific first, so
-    // "/other" beats "/*" whichever function was deployed first.
-    const ranked = routes.map((entry, index) => ({ entry, index, rank: specificity(entry.route) }));
-    ranked.sort((a, b) => compareRanks(b.rank, a.rank) || a.index - b.index);
-    for (const { entry } of ranked) this.#router.add(entry.route.method, entry.route.path, { name: entry.name, route: entry.source });
-    this.#empty = claimed.size === 0;
-  }
-
-  match(method: string, path: string): RouteMatch | undefined {
-    if (this.#empty) return undefined;
-    return this.#find(method, path) ?? (method === "HEAD" ? this.#find("GET", path) : undefined);
-  }
-
-  #find(method: string, path: string): RouteMatch | undefined {
-    const result = this.#router.match(method, path);
-    const first = result[0][0];
-    if (first === undefined) return undefined;
-    const [target, paramsOrIndex] = first;
-    const params: Record<string, string> = {};
-    const stash = result[1];
-    for (const [key, value] of Object.entries(paramsOrIndex as Record<string, string | number>)) {
-      params[key] = typeof value === "number" ? (stash?.[value] ?? "") : value;
-    }
-    return { name: target.name, route: target.route, params };
-  }
-}
-
-/** How specific a route is, compared field by field: more is more specific. */
-function specificity(route: Route): number[] {
-  const segments = route.path.split("/").filter((segment) => segment !== "");
-  const wildcard = segments.some((segment) => segment.includes("*"));
-  const literal = segments.filter((segment) => !segment.startsWith(":") && !segment.includes("*")).length;
-  return [wildcard ? 0 : 1, segments.length, literal, route.method === "ALL" ? 0 : 1];
-}
-
-function compareRanks(a: number[], b: number[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! - b[i]!;
-  return 0;
-}
+import type { LogSink } from "../observe/log.js";
+import { clientAddress } from "./client-address.js";
+import type { RouteMatch, RouteTable } from "./routes.js";
 
 /** Limits the HTTP trigger enforces. */
 export interface HttpLimits {
@@ -140,82 +58,6 @@ export async function toHttpRequestRecord(c: Context, limits: HttpLimits, match?
   };
 }
 
-interface Incoming {
-  method?: string;
-  headers?: Record<string, string | string[] | undefined>;
-  rawHeaders?: string[];
-  socket?: { remoteAddress?: string };
-  [Symbol.asyncIterator]?: unknown;
-  iterator?: (options: { destroyOnReturn: boolean }) => AsyncIterable<Uint8Array>;
-}
-
-/** Node's IncomingMessage, when the request came through @hono/node-server. */
-function incoming(c: Context): Incoming | undefined {
-  return (c.env as { incoming?: Incoming } | undefined)?.incoming;
-}
-
-function tooLarge(size: number, limit: number): WfnError {
-  return new WfnError("WFN_PAYLOAD_TOO_LARGE", `Request must be smaller than ${limit} bytes (got ${size} or more)`, { details: { limit } });
-}
-
-/** Header pairs exactly as received (duplicates kept apart), when the Node server exposes them. */
-function rawHeaders(c: Context): Array<[string, string]> | undefined {
-  const raw = incoming(c)?.rawHeaders;
-  if (raw === undefined) return undefined;
-  const pairs: Array<[string, string]> = [];
-  for (let i = 0; i + 1 < raw.length; i += 2) pairs.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
-  return pairs;
-}
-
-/**
- * Reads a request's body whole, refusing it with 413 (`what` names it in
- * the message) as soon as the declared length or the bytes received pass
- * `limit`: a body over the limit is never held in memory.
- */
-export async function readRequestBody(c: Context, limit: number, what = "Request"): Promise<Uint8Array> {
-  const refuse = (size: number) => new WfnError("WFN_PAYLOAD_TOO_LARGE", `${what} must be smaller than ${limit} bytes (got ${size} or more)`, { details: { limit } });
-  const declared = Number(c.req.header("content-length") ?? "0");
-  if (declared > limit) throw refuse(declared);
-  const body = requestBody(c);
-  return body === null ? new Uint8Array(0) : readChunks(body, limit, refuse);
-}
-
-/**
- * The body of a request as it arrives. Under @hono/node-server, Node's
- * message itself, iterated so that a reader which stops early (a body over
- * its limit) leaves it open: the rest is drained after the response and the
- * connection stays usable. Destroying it would reset the connection under
- * the client's next request; a web stream over it would stall the drain.
- */
-export function requestBody(c: Context): AsyncIterable<Uint8Array> | null {
-  const node = incoming(c);
-  if (typeof node?.iterator === "function") return node.iterator({ destroyOnReturn: false });
-  return c.req.raw.body;
-}
-
-/**
- * Reads a body into one buffer, giving up (with `refuse(size so far)`) as
- * soon as it passes `limit` bytes, so an oversized body is never buffered whole.
- */
-export async function readChunks(source: AsyncIterable<Uint8Array>, limit: number, refuse: (size: number) => Error = (size) => tooLarge(size, limit)): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for await (const chunk of source) {
-    size += chunk.byteLength;
-    if (size > limit) throw refuse(size);
-    chunks.push(chunk);
-  }
-  if (chunks.length === 0) return new Uint8Array(0);
-  if (chunks.length === 1 && chunks[0]!.byteOffset === 0 && chunks[0]!.byteLength === chunks[0]!.buffer.byteLength) return chunks[0]!;
-  const body = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
-}
-
 /** Builds the client's Response from a function's response record. */
 export function toResponse(record: HttpResponseRecord, requestId: string): Response {
   const headers = new Headers();
@@ -232,18 +74,6 @@ export function toResponse(record: HttpResponseRecord, requestId: string): Respo
   }
   const body = NULL_BODY_STATUS.has(record.status) || record.body.byteLength === 0 ? null : record.body;
   return new Response(body as BodyInit | null, { status: record.status, headers });
-}
-
-/** The JSON error body every failed request gets. */
-export function errorResponse(error: WfnError | { errorType: string; errorMessage: string; status: number }, requestId: string): Response {
-  const body =
-    error instanceof WfnError
-      ? { errorType: error.lambdaType, errorMessage: error.message, requestId }
-      : { errorType: error.errorType, errorMessage: error.errorMessage, requestId };
-  const status = error instanceof WfnError ? error.status : error.status;
-  const headers: Record<string, string> = { "content-type": "application/json", "x-wfn-request-id": requestId };
-  if (error instanceof WfnError && error.code === "WFN_THROTTLED") headers["retry-after"] = "1";
-  return new Response(JSON.stringify(body), { status, headers });
 }
 
 /** Turns an invocation's result into the HTTP response. */
@@ -265,8 +95,47 @@ export function invocationResponse(result: InvocationResult): Response {
       });
     }
     case "error":
-      return errorResponse({ errorType: result.error.errorType, errorMessage: result.error.message, status: 500 }, requestId);
+      return functionErrorResponse(result.error, requestId);
     case "failed":
       return errorResponse(result.error, requestId);
   }
+}
+
+/** What the HTTP trigger needs from the host. */
+export interface HttpTriggerPort {
+  readonly closing: boolean;
+  readonly access: AccessPolicy;
+  readonly maxRequestBytes: number;
+  readonly log: LogSink;
+  routes(): RouteTable;
+  /** The alias serving a function's routes, or undefined for `$LATEST`. */
+  trafficQualifier(name: string): string | undefined;
+  /** Whether invoking the function with this qualifier needs a key (undefined: no such function). */
+  requiresKey(name: string, qualifier: string | undefined): boolean | undefined;
+  dispatch(name: string, event: EventValue, options: InvokeOptions): Promise<InvocationResult>;
+}
+
+/** Mounts the HTTP trigger as the app's last route: every request no other route took. */
+export function mountHttpTrigger(app: Hono<{ Variables: { requestId: string } }>, port: HttpTriggerPort): void {
+  app.all("*", async (c) => {
+    const requestId = c.get("requestId");
+    try {
+      if (port.closing) throw new WfnError("WFN_SHUTTING_DOWN");
+      const match = port.routes().match(c.req.method, c.req.path);
+      if (match === undefined) throw new WfnError("WFN_ROUTE_NOT_FOUND", `No function handles ${c.req.method} ${c.req.path}`);
+      const qualifier = port.trafficQualifier(match.name);
+      if (port.requiresKey(match.name, qualifier) === true) {
+        const denied = checkInvoke(c, port.access.keys, match.name);
+        if (denied !== undefined) throw denied;
+      }
+      const request = await toHttpRequestRecord(c, { maxRequestBytes: port.maxRequestBytes, trustProxy: port.access.trustProxy }, match);
+      return invocationResponse(await port.dispatch(match.name, { tag: "http", val: request }, { requestId, ...(qualifier === undefined ? {} : { qualifier }) }));
+    } catch (error) {
+      const failure = asWfnError(error);
+      if (failure.code === "WFN_INTERNAL") {
+        port.log({ time: Date.now(), level: "error", source: "host", requestId, message: `request ${requestId} failed: ${failure.message}` });
+      }
+      return errorResponse(failure, requestId);
+    }
+  });
 }

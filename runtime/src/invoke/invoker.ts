@@ -1,0 +1,128 @@
+// The invocation pipeline every trigger shares: resolve the version, hand
+// the event to its pool, classify how the call ended (./classify.ts), write
+// the invocation's log (START / lines / END / REPORT) and its metrics.
+import { randomUUID } from "node:crypto";
+import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
+import type { Resolved } from "../deploy/registry.js";
+import { asWfnError, WfnError } from "../errors.js";
+import type { InvokeOptions } from "../host-types.js";
+import type { InvocationResult } from "../invocation.js";
+import { InvocationLog } from "../observe/invocation-log.js";
+import type { LogSink } from "../observe/log.js";
+import type { InvocationSummary, TriggerKind } from "../observe/telemetry.js";
+import type { FunctionPool } from "../pool/pool.js";
+import type { HostSettings } from "../settings.js";
+import type { VersionRecord } from "../store/store.js";
+import { classify } from "./classify.js";
+
+/** What the invoker needs from the rest of the host. */
+export interface InvokerPort {
+  settings: Pick<HostSettings, "maxRequestBytes" | "maxResponseBytes" | "maxAsyncPayloadBytes">;
+  /** The version a name and qualifier designate (WFN_FUNCTION_NOT_FOUND / _UNAVAILABLE otherwise). */
+  resolve(name: string, qualifier: string | undefined): Resolved;
+  /** A version's pool, prepared on first use. */
+  pool(version: VersionRecord): Promise<FunctionPool>;
+  arn(name: string, qualifier?: string): string;
+  log: LogSink;
+  observe(summary: InvocationSummary): void;
+  /** Stores an asynchronous invocation. */
+  acceptAsync(name: string, event: EventValue, requestId: string, qualifier: string | undefined): Promise<void>;
+  readonly closing: boolean;
+}
+
+export class Invoker {
+  readonly #port: InvokerPort;
+
+  constructor(port: InvokerPort) {
+    this.#port = port;
+  }
+
+  /** A direct invocation with a JSON payload. */
+  invoke(name: string, payload: unknown, options: InvokeOptions): Promise<InvocationResult> {
+    let text: string;
+    try {
+      text = this.#payload(payload, this.#port.settings.maxRequestBytes, "for the InvokeFunction operation");
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return this.dispatch(name, { tag: "invoke", val: { payload: text } }, options);
+  }
+
+  /** An asynchronous invocation: resolves once it is stored. */
+  async invokeAsync(name: string, payload: unknown, options: Pick<InvokeOptions, "qualifier" | "requestId">): Promise<{ requestId: string }> {
+    if (this.#port.closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    this.#port.resolve(name, options.qualifier);
+    const requestId = options.requestId ?? randomUUID();
+    const text = this.#payload(payload, this.#port.settings.maxAsyncPayloadBytes, "for the Event invocation type");
+    await this.#port.acceptAsync(name, { tag: "invoke", val: { payload: text } }, requestId, options.qualifier);
+    return { requestId };
+  }
+
+  /** Runs an event through a function and reports how it went. */
+  async dispatch(name: string, event: EventValue, options: InvokeOptions = {}): Promise<InvocationResult> {
+    const port = this.#port;
+    if (port.closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    const { version, executedVersion } = port.resolve(name, options.qualifier);
+    const requestId = options.requestId ?? randomUUID();
+    const config = version.manifest.config;
+    const trigger: TriggerKind = event.tag;
+    const versionLabel = String(version.version);
+    let scheduled;
+    try {
+      const pool = await port.pool(version);
+      const context: ContextRecord = {
+        requestId,
+        functionName: name,
+        functionVersion: executedVersion,
+        invokedFunctionArn: port.arn(name, options.qualifier),
+        memoryLimitMb: config.memoryMB,
+        deadlineMs: 0n, // set by the scheduler when the invocation starts
+        clientContext: options.clientContext,
+      };
+      scheduled = await pool.invoke(event, context);
+    } catch (error) {
+      const failure = asWfnError(error);
+      if (failure.code === "WFN_THROTTLED") port.observe({ function: name, version: versionLabel, trigger, status: "throttled", durationMs: 0, coldStart: false });
+      if (failure.code === "WFN_INVALID_ARTIFACT") throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `function ${name} is not available: ${failure.message}`, { cause: failure });
+      throw error;
+    }
+    const log = new InvocationLog(port.log, { function: name, version: executedVersion, requestId });
+    const classified = classify(scheduled, { requestId, functionName: name, functionVersion: executedVersion, memoryMB: config.memoryMB, maxResponseBytes: port.settings.maxResponseBytes });
+    const { result } = classified;
+    log.guest(classified.guestLogs);
+    if (classified.hostError !== undefined) log.host("error", classified.hostError);
+    log.finish({ memorySizeMB: config.memoryMB, initMs: scheduled.initMs, durationMs: classified.durationMs, memoryUsedBytes: classified.memoryUsedBytes, timedOut: classified.timedOut });
+    withLazyLog(result, log);
+    port.observe({
+      function: name,
+      version: versionLabel,
+      trigger,
+      coldStart: scheduled.coldStart,
+      ...(scheduled.initMs === undefined ? {} : { initMs: scheduled.initMs }),
+      status: result.status,
+      durationMs: classified.durationMs,
+      ...(classified.errorType === undefined ? {} : { errorType: classified.errorType }),
+    });
+    return result;
+  }
+
+  #payload(payload: unknown, limit: number, operation: string): string {
+    let text: string;
+    try {
+      text = JSON.stringify(payload === undefined ? null : payload);
+    } catch (cause) {
+      throw new WfnError("WFN_INVALID_REQUEST", `the payload cannot be serialised as JSON: ${(cause as Error).message}`, { cause });
+    }
+    if (Buffer.byteLength(text) > limit) {
+      throw new WfnError("WFN_PAYLOAD_TOO_LARGE", `Request must be smaller than ${limit} bytes ${operation}`);
+    }
+    return text;
+  }
+}
+
+/** The invocation's Lambda-format log text is only built if someone reads it (the Invoke API's `LogType: Tail`). */
+function withLazyLog(result: InvocationResult, log: InvocationLog): InvocationResult {
+  let text: string | undefined;
+  Object.defineProperty(result, "log", { enumerable: true, configurable: true, get: () => (text ??= log.text()) });
+  return result;
+}

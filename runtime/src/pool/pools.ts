@@ -1,0 +1,137 @@
+// The host's pools, one per function version in use, shaped like undici's
+// Agent: `get` prepares a version's pool on first use (component compiled,
+// `minInstances` warm) and hands out the same one after; `drain` retires
+// pools; `snapshots` and `instances` are what status and metrics read.
+import { prepareComponent } from "../artifact/prepare.js";
+import type { InstanceCounts } from "../host-types.js";
+import type { PoolSnapshot } from "../observe/telemetry.js";
+import type { VersionRecord } from "../store/store.js";
+import { FunctionPool } from "./pool.js";
+import type { InstanceSettings } from "./protocol.js";
+import type { Scheduler } from "./scheduler.js";
+
+export interface PoolsOptions {
+  scheduler: Scheduler;
+  /** Where prepared components are cached. */
+  cacheDir: string;
+  /** A stored component's bytes (WFN_INVALID_ARTIFACT when it is missing). */
+  componentBytes(sha256: string): Promise<Uint8Array>;
+  /** What each instance of a version is given. */
+  instanceSettings(version: VersionRecord): InstanceSettings;
+}
+
+/** The pool of one version, once prepared. */
+interface PoolSlot {
+  version: VersionRecord;
+  ready: Promise<FunctionPool>;
+  pool: FunctionPool | undefined;
+}
+
+export class Pools {
+  readonly #options: PoolsOptions;
+  readonly #slots = new Map<string, PoolSlot>();
+
+  constructor(options: PoolsOptions) {
+    this.#options = options;
+  }
+
+  /** Whether a version has a pool (ready or being prepared). */
+  has(version: Pick<VersionRecord, "function" | "version">): boolean {
+    return this.#slots.has(poolKey(version));
+  }
+
+  /** A version's pool, once ready; undefined while it is prepared or when there is none. */
+  ready(name: string, version: number): FunctionPool | undefined {
+    return this.#slots.get(poolKey({ function: name, version }))?.pool;
+  }
+
+  /**
+   * The pool of a version, prepared on first use. `components` holds bytes
+   * not yet in the store (a deployment in progress).
+   */
+  get(version: VersionRecord, components?: ReadonlyMap<string, Uint8Array>): Promise<FunctionPool> {
+    const key = poolKey(version);
+    const existing = this.#slots.get(key);
+    if (existing !== undefined) return existing.ready;
+    const slot: PoolSlot = { version, pool: undefined, ready: undefined as unknown as Promise<FunctionPool> };
+    // `pool` is set before anyone awaiting `ready` resumes.
+    slot.ready = this.#prepare(version, components).then((pool) => (slot.pool = pool));
+    slot.ready.catch(() => {
+      if (this.#slots.get(key) === slot) this.#slots.delete(key);
+    });
+    this.#slots.set(key, slot);
+    return slot.ready;
+  }
+
+  /** Retires the pools of these versions: their invocations finish, then their instances go. */
+  drain(versions: Iterable<Pick<VersionRecord, "function" | "version">>): void {
+    for (const version of versions) {
+      const key = poolKey(version);
+      const slot = this.#slots.get(key);
+      if (slot === undefined) continue;
+      this.#slots.delete(key);
+      void slot.ready.then((pool) => pool.drain(), () => undefined);
+    }
+  }
+
+  /** The versions of `name` that have pools. */
+  versionsOf(name: string): VersionRecord[] {
+    return [...this.#slots.values()].filter((slot) => slot.version.function === name).map((slot) => slot.version);
+  }
+
+  /** Every ready pool's instances, for metrics. */
+  snapshots(): PoolSnapshot[] {
+    const snapshots: PoolSnapshot[] = [];
+    for (const slot of this.#slots.values()) {
+      const stats = slot.pool?.stats;
+      if (stats === undefined) continue;
+      snapshots.push({ function: slot.version.function, version: String(slot.version.version), busy: stats.busy, idle: stats.idle, waiting: stats.waiting });
+    }
+    return snapshots;
+  }
+
+  /** A function's instances, across its versions or of one. */
+  instances(name: string, version?: number): InstanceCounts {
+    const totals = { total: 0, idle: 0, busy: 0, starting: 0 };
+    for (const slot of this.#slots.values()) {
+      if (slot.version.function !== name || (version !== undefined && slot.version.version !== version)) continue;
+      const stats = slot.pool?.stats;
+      if (stats === undefined) continue;
+      totals.total += stats.instances;
+      totals.idle += stats.idle;
+      totals.starting += stats.starting;
+      totals.busy += stats.busy;
+    }
+    return totals;
+  }
+
+  /** Lets every pool's invocations finish, then stops the executors. */
+  async close(): Promise<void> {
+    await Promise.all([...this.#slots.values()].map((slot) => slot.ready.then((pool) => pool.drain(), () => undefined)));
+    await this.#options.scheduler.close();
+  }
+
+  async #prepare(version: VersionRecord, components: ReadonlyMap<string, Uint8Array> | undefined): Promise<FunctionPool> {
+    const { manifest } = version;
+    const bytes = components?.get(manifest.component.sha256) ?? (await this.#options.componentBytes(manifest.component.sha256));
+    const component = await prepareComponent({ manifest, component: bytes, origin: `${version.function} version ${version.version}` }, this.#options.cacheDir);
+    const pool = new FunctionPool({
+      name: version.function,
+      config: manifest.config,
+      component,
+      scheduler: this.#options.scheduler,
+      instanceSettings: this.#options.instanceSettings(version),
+    });
+    try {
+      await pool.warm();
+    } catch (error) {
+      await pool.drain();
+      throw error;
+    }
+    return pool;
+  }
+}
+
+function poolKey(version: Pick<VersionRecord, "function" | "version">): string {
+  return `${version.function}@${version.version}`;
+}

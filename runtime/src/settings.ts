@@ -1,0 +1,42 @@
+// The host's options with every default filled in, once: the rooms read
+// HostSettings and never a `?? default` of their own.
+import { availableParallelism, tmpdir } from "node:os";
+import { join } from "node:path";
+import type { AccessPolicy } from "./api/auth.js";
+import { DEFAULT_REGION } from "./config/lambda-env.js";
+import { DEFAULTS, type HostOptions } from "./host-types.js";
+import { defaultCacheDir } from "./util/cache-dir.js";
+
+type Limits = typeof DEFAULTS;
+
+/** {@link HostOptions} resolved: what every room of the host reads. */
+export interface HostSettings extends Limits {
+  region: string;
+  cacheDir: string;
+  executors: number;
+  /** Where uploads are written while they arrive. */
+  uploadDir: string;
+  access: AccessPolicy;
+}
+
+/** Fills in every default of `options`. */
+export function hostSettings(options: HostOptions): HostSettings {
+  const limits = { ...DEFAULTS };
+  for (const key of Object.keys(DEFAULTS) as Array<keyof Limits>) {
+    const value = (options as Partial<Limits>)[key];
+    if (value !== undefined) limits[key] = value;
+  }
+  return {
+    ...limits,
+    region: options.region ?? DEFAULT_REGION,
+    cacheDir: options.cacheDir ?? defaultCacheDir(),
+    executors: Math.max(1, options.executors ?? Math.min(4, availableParallelism())),
+    // Beside the store when there is one (a tmpfs /tmp would hold uploads in memory).
+    uploadDir: options.dataDir === undefined ? tmpdir() : join(options.dataDir, "uploads"),
+    access: {
+      keys: { admin: options.adminKeys ?? [], invoke: options.invokeKeys ?? [] },
+      trustUnauthenticated: options.admin?.trustUnauthenticated === true,
+      trustProxy: options.trustProxy === true,
+    },
+  };
+}
