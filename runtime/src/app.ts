@@ -1,18 +1,26 @@
 // The host's HTTP surface, mounted on its Hono app in order: the request-id
 // middleware, the admin guard, the host's own routes under /_wfn/, the Lambda
 // Invoke API under /2015-03-31/, and last the HTTP trigger (every request
-// nothing else took). Each part gets its own narrow port; this file only
-// puts them in order.
+// nothing else took). Each part gets its own narrow port, cut here from the
+// host's rooms (`hostRoutes`); `mountRoutes` only puts them in order.
 import { randomUUID } from "node:crypto";
 import type { Hono } from "hono";
+import type { EventValue } from "@wfn/sdk/abi";
 import { mountAdmin, type AdminHost } from "./api/admin.js";
-import { adminGuard, type AccessPolicy } from "./api/auth.js";
+import { adminGuard, invokeDenied, type AccessPolicy } from "./api/auth.js";
 import { mountLambdaApi, type LambdaApiHost } from "./api/lambda.js";
 import { mountOperations, type OperationsHost } from "./api/operations.js";
+import type { Deployments } from "./deploy/deployments.js";
 import { asWfnError, WfnError } from "./errors.js";
-import type { FunctionStatus } from "./host-types.js";
+import type { FunctionStatus, Host } from "./host-types.js";
 import { errorResponse } from "./http/errors.js";
+import type { LogSink } from "./observe/log.js";
+import type { LogStore } from "./observe/log-store.js";
+import type { Metrics } from "./observe/metrics.js";
+import type { HostSettings } from "./settings.js";
+import type { Store } from "./store/store.js";
 import { mountHttpTrigger, type HttpTriggerPort } from "./triggers/http.js";
+import type { Triggers } from "./triggers/triggers.js";
 
 export type HostEnv = { Variables: { requestId: string } };
 
@@ -47,4 +55,66 @@ export function mountRoutes(app: Hono<HostEnv>, routes: HostRoutes): void {
   mountLambdaApi(app, routes.lambda);
   mountHttpTrigger(app, routes.http);
   app.onError((error, c) => errorResponse(asWfnError(error), c.get("requestId") ?? randomUUID()));
+}
+
+/** The rooms the HTTP surface reads. */
+export interface HostRooms {
+  settings: HostSettings;
+  deployments: Deployments;
+  triggers: Triggers;
+  store: Store;
+  /** The host's public face: status, deploys and dispatch. */
+  host: AdminHost["admin"] & Pick<Host, "dispatch">;
+  metrics: Metrics;
+  logs: LogStore;
+  log: LogSink;
+  closing(): boolean;
+}
+
+/** Cuts each part's port from the host's rooms. */
+export function hostRoutes(rooms: HostRooms): HostRoutes {
+  const { settings, deployments, triggers, host, closing } = rooms;
+  const requiresKey = (name: string, qualifier: string | undefined) => deployments.requiresKey(name, qualifier);
+  const acceptAsync = (name: string, event: EventValue, requestId: string, qualifier?: string) => {
+    if (closing()) throw new WfnError("WFN_SHUTTING_DOWN");
+    return triggers.async.accept(name, event, requestId, qualifier);
+  };
+  return {
+    access: settings.access,
+    health: () => ({ closing: closing(), functions: host.functions().length }),
+    functions: () => host.functions(),
+    operations: {
+      queues: triggers.queues,
+      schedules: triggers.schedules,
+      asyncFailures: (name, limit) => rooms.store.listAsyncFailures(name, limit),
+      asyncPending: () => triggers.async.pending(),
+      storageTrigger: (name) => deployments.registry.trafficConfig(name)?.storage,
+      acceptAsync,
+      trafficQualifier: (name) => deployments.trafficQualifier(name),
+      maxAsyncPayloadBytes: settings.maxAsyncPayloadBytes,
+      log: rooms.log,
+    },
+    admin: { admin: host, metrics: rooms.metrics, logs: rooms.logs, maxUploadBytes: settings.maxUploadBytes, maxUploadFunctions: settings.maxUploadFunctions, uploadDir: settings.uploadDir },
+    lambda: {
+      dispatchInvoke: (name, payload, { requestId, qualifier, clientContext }) =>
+        host.dispatch(name, { tag: "invoke", val: { payload } }, { requestId, ...(qualifier === undefined ? {} : { qualifier }), ...(clientContext === undefined ? {} : { clientContext }) }),
+      resolve: (name, qualifier) => void deployments.resolve(name, qualifier),
+      authorize: (c, name, qualifier) => invokeDenied(c, settings.access.keys, name, requiresKey(name, qualifier)),
+      invokeAsync: (name, payload, requestId, qualifier) => acceptAsync(name, { tag: "invoke", val: { payload } }, requestId, qualifier),
+      maxRequestBytes: settings.maxRequestBytes,
+      maxAsyncPayloadBytes: settings.maxAsyncPayloadBytes,
+    },
+    http: {
+      get closing() {
+        return closing();
+      },
+      access: settings.access,
+      maxRequestBytes: settings.maxRequestBytes,
+      log: rooms.log,
+      routes: () => deployments.routes,
+      trafficQualifier: (name) => deployments.trafficQualifier(name),
+      requiresKey,
+      dispatch: (name, event, options) => host.dispatch(name, event, options),
+    },
+  };
 }

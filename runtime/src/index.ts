@@ -1,11 +1,12 @@
 // @wfn/runtime: the wfn host, embeddable in any Node server.
-export { createHost, DEFAULT_MAX_REQUEST_BYTES } from "./host.js";
+export { createHost } from "./host.js";
+export { DEFAULT_MAX_REQUEST_BYTES } from "./host-types.js";
 export { serve } from "./serve.js";
 export type { RunningServer, ServeOptions } from "./serve.js";
 export { RouteTable } from "./triggers/routes.js";
 export { parseFunctionName, resultBody as invocationPayload } from "./api/lambda.js";
 export type { RouteMatch, RoutedFunction } from "./triggers/routes.js";
-export type { FunctionStatus, Host, HostOptions, HostQueues, InvokeOptions } from "./host.js";
+export type { FunctionStatus, Host, HostOptions, HostQueues, InvokeOptions } from "./host-types.js";
 export type { AliasStatus, ConfigurationPatch, DeploymentResult, DeployOptions, InstanceCounts, VersionStatus } from "./host-types.js";
 export { LogStore } from "./observe/log-store.js";
 export type { LogQuery, LogStoreOptions, LogSubscription, StoredLogRecord } from "./observe/log-store.js";

@@ -6,7 +6,7 @@ import type { AddressInfo, Socket } from "node:net";
 import type { Server } from "node:http";
 import { createAdaptorServer } from "@hono/node-server";
 import { WfnError } from "./errors.js";
-import type { Host } from "./host.js";
+import type { Host } from "./host-types.js";
 
 export interface ServeOptions {
   /** Port to listen on; 0 picks a free one. Default 8787. */

@@ -3,6 +3,7 @@
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessPolicy } from "./api/auth.js";
+import type { StartupSources } from "./deploy/startup.js";
 import { DEFAULT_REGION } from "./config/lambda-env.js";
 import { DEFAULTS, type HostOptions } from "./host-types.js";
 import { defaultCacheDir } from "./util/cache-dir.js";
@@ -17,6 +18,8 @@ export interface HostSettings extends Limits {
   /** Where uploads are written while they arrive. */
   uploadDir: string;
   access: AccessPolicy;
+  /** What the host loads at start besides its store. */
+  startup: StartupSources;
 }
 
 /** Fills in every default of `options`. */
@@ -33,6 +36,12 @@ export function hostSettings(options: HostOptions): HostSettings {
     executors: Math.max(1, options.executors ?? Math.min(4, availableParallelism())),
     // Beside the store when there is one (a tmpfs /tmp would hold uploads in memory).
     uploadDir: options.dataDir === undefined ? tmpdir() : join(options.dataDir, "uploads"),
+    startup: {
+      dirs: options.dir === undefined ? [] : ([] as string[]).concat(options.dir),
+      functions: options.functions ?? [],
+      queues: options.queues ?? {},
+      uploadDir: options.dataDir === undefined ? undefined : join(options.dataDir, "uploads"),
+    },
     access: {
       keys: { admin: options.adminKeys ?? [], invoke: options.invokeKeys ?? [] },
       trustUnauthenticated: options.admin?.trustUnauthenticated === true,

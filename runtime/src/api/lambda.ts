@@ -41,7 +41,7 @@ const FORMS = [
 export function parseFunctionName(label: string, qualifierParam: string | undefined): { name: string; qualifier: string | undefined } {
   if (qualifierParam !== undefined && !QUALIFIER_PARAM.test(qualifierParam)) {
     throw new WfnError(
-      "WFN_INVALID_CONFIG",
+      "WFN_VALIDATION",
       `1 validation error detected: Value '${qualifierParam.slice(0, 128)}' at 'qualifier' failed to satisfy constraint: Member must satisfy regular expression pattern: (|[a-zA-Z0-9$_-]+) and have length at most 128`,
     );
   }
@@ -54,7 +54,7 @@ export function parseFunctionName(label: string, qualifierParam: string | undefi
     }
     return { name: name!, qualifier: derived ?? qualifierParam };
   }
-  throw new WfnError("WFN_INVALID_CONFIG", `1 validation error detected: Value '${label}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
+  throw new WfnError("WFN_VALIDATION", `1 validation error detected: Value '${label}' at 'functionName' failed to satisfy constraint: Member must satisfy regular expression pattern: (arn:(aws[a-zA-Z-]*)?:lambda:)?([a-z]{2}(-gov)?-[a-z]+-\\d{1}:)?(\\d{12}:)?(function:)?([a-zA-Z0-9-_\\.]+)(:(\\$LATEST|[a-zA-Z0-9-_]+))?`);
 }
 
 /** Mounts the Invoke API on a host's app. */
@@ -65,7 +65,7 @@ export function mountLambdaApi(app: Hono<{ Variables: { requestId: string } }>, 
       const { name, qualifier } = parseFunctionName(c.req.param("name"), c.req.query("Qualifier"));
       const type = c.req.header("x-amz-invocation-type") ?? "RequestResponse";
       if (type !== "RequestResponse" && type !== "Event" && type !== "DryRun") {
-        throw new WfnError("WFN_INVALID_CONFIG", `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
+        throw new WfnError("WFN_VALIDATION", `1 validation error detected: Value '${type}' at 'invocationType' failed to satisfy constraint: Member must satisfy enum value set: [Event, RequestResponse, DryRun]`);
       }
       const denied = host.authorize(c, name, qualifier);
       if (denied !== undefined) throw denied;
@@ -89,7 +89,7 @@ export function mountLambdaApi(app: Hono<{ Variables: { requestId: string } }>, 
       return serviceError(asWfnError(error), requestId);
     }
   });
-  app.all("/2015-03-31/*", (c) => serviceError(new WfnError("WFN_ROUTE_NOT_FOUND", `no such operation: ${c.req.method} ${c.req.path}`), c.get("requestId"), "UnknownOperationException"));
+  app.all("/2015-03-31/*", (c) => serviceError(new WfnError("WFN_UNKNOWN_OPERATION", `no such operation: ${c.req.method} ${c.req.path}`), c.get("requestId")));
 }
 
 async function readPayload(c: Context, limit: number, type: string): Promise<string> {
@@ -165,14 +165,9 @@ function apiGatewayResult(response: HttpResponseRecord) {
 }
 
 /** A control-plane error as the AWS SDK reads it: `x-amzn-ErrorType` plus a JSON body. */
-function serviceError(error: WfnError, requestId: string, type = error.lambdaType): Response {
-  const status = type === "UnknownOperationException" ? 404 : error.code === "WFN_INVALID_CONFIG" ? 400 : error.status;
-  const errorType = error.code === "WFN_INVALID_CONFIG" && error.message.startsWith("1 validation error") ? "ValidationException" : type;
+function serviceError(error: WfnError, requestId: string): Response {
   const body: Record<string, unknown> = { Type: error.fault === "server" ? "Service" : "User", message: error.message, Message: error.message };
-  const headers: Record<string, string> = { "content-type": "application/json", "x-amzn-errortype": errorType, "x-amzn-requestid": requestId };
-  if (error.code === "WFN_THROTTLED") {
-    body.Reason = (error.details.reason as string | undefined) ?? "ReservedFunctionConcurrentInvocationLimitExceeded";
-    headers["retry-after"] = "1";
-  }
-  return new Response(JSON.stringify(body), { status, headers });
+  const headers: Record<string, string> = { ...error.headers, "content-type": "application/json", "x-amzn-errortype": error.lambdaType, "x-amzn-requestid": requestId };
+  if (error.code === "WFN_THROTTLED") body.Reason = (error.details.reason as string | undefined) ?? "ReservedFunctionConcurrentInvocationLimitExceeded";
+  return new Response(JSON.stringify(body), { status: error.status, headers });
 }

@@ -4,18 +4,15 @@
 // is planned on a copy of the registry, checked, prepared (its versions'
 // pools warm), persisted, and only then switched to in one synchronous
 // step; `onSwitched` then lets the triggers follow and old pools drain.
-import { isDeepStrictEqual } from "node:util";
-import { removeStaleUploads } from "../api/upload.js";
-import { checkArtifact, readAppConfig, readArtifact, readArtifacts, type Artifact } from "../artifact/load.js";
-import { prepareComponent } from "../artifact/prepare.js";
-import { checkAppConfig, checkQueues, resolveFunctionConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig, type QueueConfigInput } from "../config/function-config.js";
+// What a host loads when it starts is in ./startup.ts.
+import { checkArtifact, readArtifact, type Artifact } from "../artifact/load.js";
+import { checkAppConfig, checkQueues, resolveFunctionConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "../config/function-config.js";
 import { asWfnError, WfnError } from "../errors.js";
 import type { ConfigurationPatch, DeploymentResult, DeployOptions } from "../host-types.js";
 import type { LogLevel } from "../observe/log.js";
 import type { Pools } from "../pool/pools.js";
-import type { RegistryChange, Store, VersionRecord } from "../store/store.js";
+import type { RegistryChange, RegistrySnapshot, Store, VersionRecord } from "../store/store.js";
 import { RouteTable } from "../triggers/routes.js";
-import { mapLimit } from "../util/map-limit.js";
 import { LATEST, Registry, type DeployedFunction, type Resolved, type Upload } from "./registry.js";
 
 /** A function that could not be loaded, and why. */
@@ -29,28 +26,17 @@ export interface LoadFailure {
 export interface DeploymentsPort {
   store: Store;
   pools: Pools;
-  cacheDir: string;
   maxQueues: number;
+  /** Whether the host has invoke or admin keys (a function with `"auth": "key"` needs them). */
+  hasKeys: boolean;
   arn(name: string, qualifier?: string): string;
   log(level: LogLevel, message: string): void;
-  readonly closing: boolean;
+  closing(): boolean;
   /** The host's queues changed. */
   onQueues(queues: Readonly<Record<string, QueueConfig>>): void;
   /** After a switch: `name`'s configuration serving traffic is now `config` (undefined: removed). */
   onSwitched(name: string, config: FunctionConfig | undefined): Promise<void>;
 }
-
-/** What the host loads at start, besides what its store holds. */
-export interface StartupSources {
-  dirs: string[];
-  functions: Artifact[];
-  queues: Record<string, QueueConfigInput>;
-  /** Whether uploads left by a previous run are to be removed first. */
-  uploadDir: string | undefined;
-}
-
-/** Components prepared at once when a host starts. */
-const PREPARE_CONCURRENCY = 4;
 
 export class Deployments {
   readonly #port: DeploymentsPort;
@@ -89,62 +75,38 @@ export class Deployments {
     return this.#updateFailures;
   }
 
-  /** Loads what the store holds and what `sources` name; bad artifacts become failed functions. */
-  async load(sources: StartupSources): Promise<void> {
-    if (sources.uploadDir !== undefined) await removeStaleUploads(sources.uploadDir);
-    const { store } = this.#port;
-    const snapshot = await store.loadRegistry();
+  /** Starts from what the store holds (./startup.ts loads the rest). */
+  restore(snapshot: RegistrySnapshot): void {
     this.#registry = Registry.from(snapshot);
-    const queues: Record<string, QueueConfig> = { ...(snapshot.queues ?? {}) };
-    for (const [name, queue] of Object.entries(sources.queues)) queues[name] = resolveQueueConfig(name, queue);
-    const artifacts = [...sources.functions];
-    for (const dir of sources.dirs) {
-      Object.assign(queues, (await readAppConfig(dir)).queues);
-      const { artifacts: found, failures } = await readArtifacts(dir);
-      artifacts.push(...found);
-      for (const failure of failures) {
-        const name = failure.manifest?.name ?? failure.origin;
-        this.#port.log("error", `function ${name} failed to load: ${failure.error.message}`);
-        this.#failures.set(name, { error: failure.error, routes: failure.manifest?.config.routes ?? [] });
-      }
-    }
-    // Queues from the store, the options and the build folders are held to the same rules as a deployment's.
+  }
+
+  /** Records a function that could not be loaded or prepared at start: it answers 503 on its routes and reports why. */
+  loadFailed(name: string, failure: LoadFailure): void {
+    this.#failures.set(name, failure);
+  }
+
+  /** Records a deployment that failed at start: a new function is failed, a deployed one keeps running and reports its failed update. */
+  deployFailed(name: string, failure: LoadFailure): void {
+    if (this.#registry.get(name) === undefined) this.#failures.set(name, failure);
+    else this.#updateFailures.set(name, failure.error.message);
+  }
+
+  /** The host's queues. */
+  get queues(): Readonly<Record<string, QueueConfig>> {
+    return this.#queues;
+  }
+
+  /** Replaces the host's queues, held to the same rules as a deployment's. */
+  setQueues(queues: Record<string, QueueConfig>): void {
     const problems = checkQueues(queues, this.#port.maxQueues);
     if (problems.length > 0) throw new WfnError("WFN_INVALID_CONFIG", `the host's queues: ${problems.map((p) => `${p.field}: ${p.message}`).join("; ")}`);
     this.#setQueues(queues);
-    // What was deployed before: prepare the versions in use, a few at a time.
-    const inUse = [...this.#registry.functions.values()].flatMap((fn) => [...this.#registry.referenced(fn)].map((version) => fn.versions.get(version)!));
-    await mapLimit(inUse, PREPARE_CONCURRENCY, async (version) => {
-      try {
-        await this.#port.pools.get(version);
-      } catch (error) {
-        const failure = asWfnError(error, "WFN_INVALID_ARTIFACT");
-        this.#port.log("error", `function ${version.function} version ${version.version} failed to load: ${failure.message}`);
-        this.#failures.set(version.function, { error: failure, routes: version.manifest.config.routes });
-      }
-    });
-    // What is on disk: components prepared a few at a time (one's compilation overlaps another's
-    // rewriting), held here until deployed; only artifacts that pass their checks, so nothing
-    // unverified reaches the transpile cache.
-    const ready = await mapLimit(artifacts.filter(passesChecks), PREPARE_CONCURRENCY, (artifact) => prepareComponent(artifact, this.#port.cacheDir).catch(() => undefined));
-    // Then deployed one function at a time, so one bad artifact does not hold back the others.
-    const deployed = new Set<string>();
-    for (const artifact of artifacts) {
-      try {
-        await this.deployApp([artifact]);
-        deployed.add(artifact.manifest.name);
-      } catch (error) {
-        const failure = asWfnError(error, "WFN_INVALID_ARTIFACT");
-        this.#port.log("error", `function ${artifact.manifest.name} failed to load: ${failure.message}`);
-        if (this.#registry.get(artifact.manifest.name) === undefined) this.#failures.set(artifact.manifest.name, { error: failure, routes: [] });
-        else this.#updateFailures.set(artifact.manifest.name, failure.message);
-      }
-    }
-    ready.length = 0;
-    if (!isDeepStrictEqual(snapshot.queues, this.#queues)) await store.saveRegistry({ queues: this.#queues });
+  }
+
+  /** Rebuilds the route table and lets the triggers of functions that no deployment touched follow them. */
+  async settle(untouched: Iterable<string>): Promise<void> {
     this.#routes = this.#routeTable(this.#registry);
-    // A deployment above already synced its function's triggers; the others only come from the store.
-    for (const name of this.#registry.functions.keys()) if (!deployed.has(name)) await this.#port.onSwitched(name, this.#registry.trafficConfig(name));
+    for (const name of untouched) await this.#switched(name);
   }
 
   async deployApp(sources: Array<Artifact | string>, options: DeployOptions = {}): Promise<DeploymentResult> {
@@ -281,7 +243,7 @@ export class Deployments {
    */
   async #commit(change: RegistryChange, context: { touched: string[]; components?: Map<string, Uint8Array>; queues?: Record<string, QueueConfig> }): Promise<void> {
     const { store, pools } = this.#port;
-    if (this.#port.closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    if (this.#port.closing()) throw new WfnError("WFN_SHUTTING_DOWN");
     const next = this.#registry.clone();
     next.apply(change);
     const queues = context.queues ?? this.#queues;
@@ -324,7 +286,7 @@ export class Deployments {
     if (context.queues !== undefined) this.#setQueues(queues);
     this.#routes = this.#routeTable(next);
     for (const name of context.touched) this.#updating.delete(name);
-    for (const name of context.touched) await this.#port.onSwitched(name, next.trafficConfig(name));
+    for (const name of context.touched) await this.#switched(name);
     this.#drainUnused(context.touched);
   }
 
@@ -346,6 +308,14 @@ export class Deployments {
       const kept = fn === undefined ? new Set<number>() : this.#registry.referenced(fn);
       this.#port.pools.drain(this.#port.pools.versionsOf(name).filter((version) => !kept.has(version.version) || !fn!.versions.has(version.version)));
     }
+  }
+
+  async #switched(name: string): Promise<void> {
+    const config = this.#registry.trafficConfig(name);
+    if (config?.auth === "key" && !this.#port.hasKeys) {
+      this.#port.log("warn", `function ${name} has "auth": "key" but this host has no invoke or admin keys, so every invocation of it is refused (start the host with --invoke-key)`);
+    }
+    await this.#port.onSwitched(name, config);
   }
 
   #serialized<T>(work: () => Promise<T>): Promise<T> {
@@ -380,11 +350,3 @@ export class Deployments {
   }
 }
 
-function passesChecks(artifact: Artifact): boolean {
-  try {
-    checkArtifact(artifact);
-    return true;
-  } catch {
-    return false;
-  }
-}

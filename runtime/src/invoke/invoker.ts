@@ -27,7 +27,7 @@ export interface InvokerPort {
   observe(summary: InvocationSummary): void;
   /** Stores an asynchronous invocation. */
   acceptAsync(name: string, event: EventValue, requestId: string, qualifier: string | undefined): Promise<void>;
-  readonly closing: boolean;
+  closing(): boolean;
 }
 
 export class Invoker {
@@ -50,7 +50,7 @@ export class Invoker {
 
   /** An asynchronous invocation: resolves once it is stored. */
   async invokeAsync(name: string, payload: unknown, options: Pick<InvokeOptions, "qualifier" | "requestId">): Promise<{ requestId: string }> {
-    if (this.#port.closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    if (this.#port.closing()) throw new WfnError("WFN_SHUTTING_DOWN");
     this.#port.resolve(name, options.qualifier);
     const requestId = options.requestId ?? randomUUID();
     const text = this.#payload(payload, this.#port.settings.maxAsyncPayloadBytes, "for the Event invocation type");
@@ -61,7 +61,7 @@ export class Invoker {
   /** Runs an event through a function and reports how it went. */
   async dispatch(name: string, event: EventValue, options: InvokeOptions = {}): Promise<InvocationResult> {
     const port = this.#port;
-    if (port.closing) throw new WfnError("WFN_SHUTTING_DOWN");
+    if (port.closing()) throw new WfnError("WFN_SHUTTING_DOWN");
     const { version, executedVersion } = port.resolve(name, options.qualifier);
     const requestId = options.requestId ?? randomUUID();
     const config = version.manifest.config;
@@ -82,7 +82,7 @@ export class Invoker {
       scheduled = await pool.invoke(event, context);
     } catch (error) {
       const failure = asWfnError(error);
-      if (failure.code === "WFN_THROTTLED") port.observe({ function: name, version: versionLabel, trigger, status: "throttled", durationMs: 0, coldStart: false });
+      if (failure.code === "WFN_THROTTLED") this.#observe({ function: name, version: versionLabel, trigger, status: "throttled", durationMs: 0, coldStart: false });
       if (failure.code === "WFN_INVALID_ARTIFACT") throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `function ${name} is not available: ${failure.message}`, { cause: failure });
       throw error;
     }
@@ -93,7 +93,7 @@ export class Invoker {
     if (classified.hostError !== undefined) log.host("error", classified.hostError);
     log.finish({ memorySizeMB: config.memoryMB, initMs: scheduled.initMs, durationMs: classified.durationMs, memoryUsedBytes: classified.memoryUsedBytes, timedOut: classified.timedOut });
     withLazyLog(result, log);
-    port.observe({
+    this.#observe({
       function: name,
       version: versionLabel,
       trigger,
@@ -104,6 +104,15 @@ export class Invoker {
       ...(classified.errorType === undefined ? {} : { errorType: classified.errorType }),
     });
     return result;
+  }
+
+  /** Metrics never fail an invocation. */
+  #observe(summary: InvocationSummary): void {
+    try {
+      this.#port.observe(summary);
+    } catch (error) {
+      this.#port.log({ time: Date.now(), level: "error", source: "host", message: `metrics: ${(error as Error).message}` });
+    }
   }
 
   #payload(payload: unknown, limit: number, operation: string): string {

@@ -117,6 +117,11 @@ export function flushLogs(): void {
 }
 
 /** Discards everything. */
+/** Writes the host's own lines (`source: "host"`) to a sink. */
+export function hostLogger(sink: LogSink): (level: LogLevel, message: string, requestId?: string) => void {
+  return (level, message, requestId) => sink({ time: Date.now(), level, message, source: "host", ...(requestId === undefined ? {} : { requestId }) });
+}
+
 export const silentSink: LogSink = () => {};
 
 /** A sink that forwards to several sinks. */

@@ -3,21 +3,24 @@
 // `minInstances` warm) and hands out the same one after; `drain` retires
 // pools; `snapshots` and `instances` are what status and metrics read.
 import { prepareComponent } from "../artifact/prepare.js";
+import { lambdaEnvironment } from "../config/lambda-env.js";
 import type { InstanceCounts } from "../host-types.js";
+import type { LogLevel } from "../observe/log.js";
 import type { PoolSnapshot } from "../observe/telemetry.js";
+import type { HostSettings } from "../settings.js";
 import type { VersionRecord } from "../store/store.js";
+import type { HostCallHandler } from "./executor.js";
 import { FunctionPool } from "./pool.js";
 import type { InstanceSettings } from "./protocol.js";
-import type { Scheduler } from "./scheduler.js";
+import { Scheduler } from "./scheduler.js";
 
 export interface PoolsOptions {
-  scheduler: Scheduler;
-  /** Where prepared components are cached. */
-  cacheDir: string;
+  settings: HostSettings;
   /** A stored component's bytes (WFN_INVALID_ARTIFACT when it is missing). */
   componentBytes(sha256: string): Promise<Uint8Array>;
-  /** What each instance of a version is given. */
-  instanceSettings(version: VersionRecord): InstanceSettings;
+  /** Answers guests' calls to the host (the executor services). */
+  hostCalls: HostCallHandler;
+  log(level: LogLevel, message: string): void;
 }
 
 /** The pool of one version, once prepared. */
@@ -29,10 +32,18 @@ interface PoolSlot {
 
 export class Pools {
   readonly #options: PoolsOptions;
+  readonly #scheduler: Scheduler;
   readonly #slots = new Map<string, PoolSlot>();
 
   constructor(options: PoolsOptions) {
     this.#options = options;
+    this.#scheduler = new Scheduler({
+      ...options.settings,
+      hostCalls: options.hostCalls,
+      onEvent: (event) => {
+        if (event.kind === "executor-lost") options.log("warn", `executor ${event.index} stopped (${event.reason}); replaced it, ${event.instancesLost} instance(s) lost and re-warmed`);
+      },
+    });
   }
 
   /** Whether a version has a pool (ready or being prepared). */
@@ -108,19 +119,19 @@ export class Pools {
   /** Lets every pool's invocations finish, then stops the executors. */
   async close(): Promise<void> {
     await Promise.all([...this.#slots.values()].map((slot) => slot.ready.then((pool) => pool.drain(), () => undefined)));
-    await this.#options.scheduler.close();
+    await this.#scheduler.close();
   }
 
   async #prepare(version: VersionRecord, components: ReadonlyMap<string, Uint8Array> | undefined): Promise<FunctionPool> {
     const { manifest } = version;
     const bytes = components?.get(manifest.component.sha256) ?? (await this.#options.componentBytes(manifest.component.sha256));
-    const component = await prepareComponent({ manifest, component: bytes, origin: `${version.function} version ${version.version}` }, this.#options.cacheDir);
+    const component = await prepareComponent({ manifest, component: bytes, origin: `${version.function} version ${version.version}` }, this.#options.settings.cacheDir);
     const pool = new FunctionPool({
       name: version.function,
       config: manifest.config,
       component,
-      scheduler: this.#options.scheduler,
-      instanceSettings: this.#options.instanceSettings(version),
+      scheduler: this.#scheduler,
+      instanceSettings: this.#instanceSettings(version),
     });
     try {
       await pool.warm();
@@ -129,6 +140,19 @@ export class Pools {
       throw error;
     }
     return pool;
+  }
+
+  /** What each instance of a version is given. */
+  #instanceSettings({ function: name, version, manifest: { config } }: VersionRecord): InstanceSettings {
+    const { settings } = this.#options;
+    return {
+      functionName: name,
+      env: config.style === "lambda" ? lambdaEnvironment(name, config, { region: settings.region, version: String(version) }) : config.env,
+      allowedOutboundHosts: config.allowedOutboundHosts,
+      logLimitBytes: settings.logLimitBytes,
+      maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
+      maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
+    };
   }
 }
 

@@ -5,9 +5,10 @@
 // reads the deployments' route table, which switches with the registry.
 import type { EventValue } from "@wfn/sdk/abi";
 import type { FunctionConfig } from "../config/function-config.js";
-import type { InvokeOptions } from "../host-types.js";
+import type { HostQueues, InvokeOptions } from "../host-types.js";
 import type { InvocationResult } from "../invocation.js";
 import type { LogSink } from "../observe/log.js";
+import type { QueueSnapshot } from "../observe/telemetry.js";
 import type { HostCallRequest } from "../pool/protocol.js";
 import type { HostSettings } from "../settings.js";
 import type { Store } from "../store/store.js";
@@ -107,6 +108,23 @@ export class Triggers {
 
   async close(): Promise<void> {
     for (const trigger of this.#table) await trigger.close();
+  }
+
+  /** The queues as embedders see them (`host.queues`). */
+  hostQueues(): HostQueues {
+    const { queues } = this;
+    return {
+      send: async (queue, body, attributes, options) => (await queues.send(queue, [{ body, ...(attributes === undefined ? {} : { attributes }), ...(options ?? {}) }]))[0]!,
+      stats: () => queues.stats(),
+      peek: (queue, limit) => queues.peek(queue, limit),
+      deadLetters: (queue, limit) => queues.deadLetters(queue, limit),
+      redrive: (queue) => queues.redrive(queue),
+    };
+  }
+
+  /** Every queue's depth, for metrics. */
+  async queueSnapshots(): Promise<QueueSnapshot[]> {
+    return (await this.queues.stats()).map((q) => ({ queue: q.name, visible: q.visible, inFlight: q.inFlight, deadLettered: q.deadLettered }));
   }
 
   /** A guest's call to the host (an executor service): today, sending a queue message. */
