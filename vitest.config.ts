@@ -1,14 +1,19 @@
 import { defineConfig } from "vitest/config";
 
+const env = { WFN_CACHE_DIR: new URL("./.wfn/cache", import.meta.url).pathname };
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    globalSetup: ["test/setup/build-fixtures.ts"],
     testTimeout: 60_000,
     hookTimeout: 180_000,
     teardownTimeout: 30_000,
     // Tests start real hosts with real worker threads; two files at a time keeps a 2-core machine responsive.
     maxWorkers: 2,
-    env: { WFN_CACHE_DIR: new URL("./.wfn/cache", import.meta.url).pathname },
+    projects: [
+      // The fast layer: modules on their own (a fake executor, fake timers), no built component, no host. Seconds.
+      { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], env } },
+      // Real components built by `wfn build` (once per run, globalSetup), real hosts, real HTTP over loopback.
+      { extends: true, test: { name: "e2e", include: ["test/**/*.test.ts"], exclude: ["test/unit/**"], globalSetup: ["test/setup/build-fixtures.ts"], env } },
+    ],
   },
 });

@@ -119,3 +119,6 @@ export function asWfnError(thrown: unknown, fallback: ErrorCode = "WFN_INTERNAL"
 export function errorKind(code: ErrorCode): Readonly<ErrorKind> {
   return KINDS[code];
 }
+
+/** Every code, in the table's order. */
+export const ERROR_CODES: readonly ErrorCode[] = Object.freeze(Object.keys(KINDS) as ErrorCode[]);

@@ -3,12 +3,22 @@
 import { availableParallelism, tmpdir } from "node:os";
 import { join } from "node:path";
 import type { AccessPolicy } from "./api/auth.js";
-import type { StartupSources } from "./deploy/startup.js";
 import { DEFAULT_REGION } from "./config/lambda-env.js";
+import type { Artifact } from "./artifact/load.js";
+import type { QueueConfigInput } from "./config/function-config.js";
 import { DEFAULTS, type HostOptions } from "./host-types.js";
 import { defaultCacheDir } from "./util/cache-dir.js";
 
 type Limits = typeof DEFAULTS;
+
+/** What the host loads at start, besides what its store holds. */
+export interface StartupSources {
+  dirs: string[];
+  functions: Artifact[];
+  queues: Record<string, QueueConfigInput>;
+  /** The folder of uploads a previous run may have left (removed first), when the host has a data directory. */
+  uploadDir: string | undefined;
+}
 
 /** {@link HostOptions} resolved: what every room of the host reads. */
 export interface HostSettings extends Limits {

@@ -7,22 +7,15 @@ import { isDeepStrictEqual } from "node:util";
 import { removeStaleUploads } from "../api/upload.js";
 import { checkArtifact, readAppConfig, readArtifacts, type Artifact } from "../artifact/load.js";
 import { prepareComponent } from "../artifact/prepare.js";
-import { resolveQueueConfig, type QueueConfig, type QueueConfigInput } from "../config/function-config.js";
+import { resolveQueueConfig, type QueueConfig } from "../config/function-config.js";
 import { asWfnError } from "../errors.js";
 import type { LogLevel } from "../observe/log.js";
 import type { Pools } from "../pool/pools.js";
+import type { StartupSources } from "../settings.js";
 import type { Store } from "../store/store.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Deployments } from "./deployments.js";
 
-/** What the host loads at start, besides what its store holds. */
-export interface StartupSources {
-  dirs: string[];
-  functions: Artifact[];
-  queues: Record<string, QueueConfigInput>;
-  /** The folder of uploads a previous run may have left (removed first), when the host has a data directory. */
-  uploadDir: string | undefined;
-}
 
 export interface StartupRooms {
   deployments: Deployments;

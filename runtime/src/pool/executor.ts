@@ -39,6 +39,9 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
 /** The shortest window {@link Executor.busy} is measured over, in ms. */
 const BUSY_WINDOW_MS = 50;
 
+/** What the scheduler uses of an executor (a fake one stands in for it in unit tests). */
+export type ExecutorHandle = Pick<Executor, "index" | "alive" | "busy" | "createInstance" | "call" | "destroyInstance" | "abandon" | "interrupt" | "unload" | "terminate" | "on" | "off" | "once">;
+
 export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [number] }> {
   readonly index: number;
   readonly #worker: Worker;

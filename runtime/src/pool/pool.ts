@@ -2,32 +2,51 @@
 // The scheduler decides when and where they run; see ./README.md.
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import type { FunctionConfig } from "../config/function-config.js";
+import type { CallResult } from "../sandbox/instance.js";
 import type { InstanceSettings, LoadableComponent } from "./protocol.js";
-import type { Instance, ScheduledResult, Scheduler } from "./scheduler.js";
 
-export interface PoolOptions {
+/** How a scheduled invocation ended. */
+export type ScheduledResult =
+  | { status: "done"; result: CallResult; coldStart: boolean; initMs: number | undefined }
+  | { status: "timeout"; elapsedMs: number; coldStart: boolean; initMs: number | undefined };
+
+/** An instance, as its pool counts it (the scheduler's instances have more). */
+export interface PoolInstance {
+  state: "starting" | "idle" | "busy";
+  lastUsedAt: number;
+}
+
+/** What a pool asks of the scheduler that runs it (./scheduler.ts). */
+export interface PoolScheduler<I extends PoolInstance> {
+  attach(pool: FunctionPool<I>): void;
+  replenish(pool: FunctionPool<I>): Promise<void>;
+  submit(pool: FunctionPool<I>, event: EventValue, context: ContextRecord): Promise<ScheduledResult>;
+  drain(pool: FunctionPool<I>): Promise<void>;
+}
+
+export interface PoolOptions<I extends PoolInstance> {
   name: string;
   config: FunctionConfig;
   component: LoadableComponent;
-  scheduler: Scheduler;
+  scheduler: PoolScheduler<I>;
   instanceSettings: InstanceSettings;
 }
 
-export class FunctionPool {
+export class FunctionPool<I extends PoolInstance = PoolInstance> {
   readonly name: string;
   readonly config: FunctionConfig;
   readonly component: LoadableComponent;
   readonly instanceSettings: InstanceSettings;
-  readonly instances = new Set<Instance>();
+  readonly instances = new Set<I>();
   /** Invocations queued for an instance. */
   waiting = 0;
   /** Invocations holding an instance (starting it or running on it). */
   running = 0;
   /** Set once the pool is being replaced or removed. */
   draining = false;
-  readonly #scheduler: Scheduler;
+  readonly #scheduler: PoolScheduler<I>;
 
-  constructor(options: PoolOptions) {
+  constructor(options: PoolOptions<I>) {
     this.name = options.name;
     this.config = options.config;
     this.component = options.component;
@@ -59,7 +78,7 @@ export class FunctionPool {
   }
 
   /** Idle instances, most recently used first (their caches are warmest). */
-  idleInstances(): Instance[] {
+  idleInstances(): I[] {
     return [...this.instances].filter((instance) => instance.state === "idle").sort((a, b) => b.lastUsedAt - a.lastUsedAt);
   }
 

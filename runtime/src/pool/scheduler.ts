@@ -7,8 +7,13 @@
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { Executor, type HostCallHandler } from "./executor.js";
-import type { FunctionPool } from "./pool.js";
+import { Executor, type ExecutorHandle, type HostCallHandler } from "./executor.js";
+import type { FunctionPool as AnyPool, PoolScheduler, ScheduledResult } from "./pool.js";
+
+export type { ScheduledResult };
+
+/** A pool this scheduler runs. */
+type FunctionPool = AnyPool<Instance>;
 
 /** Limits and tuning of a scheduler (host-wide). */
 export interface SchedulerOptions {
@@ -30,6 +35,8 @@ export interface SchedulerOptions {
   hostCalls?: HostCallHandler;
   /** Told about lost executors and evictions, for the host's log. */
   onEvent?: (event: SchedulerEvent) => void;
+  /** Starts executor `index`. Default: a worker thread (`Executor`); tests give a fake one. */
+  startExecutor?: (index: number, hostCalls: HostCallHandler) => ExecutorHandle;
 }
 
 export type SchedulerEvent =
@@ -51,7 +58,7 @@ export interface Instance {
 /** An executor position: its current thread and what lives on it. */
 interface Slot {
   readonly index: number;
-  executor: Executor;
+  executor: ExecutorHandle;
   /** performance.now() when the current executor started. */
   startedAt: number;
   readonly instances: Set<Instance>;
@@ -70,10 +77,6 @@ interface Running {
   startedAt: number;
 }
 
-/** How a scheduled invocation ended. */
-export type ScheduledResult =
-  | { status: "done"; result: CallResult; coldStart: boolean; initMs: number | undefined }
-  | { status: "timeout"; elapsedMs: number; coldStart: boolean; initMs: number | undefined };
 
 interface PendingCall {
   pool: FunctionPool;
@@ -126,7 +129,7 @@ const GROW_RETRY_MS = 50;
 /** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call. */
 const RECYCLE_AT_MEMORY_SHARE = 0.75;
 
-export class Scheduler {
+export class Scheduler implements PoolScheduler<Instance> {
   readonly #options: SchedulerOptions;
   readonly #slots: Slot[] = [];
   readonly #queue: PendingCall[] = [];
@@ -521,7 +524,7 @@ export class Scheduler {
   }
 
   /** An executor ended (crashed, or stopped for a runaway call): drop its instances, fail its calls, start a new one, re-warm. */
-  #onExecutorExit(slot: Slot, executor: Executor, reason: WfnError): void {
+  #onExecutorExit(slot: Slot, executor: ExecutorHandle, reason: WfnError): void {
     if (slot.executor !== executor) return;
     const lost = [...slot.instances];
     for (const instance of lost) this.#forget(instance);
@@ -555,9 +558,9 @@ export class Scheduler {
     this.#afterWork();
   }
 
-  #startExecutor(slot: Slot): Executor {
+  #startExecutor(slot: Slot): ExecutorHandle {
     slot.startedAt = performance.now();
-    const executor = new Executor(slot.index, this.#options.hostCalls ?? refuseHostCalls);
+    const executor = (this.#options.startExecutor ?? startWorkerExecutor)(slot.index, this.#options.hostCalls ?? refuseHostCalls);
     executor.once("exit", (reason) => this.#onExecutorExit(slot, executor, reason));
     return executor;
   }
@@ -600,6 +603,8 @@ export class Scheduler {
     for (const waiter of waiters) waiter();
   }
 }
+
+const startWorkerExecutor = (index: number, hostCalls: HostCallHandler): ExecutorHandle => new Executor(index, hostCalls);
 
 const refuseHostCalls: HostCallHandler = () => Promise.reject(new Error("this host takes no calls from functions"));
 

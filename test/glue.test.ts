@@ -9,11 +9,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { ContextRecord, EventValue, OutcomeValue } from "@wfn/sdk/abi";
-import { patchGlue, type GluePatchReport } from "../../runtime/src/artifact/glue.js";
-import { TRANSPILE_OPTIONS } from "../../runtime/src/artifact/prepare.js";
-import { createImports, LogCollector } from "../../runtime/src/sandbox/imports.js";
-import { removeCallStatements } from "../../runtime/src/util/js-scan.js";
-import { HOSTILE_BUILD, TRIGGERS_BUILD } from "../helpers/paths.js";
+import { patchGlue, type GluePatchReport } from "../runtime/src/artifact/glue.js";
+import { TRANSPILE_OPTIONS } from "../runtime/src/artifact/prepare.js";
+import { createImports, LogCollector } from "../runtime/src/sandbox/imports.js";
+import { removeCallStatements } from "../runtime/src/util/js-scan.js";
+import { HOSTILE_BUILD, TRIGGERS_BUILD } from "./helpers/paths.js";
 
 type Imports = Record<string, Record<string, unknown>>;
 interface Glue {
