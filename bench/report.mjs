@@ -208,8 +208,22 @@ function interruptTable(results) {
   return lines;
 }
 
+function kvTable(results) {
+  const { lines, missing } = section(results, "kv", "Key-value operations");
+  if (missing) return missing;
+  const r = results.kv;
+  lines.push(
+    `ctx.kv from a guest (${formatInt(r.count)} operations one after another in one invocation, ${r.valueBytes}-byte values, a store on disk), beside the same operations on the host's store directly, median of ${r.rounds} rounds:`,
+    "",
+    "| operation | from a guest | store directly | ratio |",
+    "|---|---:|---:|---:|",
+  );
+  for (const op of ["set", "get", "list"]) lines.push(`| ${op} | ${formatInt(r[op].guestOpsPerS)} ops/s | ${formatInt(r[op].directOpsPerS)} ops/s | ${formatRatio(r[op].ratio)} |`);
+  return lines;
+}
+
 export function renderMarkdown(results) {
-  const sections = [header(results), targetsTable(results), loadTable(results), ioTable(results), coldTable(results), microTable(results), interruptTable(results), densityTable(results)];
+  const sections = [header(results), targetsTable(results), loadTable(results), ioTable(results), coldTable(results), microTable(results), interruptTable(results), kvTable(results), densityTable(results)];
   const errors = Object.entries(results.errors);
   if (errors.length > 0) sections.push(["", "## Errors", "", ...errors.map(([section, message]) => `- ${section}: ${firstLine(message)}`)]);
   return `${sections.flat().join("\n")}\n`;

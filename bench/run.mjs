@@ -19,12 +19,12 @@ import { prepare } from "./prepare.mjs";
 import { writeResults } from "./report.mjs";
 import { checkTargets } from "./targets.mjs";
 
-const SECTIONS = ["micro", "interrupt", "load", "io", "cold", "density"];
+const SECTIONS = ["micro", "interrupt", "kv", "load", "io", "cold", "density"];
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
 });
 if (values.help) {
-  console.log("Usage: node bench/run.mjs [--quick] [--only micro,interrupt,load,io,cold,density]\nSee bench/README.md.");
+  console.log("Usage: node bench/run.mjs [--quick] [--only micro,interrupt,kv,load,io,cold,density]\nSee bench/README.md.");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : SECTIONS;
@@ -48,6 +48,7 @@ const results = {
   machine: describeMachine(),
   micro: undefined,
   interrupt: undefined,
+  kv: undefined,
   load: undefined,
   io: undefined,
   cold: undefined,
@@ -89,6 +90,11 @@ try {
     const interrupt = await runScript(fileURLToPath(new URL("./interrupt.mjs", import.meta.url)), quick ? ["--quick"] : [], { timeoutMs: 300_000 });
     log(`  trivial call ${interrupt.trivial.ratio.toFixed(2)}×, CPU-bound call ${interrupt.busy.ratio.toFixed(2)}× with checks; a spinning guest stops ${interrupt.stop.setToReturnMaxMs.toFixed(1)} ms after the flag`);
     return interrupt;
+  });
+  await section("kv", async () => {
+    const kv = await runScript(fileURLToPath(new URL("./kv.mjs", import.meta.url)), quick ? ["--quick"] : [], { timeoutMs: 300_000 });
+    for (const op of ["set", "get", "list"]) log(`  ${op}: ${Math.round(kv[op].guestOpsPerS)} ops/s from a guest, ${Math.round(kv[op].directOpsPerS)} on the store directly (${kv[op].ratio.toFixed(2)}×)`);
+    return kv;
   });
   await section("load", () => runLoad({ built, ...settings, log }));
   await section("io", () => runIo({ ...settings, connections: settings.ioConnections, log }));

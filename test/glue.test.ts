@@ -83,7 +83,10 @@ function instance(name: string, variant: "raw" | "patched", override: (imports: 
     allowedOutboundHosts: ["http://127.0.0.1:*"],
     maxOutboundRequestBytes: 1 << 20,
     maxOutboundResponseBytes: 1 << 20,
-    sendMessage: (queue: string) => (queue === "full" ? Promise.reject(`queue "${queue}" is full`) : Promise.resolve(`id-in-${queue}`)),
+    hostCall: (_capability: string, _op: string, args: unknown[]) => {
+      const queue = args[0] as string;
+      return queue === "full" ? Promise.reject(`queue "${queue}" is full`) : Promise.resolve(`id-in-${queue}`);
+    },
   };
   const imports = createImports(capabilities, logs, { deadlineMs: Date.now() + 60_000, abandoned: false, running: false, instance: 0 }) as Imports;
   for (const [key, value] of Object.entries(imports)) imports[key] = { ...value };

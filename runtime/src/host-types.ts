@@ -2,6 +2,7 @@
 import type { Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
 import type { Artifact } from "./artifact/load.js";
+import type { KvLimits } from "./capabilities/kv/config.js";
 import { DEFAULT_MAX_QUEUES, type FunctionConfig, type QueueConfigInput } from "./config/function-config.js";
 import type { InvocationResult } from "./invocation.js";
 import type { LogSink } from "./observe/log.js";
@@ -97,6 +98,8 @@ export interface HostOptions {
    * are declared (build folders' app.json, `queues`, deployments). Default: 1,000.
    */
   maxQueues?: number;
+  /** Limits of functions' key-value namespaces (`ctx.kv`). */
+  kv?: Partial<KvLimits>;
 }
 
 /** Options of a direct invocation. */

@@ -6,6 +6,7 @@
 import { Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
 import { hostRoutes, mountRoutes, type HostEnv } from "./app.js";
+import { hostCalls, type HostCalls } from "./capabilities/host-calls.js";
 import { readArtifact, prepareValidators, type Artifact } from "./artifact/load.js";
 import { ACCOUNT_ID } from "./config/lambda-env.js";
 import { Deployments } from "./deploy/deployments.js";
@@ -49,6 +50,7 @@ class WfnHost implements Host {
   readonly #invoker: Invoker;
   readonly #triggers: Triggers;
   readonly #metrics: Metrics;
+  readonly #hostCalls: HostCalls;
   #closing: Promise<void> | undefined;
 
   constructor(options: HostOptions, store: Store) {
@@ -66,7 +68,7 @@ class WfnHost implements Host {
     this.#pools = new Pools({
       settings,
       componentBytes: (sha256) => this.#deployments.componentBytes(sha256),
-      hostCalls: (request) => this.#triggers.hostCall(request),
+      hostCalls: (request, caller) => this.#hostCalls.handle(request, caller),
       log: hostLog,
     });
     this.#deployments = new Deployments({
@@ -91,6 +93,7 @@ class WfnHost implements Host {
       arn: (name, qualifier) => this.arn(name, qualifier),
       onAsyncAttempt: (name, ageMs) => this.#metrics.asyncAttempt(name, ageMs),
     });
+    this.#hostCalls = hostCalls({ store, settings, log, queues: this.#triggers.queues });
     this.#metrics = new Metrics({
       pools: () => this.#pools.snapshots(),
       queues: () => this.#triggers.queueSnapshots(),
@@ -191,6 +194,7 @@ class WfnHost implements Host {
       await this.#triggers.close();
       await this.#deployments.settled();
       await this.#pools.close();
+      this.#hostCalls.close();
       await this.#store.close();
     })();
     return this.#closing;

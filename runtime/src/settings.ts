@@ -5,6 +5,7 @@ import { join } from "node:path";
 import type { AccessPolicy } from "./api/auth.js";
 import { DEFAULT_REGION } from "./config/lambda-env.js";
 import type { Artifact } from "./artifact/load.js";
+import { KV_DEFAULTS, type KvLimits } from "./capabilities/kv/config.js";
 import type { QueueConfigInput } from "./config/function-config.js";
 import { DEFAULTS, type HostOptions } from "./host-types.js";
 import { defaultCacheDir } from "./util/cache-dir.js";
@@ -28,6 +29,8 @@ export interface HostSettings extends Limits {
   /** Where uploads are written while they arrive. */
   uploadDir: string;
   access: AccessPolicy;
+  /** Limits of the key-value capability. */
+  kv: KvLimits;
   /** What the host loads at start besides its store. */
   startup: StartupSources;
 }
@@ -46,6 +49,7 @@ export function hostSettings(options: HostOptions): HostSettings {
     executors: Math.max(1, options.executors ?? Math.min(4, availableParallelism())),
     // Beside the store when there is one (a tmpfs /tmp would hold uploads in memory).
     uploadDir: options.dataDir === undefined ? tmpdir() : join(options.dataDir, "uploads"),
+    kv: { ...KV_DEFAULTS, ...definedOnly(options.kv ?? {}) },
     startup: {
       dirs: options.dir === undefined ? [] : ([] as string[]).concat(options.dir),
       functions: options.functions ?? [],
@@ -58,4 +62,8 @@ export function hostSettings(options: HostOptions): HostSettings {
       trustProxy: options.trustProxy === true,
     },
   };
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

@@ -27,6 +27,49 @@ export interface Context {
    * Rejects when the queue does not exist or the message is too large (256 KiB).
    */
   sendMessage(queue: string, body: string, attributes?: Readonly<Record<string, string>>): Promise<string>;
+  /**
+   * A key-value namespace the function declares (`kv` in `wfn.json`); any
+   * other is refused. Shared by every function that declares it.
+   */
+  kv(namespace: string): KvNamespace;
+}
+
+/** Options of {@link KvNamespace.set}. */
+export interface KvSetOptions {
+  /** The entry expires this many seconds after it is set (at least 1). Default: never. */
+  ttlSeconds?: number;
+}
+
+/** Options of {@link KvNamespace.list}. */
+export interface KvListOptions {
+  /** Only keys that start with it. */
+  prefix?: string;
+  /** Most keys in the page (1 to the host's limit, 1,000 by default). Default: 100, or the host's limit when lower. */
+  limit?: number;
+  /** The `cursor` of the previous page. */
+  cursor?: string;
+}
+
+/** One page of {@link KvNamespace.list}. */
+export interface KvListPage {
+  keys: string[];
+  /** Pass it as `cursor` for the next page; null on the last one. */
+  cursor: string | null;
+}
+
+/** One key-value namespace. Keys are strings; values are text or bytes. */
+export interface KvNamespace {
+  /** The value as text, or null when there is none (never set, deleted or expired). */
+  get(key: string): Promise<string | null>;
+  getBytes(key: string): Promise<Uint8Array | null>;
+  /** The value parsed as JSON, or null. */
+  getJSON<T = unknown>(key: string): Promise<T | null>;
+  /** Stores a value; rejects when the key or value is over the host's limits. */
+  set(key: string, value: string | Uint8Array, options?: KvSetOptions): Promise<void>;
+  /** Removes a key; resolves with whether it was there. */
+  delete(key: string): Promise<boolean>;
+  /** Keys in order, a page at a time. */
+  list(options?: KvListOptions): Promise<KvListPage>;
 }
 
 /** One firing of a schedule, passed to `scheduled()`. */

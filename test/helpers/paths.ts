@@ -18,3 +18,4 @@ export const SCHEDULES_BUILD = join(ROOT, "test", "fixtures", "schedules", ".wfn
 export const QUEUE_WORKER_BUILD = join(ROOT, "examples", "queue-worker", ".wfn", "build");
 export const CRON_REPORT_BUILD = join(ROOT, "examples", "cron-report", ".wfn", "build");
 export const STORAGE_INDEXER_BUILD = join(ROOT, "examples", "storage-indexer", ".wfn", "build");
+export const KV_BUILD = join(ROOT, "test", "fixtures", "kv", ".wfn", "build");

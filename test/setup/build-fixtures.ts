@@ -15,6 +15,7 @@ export const PROJECTS = [
   "test/fixtures/lambda",
   "test/fixtures/triggers",
   "test/fixtures/schedules",
+  "test/fixtures/kv",
   "examples/hello",
   "examples/hono-app",
   "examples/lambda-api",

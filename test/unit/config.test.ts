@@ -2,6 +2,7 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
+import { capabilitySchema } from "../../runtime/src/capabilities/config.js";
 import { FUNCTION_NAME_PATTERN } from "../../runtime/src/config/names.js";
 import { ROOT } from "../helpers/paths.js";
 import {
@@ -47,6 +48,7 @@ describe("function configuration", () => {
       style: "auto",
       async: { maximumRetryAttempts: 2, maximumEventAgeSeconds: 21_600 },
       auth: "none",
+      kv: [],
     });
   });
 
@@ -142,7 +144,9 @@ describe("the function-name rule", () => {
 
   it("is the same in the JSON Schema and the OpenAPI document as in the code", () => {
     for (const file of ["runtime/schema/wfn.schema.json", "docs/openapi.json"]) {
-      const names = patterns(JSON.parse(readFileSync(join(ROOT, file), "utf8"))).filter(([, pattern]) => pattern.includes("{1,64}"));
+      // Function names are the patterns with {1,64}, but for the capabilities' own fields (kv namespaces).
+      const capabilityFields = Object.keys(capabilitySchema()).map((field) => `.properties.${field}.`);
+      const names = patterns(JSON.parse(readFileSync(join(ROOT, file), "utf8"))).filter(([at, pattern]) => pattern.includes("{1,64}") && !capabilityFields.some((field) => at.includes(field)));
       expect(names.length, file).toBeGreaterThan(0);
       for (const [at, pattern] of names) expect(pattern, `${file} ${at}`).toBe(FUNCTION_NAME_PATTERN.source);
     }
@@ -151,5 +155,19 @@ describe("the function-name rule", () => {
   it("takes what AWS Lambda takes for a bare name", () => {
     for (const name of ["a", "hello-world_2", "x".repeat(64)]) expect(FUNCTION_NAME_PATTERN.test(name)).toBe(true);
     for (const name of ["", "x".repeat(65), "a.b", "a/b", "a:b", "é"]) expect(FUNCTION_NAME_PATTERN.test(name)).toBe(false);
+  });
+});
+
+describe("the capabilities' configuration", () => {
+  it("ships in wfn.schema.json exactly as each capability declares it (the file editors read)", () => {
+    const shipped = JSON.parse(readFileSync(join(ROOT, "runtime", "schema", "wfn.schema.json"), "utf8")) as { definitions: { function: { properties: Record<string, unknown> } } };
+    for (const [field, schema] of Object.entries(capabilitySchema())) expect(shipped.definitions.function.properties[field], field).toEqual(JSON.parse(JSON.stringify(schema)));
+  });
+
+  it("declares no key-value namespace by default, and refuses bad names in wfn.json", () => {
+    expect(resolveFunctionConfig({ entry: "x.js" }).kv).toEqual([]);
+    const problems = validateProjectDocument({ functions: { f: { entry: "x.js", kv: ["ok", "not ok!"] } } });
+    expect(problems.map((p) => p.path)).toEqual(["functions.f.kv[1]"]);
+    expect(checkFunctionConfig(resolveFunctionConfig({ entry: "x.js", kv: ["a", "a"] })).map((p) => p.message)).toEqual(["a namespace is listed twice"]);
   });
 });

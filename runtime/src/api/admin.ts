@@ -3,6 +3,7 @@
 // configuration, logs and metrics. JSON in, JSON out, errors as the host's
 // JSON errors; docs/openapi.json describes it. Translation only: the host
 // does the work.
+import { CAPABILITY_CONFIG } from "../capabilities/config.js";
 import type { Context, Hono } from "hono";
 import { WfnError } from "../errors.js";
 import { readRequestBody, requestBody } from "../http/body.js";
@@ -34,7 +35,7 @@ type Env = { Variables: { requestId: string } };
 const MAX_LOG_RECORDS = 10_000;
 
 /** Fields a configuration update may set. */
-const CONFIGURABLE = ["routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts", "queue", "schedule", "storage", "async", "auth"];
+const CONFIGURABLE = ["routes", "env", "memoryMB", "timeoutMs", "minInstances", "maxConcurrency", "isolation", "allowedOutboundHosts", "queue", "schedule", "storage", "async", "auth", ...CAPABILITY_CONFIG.map((entry) => entry.field)];
 
 /** Mounts the admin routes (the caller guards them). */
 export function mountAdmin(app: Hono<Env>, host: AdminHost): void {

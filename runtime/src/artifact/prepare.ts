@@ -3,6 +3,7 @@
 // (about a second for a StarlingMonkey component), so its output is cached
 // on disk by component hash; compiling happens once per function version and
 // the compiled WebAssembly.Modules are shared with every executor.
+import { CAPABILITY_INTERFACES, SUSPENDING_IMPORTS } from "../capabilities/index.js";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { setFlagsFromString } from "node:v8";
 import { join } from "node:path";
@@ -36,7 +37,12 @@ export interface PrepareOptions {
 }
 
 /** Interfaces a wfn host provides; a component importing anything else is rejected. */
-const PROVIDED_IMPORT = /^(wasi:(cli|clocks|io|random|filesystem|http|sockets)\/[a-z-]+|wfn:function\/host)(@[\d.]+)?$/;
+const WASI_IMPORT = /^wasi:(cli|clocks|io|random|filesystem|http|sockets)\/[a-z-]+(@[\d.]+)?$/;
+
+/** Whether the host provides an import: WASI, or an interface of the capability table. */
+function isProvided(name: string): boolean {
+  return WASI_IMPORT.test(name) || CAPABILITY_INTERFACES.includes(name.replace(/@[\d.]+$/, ""));
+}
 
 // The interrupt checks are marked unlikely in a branch-hint section; V8 reads such hints only with
 // this flag (process-wide, read when code is compiled), and then keeps the call out of the hot path:
@@ -53,10 +59,10 @@ export const TRANSPILE_OPTIONS = {
   base64Cutoff: 0,
   noComponentErrorWrapping: true,
   // JSPI: `handle` returns a promise, and the imports a guest waits in (poll, pollable.block,
-  // send-message) suspend its stack instead of blocking the thread, so one executor
-  // interleaves many invocations.
+  // and the capabilities' host calls) suspend its stack instead of blocking the thread, so one
+  // executor interleaves many invocations.
   asyncMode: "jspi",
-  asyncImports: ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", "wfn:function/host#send-message"],
+  asyncImports: ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", ...SUSPENDING_IMPORTS],
   asyncExports: ["handle"],
 } satisfies Parameters<typeof transpileBytes>[1];
 const META_FILE = "meta.json";
@@ -286,7 +292,7 @@ function checkWorld(artifact: Artifact, meta: TranspileMeta): void {
       `${artifact.origin}: the component does not export \`handle\`, so it does not target ${artifact.manifest.world}`,
     );
   }
-  const foreign = meta.imports.filter((name) => !PROVIDED_IMPORT.test(name));
+  const foreign = meta.imports.filter((name) => !isProvided(name));
   if (foreign.length > 0) {
     throw new WfnError(
       "WFN_INVALID_ARTIFACT",

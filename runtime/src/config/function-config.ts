@@ -1,12 +1,14 @@
 // A function's configuration: the one place that knows the fields, their
 // defaults and their limits. `wfn.json` (cli) and manifests (runtime) both
 // resolve through here.
+import { checkCapabilityConfig, resolveCapabilityConfig, type CapabilityConfig } from "../capabilities/config.js";
 import { WfnError } from "../errors.js";
 import { parseOutboundRule } from "../outbound/policy.js";
 import { parseSchedule } from "../triggers/schedule-expression.js";
 
 /** Configuration of one function, with every default filled in. */
-export interface FunctionConfig {
+/** A function's configuration; the capabilities add their own fields (capabilities/config.ts: `kv`). */
+export interface FunctionConfig extends CapabilityConfig {
   /** Source entry, relative to the project (build input; informational at run time). */
   entry: string;
   /** HTTP routes: `"GET /hello"`, `"/api/*"`, `"POST /items/:id"`. */
@@ -216,6 +218,7 @@ export function checkFunctionConfig(config: FunctionConfig): ConfigProblem[] {
       problems.push({ field: key, message: `must be an integer from ${limits.min} to ${limits.max}` });
     }
   }
+  problems.push(...checkCapabilityConfig(config));
   return problems;
 }
 
@@ -241,6 +244,7 @@ export function resolveFunctionConfig(input: FunctionConfigInput): FunctionConfi
       ...(input.async?.onFailure === undefined ? {} : { onFailure: input.async.onFailure }),
     },
     auth: input.auth ?? "none",
+    ...resolveCapabilityConfig(input),
   };
 }
 

@@ -1,6 +1,7 @@
 // Validates JSON documents against wfn's JSON Schemas (the same files
 // editors use) and turns Ajv's findings into sentences that name the field.
 import { readFileSync } from "node:fs";
+import { capabilitySchema } from "../capabilities/config.js";
 import { FUNCTION_NAME_PATTERN } from "./names.js";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 
@@ -16,10 +17,21 @@ export interface SchemaProblem {
 
 let ajv: Ajv | undefined;
 
+/**
+ * The project schema as validation uses it: the shipped file (what editors
+ * read) with each capability's function properties taken from the
+ * capability itself (a unit test checks the file has them too).
+ */
+export function projectSchema(): { definitions: { function: { properties: Record<string, unknown> } } } {
+  const schema = JSON.parse(readFileSync(PROJECT_SCHEMA_URL, "utf8")) as { definitions: { function: { properties: Record<string, unknown> } } };
+  Object.assign(schema.definitions.function.properties, capabilitySchema());
+  return schema;
+}
+
 function compiler(): Ajv {
   if (ajv === undefined) {
     ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
-    ajv.addSchema(JSON.parse(readFileSync(PROJECT_SCHEMA_URL, "utf8")) as object);
+    ajv.addSchema(projectSchema());
   }
   return ajv;
 }

@@ -32,18 +32,18 @@ recordComputingIn(flags);
 const components = new Map<string, LoadedComponent>();
 const instances = new Map<number, SandboxInstance>();
 /** Guests' calls to the host waiting for its reply. */
-const hostCalls = new Map<number, { resolve: (value: string) => void; reject: (error: string) => void }>();
+const hostCalls = new Map<number, { resolve: (value: unknown) => void; reject: (error: string) => void }>();
 let nextHostCall = 1;
 
 function reply(message: FromExecutor, transfer: Transferable[] = []): void {
   port.postMessage(message, transfer);
 }
 
-function hostCall(request: HostCallRequest): Promise<string> {
+function hostCall(instance: number, request: HostCallRequest): Promise<unknown> {
   const id = nextHostCall++;
   return new Promise((resolve, reject) => {
     hostCalls.set(id, { resolve, reject });
-    reply({ op: "host-call", id, request });
+    reply({ op: "host-call", id, instance, request });
   });
 }
 
@@ -65,7 +65,8 @@ async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<v
         allowedOutboundHosts: settings.allowedOutboundHosts,
         maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
         maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
-        sendMessage: (queue, body, attributes) => hostCall({ op: "send", queue, body, attributes }),
+        capabilities: settings.capabilities,
+        hostCall: (capability, op, args) => hostCall(message.instance, { capability, op, args }),
       }, { interrupt: component.interrupt, memories, id: message.instance }),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });

@@ -13,8 +13,8 @@ const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
 
 type Pending = { resolve: (message: FromExecutor) => void; reject: (error: WfnError) => void };
 
-/** Answers a guest's call to the host (a queue send): resolves with the value the guest gets, or rejects with its error. */
-export type HostCallHandler = (request: HostCallRequest) => Promise<string>;
+/** Answers a guest's call to the host for instance `instance`: resolves with the value the guest gets, or rejects with its error. */
+export type HostCallHandler = (request: HostCallRequest, instance: number) => Promise<unknown>;
 
 /**
  * Starts a worker with the host process's Node flags (minus those that only
@@ -203,7 +203,7 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
         this.emit("abandoned", message.instance);
         return;
       case "host-call":
-        this.#hostCalls(message.request).then(
+        this.#hostCalls(message.request, message.instance).then(
           (value) => this.alive && this.#send({ op: "host-reply", id: message.id, value }),
           (error: unknown) => this.alive && this.#send({ op: "host-reply", id: message.id, error: error instanceof Error ? error.message : String(error) }),
         );

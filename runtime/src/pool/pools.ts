@@ -3,23 +3,23 @@
 // `minInstances` warm) and hands out the same one after; `drain` retires
 // pools; `snapshots` and `instances` are what status and metrics read.
 import { prepareComponent } from "../artifact/prepare.js";
+import { CAPABILITIES } from "../capabilities/index.js";
 import { lambdaEnvironment } from "../config/lambda-env.js";
 import type { InstanceCounts } from "../host-types.js";
 import type { LogLevel } from "../observe/log.js";
 import type { PoolSnapshot } from "../observe/telemetry.js";
 import type { HostSettings } from "../settings.js";
 import type { VersionRecord } from "../store/store.js";
-import type { HostCallHandler } from "./executor.js";
 import { FunctionPool } from "./pool.js";
 import type { InstanceSettings } from "./protocol.js";
-import { Scheduler } from "./scheduler.js";
+import { Scheduler, type SchedulerOptions } from "./scheduler.js";
 
 export interface PoolsOptions {
   settings: HostSettings;
   /** A stored component's bytes (WFN_INVALID_ARTIFACT when it is missing). */
   componentBytes(sha256: string): Promise<Uint8Array>;
-  /** Answers guests' calls to the host (the executor services). */
-  hostCalls: HostCallHandler;
+  /** Answers guests' calls to the host (the capabilities' host sides). */
+  hostCalls: SchedulerOptions["hostCalls"];
   log(level: LogLevel, message: string): void;
 }
 
@@ -152,6 +152,7 @@ export class Pools {
       logLimitBytes: settings.logLimitBytes,
       maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
       maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
+      capabilities: CAPABILITIES.map((capability) => ({ name: capability.name, settings: capability.configure(config, settings) })),
     };
   }
 }

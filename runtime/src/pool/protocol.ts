@@ -1,4 +1,5 @@
 // Messages between the host (main thread) and an executor (worker thread).
+import type { InstanceCapability } from "../capabilities/guest.js";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import type { CallResult } from "../sandbox/instance.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
@@ -26,10 +27,16 @@ export interface InstanceSettings {
   maxOutboundRequestBytes: number;
   /** Largest outbound response body accepted, in bytes. */
   maxOutboundResponseBytes: number;
+  /** The capabilities of the table (capabilities/index.ts), each with its guest module and its data. */
+  capabilities: InstanceCapability[];
 }
 
-/** A guest's call to the host (today: sending a queue message). */
-export type HostCallRequest = { op: "send"; queue: string; body: string; attributes: Array<[string, string]> };
+/** A guest's call to the host: one operation of a capability (capabilities/). */
+export interface HostCallRequest {
+  capability: string;
+  op: string;
+  args: unknown[];
+}
 
 export type ToExecutor =
   | { op: "load"; component: LoadableComponent }
@@ -39,7 +46,7 @@ export type ToExecutor =
   | { op: "call"; id: number; instance: number; event: EventValue; context: ContextRecord }
   /** The instance's invocation timed out: never resume it. The executor answers `abandoned`. */
   | { op: "abandon"; instance: number }
-  | { op: "host-reply"; id: number; value: string }
+  | { op: "host-reply"; id: number; value: unknown }
   | { op: "host-reply"; id: number; error: string };
 
 export type FromExecutor =
@@ -47,7 +54,7 @@ export type FromExecutor =
   | { op: "failed"; id: number; message: string }
   | { op: "result"; id: number; result: CallResult }
   | { op: "abandoned"; instance: number }
-  | { op: "host-call"; id: number; request: HostCallRequest };
+  | { op: "host-call"; id: number; instance: number; request: HostCallRequest };
 
 /** Whether a view spans its whole (non-shared) buffer, so the buffer can be transferred instead of copied. */
 export function ownsBuffer(view: Uint8Array): boolean {

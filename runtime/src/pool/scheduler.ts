@@ -7,7 +7,9 @@
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
+import type { Caller } from "../capabilities/capability.js";
 import { Executor, type ExecutorHandle, type HostCallHandler } from "./executor.js";
+import type { HostCallRequest } from "./protocol.js";
 import type { FunctionPool as AnyPool, PoolScheduler, ScheduledResult } from "./pool.js";
 
 export type { ScheduledResult };
@@ -31,8 +33,8 @@ export interface SchedulerOptions {
   maxInvocationsPerInstance: number;
   /** How long close() waits for in-flight work before stopping executors, in ms. */
   drainTimeoutMs: number;
-  /** Answers guests' calls to the host (queue sends). Default: refuses them. */
-  hostCalls?: HostCallHandler;
+  /** Answers guests' calls to the host (the capabilities' host sides), told which function calls. Default: refuses them. */
+  hostCalls?: (request: HostCallRequest, caller: Caller) => Promise<unknown>;
   /** Told about lost executors and evictions, for the host's log. */
   onEvent?: (event: SchedulerEvent) => void;
   /** Starts executor `index`. Default: a worker thread (`Executor`); tests give a fake one. */
@@ -135,6 +137,8 @@ export class Scheduler implements PoolScheduler<Instance> {
   readonly #queue: PendingCall[] = [];
   readonly #warmTasks: WarmTask[] = [];
   readonly #pools = new Set<FunctionPool>();
+  /** Every instance, by its number (host calls name theirs). */
+  readonly #instances = new Map<number, Instance>();
   readonly #sweeper: NodeJS.Timeout;
   #instanceCount = 0;
   #closing = false;
@@ -406,6 +410,7 @@ export class Scheduler implements PoolScheduler<Instance> {
     const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", invocations: 0, lastUsedAt: Date.now(), initMs: undefined };
     pool.instances.add(instance);
     slot.instances.add(instance);
+    this.#instances.set(instance.id, instance);
     this.#instanceCount++;
     slot.starting++;
     try {
@@ -560,9 +565,18 @@ export class Scheduler implements PoolScheduler<Instance> {
 
   #startExecutor(slot: Slot): ExecutorHandle {
     slot.startedAt = performance.now();
-    const executor = (this.#options.startExecutor ?? startWorkerExecutor)(slot.index, this.#options.hostCalls ?? refuseHostCalls);
+    const executor = (this.#options.startExecutor ?? startWorkerExecutor)(slot.index, (request, id) => this.#hostCall(request, id));
     executor.once("exit", (reason) => this.#onExecutorExit(slot, executor, reason));
     return executor;
+  }
+
+  /** A guest's call to the host, with its function as the host knows it (never as the guest says). */
+  #hostCall(request: HostCallRequest, id: number): Promise<unknown> {
+    const instance = this.#instances.get(id);
+    if (instance === undefined) return Promise.reject("the instance is gone");
+    const handler = this.#options.hostCalls;
+    if (handler === undefined) return Promise.reject("this host takes no calls from functions");
+    return handler(request, { functionName: instance.pool.name, config: instance.pool.config });
   }
 
   /** Removes an instance and tells its executor to free it. */
@@ -575,6 +589,7 @@ export class Scheduler implements PoolScheduler<Instance> {
   /** Removes an instance from the books only (its executor is gone or will be). */
   #forget(instance: Instance): void {
     if (instance.pool.instances.delete(instance)) this.#instanceCount--;
+    this.#instances.delete(instance.id);
     instance.slot.instances.delete(instance);
   }
 
@@ -606,7 +621,6 @@ export class Scheduler implements PoolScheduler<Instance> {
 
 const startWorkerExecutor = (index: number, hostCalls: HostCallHandler): ExecutorHandle => new Executor(index, hostCalls);
 
-const refuseHostCalls: HostCallHandler = () => Promise.reject(new Error("this host takes no calls from functions"));
 
 function throttled(detail: string): WfnError {
   return new WfnError("WFN_THROTTLED", "Rate Exceeded.", { details: { reason: "ReservedFunctionConcurrentInvocationLimitExceeded", detail } });

@@ -4,10 +4,11 @@
 import { clockImports } from "./capabilities/clocks.js";
 import { environmentImports } from "./capabilities/environment.js";
 import { filesystemImports } from "./capabilities/filesystem.js";
-import { hostImports, type SendMessage } from "./capabilities/host.js";
+import { hostImports } from "./capabilities/host.js";
 import { httpImports } from "./capabilities/http.js";
 import { ioImports } from "./capabilities/io.js";
 import type { CallState } from "./call-state.js";
+import { capabilityImports, type CapabilityCall, type InstanceCapability } from "../capabilities/guest.js";
 import { LogCollector, stdioImports } from "./capabilities/logs.js";
 import { randomImports } from "./capabilities/random.js";
 import { socketImports } from "./capabilities/sockets.js";
@@ -27,8 +28,10 @@ export interface Capabilities {
   maxOutboundResponseBytes: number;
   /** Whether outbound requests may leave at all (false: every one is refused). Default true. */
   outbound?: boolean;
-  /** Queue sends; refused when absent. */
-  sendMessage?: SendMessage;
+  /** Each capability's data (capabilities/guest.ts); without it, every capability refuses its calls. */
+  capabilities?: readonly InstanceCapability[];
+  /** Reaches the host for a capability's call; without it, every call is refused. */
+  hostCall?: CapabilityCall;
 }
 
 
@@ -37,13 +40,13 @@ let shared: Record<string, object> | undefined;
 /** Builds an instance's imports; `logs` receives what the guest writes. */
 export function createImports(capabilities: Capabilities, logs: LogCollector, call: CallState): Record<string, object> {
   shared ??= { ...randomImports(), ...filesystemImports(), ...socketImports() };
-  return {
+  const imports: Record<string, object> = {
     ...shared,
     ...ioImports(call),
     ...clockImports(call),
     ...environmentImports(capabilities.env),
     ...stdioImports(logs),
-    ...hostImports(logs, call, capabilities.sendMessage),
+    ...hostImports(logs),
     ...httpImports(
       outboundHandler({
         functionName: capabilities.functionName,
@@ -58,6 +61,8 @@ export function createImports(capabilities: Capabilities, logs: LogCollector, ca
       capabilities.maxOutboundRequestBytes,
     ),
   };
+  for (const [name, functions] of Object.entries(capabilityImports(capabilities.capabilities, capabilities.hostCall, call))) imports[name] = { ...imports[name], ...functions };
+  return imports;
 }
 
 export { LogCollector };

@@ -10,6 +10,8 @@ import type { DatabaseSync, StatementSync } from "node:sqlite";
 import { WfnError } from "../errors.js";
 import { lockDataDir } from "./data-dir-lock.js";
 import { storeFailure } from "./failures.js";
+import type { KvStore } from "./kv.js";
+import { KV_MIGRATION, SqliteKv } from "./sqlite-kv.js";
 import type { Manifest } from "../artifact/manifest.js";
 import type { QueueConfig } from "../config/function-config.js";
 import type {
@@ -102,6 +104,7 @@ const MIGRATIONS: string[] = [
      key TEXT PRIMARY KEY,
      value TEXT NOT NULL
    );`,
+  KV_MIGRATION,
 ];
 
 type Row = Record<string, unknown>;
@@ -287,7 +290,10 @@ class SqliteStore implements Store {
   readonly #unlock: (() => void) | undefined;
   readonly #dataDir: string | undefined;
 
+  readonly kv: KvStore;
+
   constructor(db: DatabaseSync, blobs: Blobs, unlock: (() => void) | undefined, dataDir: string | undefined) {
+    this.kv = new SqliteKv({ sql: (text) => this.#sql(text), write: (body) => this.#write(body) });
     this.#db = db;
     this.#blobs = blobs;
     this.#unlock = unlock;

@@ -4,6 +4,7 @@
 // The interface is narrow and asynchronous so that a shared server (such as
 // PostgreSQL) can implement it for many hosts; ./sqlite.ts is the embedded one.
 
+import type { KvStore } from "./kv.js";
 import type { Manifest } from "../artifact/manifest.js";
 import type { QueueConfig } from "../config/function-config.js";
 
@@ -123,6 +124,8 @@ export interface AsyncFailure {
 }
 
 export interface Store {
+  /** Key-value namespaces (the kv capability). */
+  readonly kv: KvStore;
   /** Everything deployed. */
   loadRegistry(): Promise<RegistrySnapshot>;
   /** Applies a change to what is deployed, all of it or none. */

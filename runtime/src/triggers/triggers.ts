@@ -9,7 +9,6 @@ import type { HostQueues, InvokeOptions } from "../host-types.js";
 import type { InvocationResult } from "../invocation.js";
 import type { LogSink } from "../observe/log.js";
 import type { QueueSnapshot } from "../observe/telemetry.js";
-import type { HostCallRequest } from "../pool/protocol.js";
 import type { HostSettings } from "../settings.js";
 import type { Store } from "../store/store.js";
 import { AsyncInvocations } from "./async.js";
@@ -125,12 +124,6 @@ export class Triggers {
   /** Every queue's depth, for metrics. */
   async queueSnapshots(): Promise<QueueSnapshot[]> {
     return (await this.queues.stats()).map((q) => ({ queue: q.name, visible: q.visible, inFlight: q.inFlight, deadLettered: q.deadLettered }));
-  }
-
-  /** A guest's call to the host (an executor service): today, sending a queue message. */
-  async hostCall(request: HostCallRequest): Promise<string> {
-    const [id] = await this.queues.send(request.queue, [{ body: request.body, attributes: Object.fromEntries(request.attributes) }]);
-    return id!;
   }
 }
 

@@ -1,6 +1,7 @@
 // Builds the author-facing Context from the world's context record.
 import type { ContextRecord } from "../abi.js";
 import type { Context } from "../types.js";
+import { kv } from "./kv.js";
 import { sendMessage } from "./queue.js";
 
 /** Creates the `ctx` passed to a handler for one invocation. */
@@ -25,5 +26,6 @@ export function createContext(record: ContextRecord, env: Readonly<Record<string
       return clientContext;
     },
     sendMessage,
+    kv,
   };
 }

@@ -10,11 +10,13 @@
 import { getEnvironment } from "wasi:cli/environment@0.2.10";
 import { log } from "wfn:function/host@0.1.0";
 import type { ContextRecord, EventValue, HandleResult, OutcomeValue } from "../abi.js";
+import type { KvNamespace } from "../types.js";
 import { fromApiGatewayResult, toApiGatewayEvent } from "./apigw.js";
 import { routeConsole } from "./console.js";
 import { FunctionShapeError, toFunctionError } from "./errors.js";
 import { guardFetch } from "./fetch.js";
 import { toS3Event, toScheduledEvent, toSqsEvent } from "./lambda-events.js";
+import { kv } from "./kv.js";
 import { sendMessage } from "./queue.js";
 
 /** Lambda's `context` object (the shape of `Context` in @types/aws-lambda). */
@@ -35,6 +37,8 @@ export interface LambdaContext {
   succeed(result: unknown): void;
   /** wfn's own: sends a message to one of the app's queues; resolves with its id once stored. */
   sendMessage(queue: string, body: string, attributes?: Readonly<Record<string, string>>): Promise<string>;
+  /** wfn's own: a key-value namespace the function declares (`kv` in wfn.json). */
+  kv(namespace: string): KvNamespace;
 }
 
 type Handler = (event: unknown, context: LambdaContext, callback?: (error?: unknown, result?: unknown) => void) => unknown;
@@ -139,6 +143,7 @@ function createLambdaContext(record: ContextRecord, logStream: string, settle: (
     fail: (error) => settle(error ?? new Error("context.fail() was called")),
     succeed: (result) => settle(undefined, result),
     sendMessage,
+    kv,
   };
 }
 
