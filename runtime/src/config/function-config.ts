@@ -1,6 +1,7 @@
 // A function's configuration: the one place that knows the fields, their
 // defaults and their limits. `wfn.json` (cli) and manifests (runtime) both
 // resolve through here.
+import { schemaFacts } from "./schema.js";
 import { checkCapabilityConfig, resolveCapabilityConfig, type CapabilityConfig } from "../capabilities/config.js";
 import { WfnError } from "../errors.js";
 import { parseOutboundRule } from "../outbound/policy.js";
@@ -108,7 +109,15 @@ export interface QueueConfig {
 
 export type QueueConfigInput = Partial<QueueConfig>;
 
-export const QUEUE_DEFAULTS = Object.freeze({ visibilityTimeoutSeconds: 30, maxReceiveCount: 5, retentionSeconds: 4 * 86_400 });
+const FUNCTION_SCHEMA = schemaFacts("function");
+const QUEUE_SCHEMA = schemaFacts("queue");
+
+/** Defaults of a queue, as wfn.schema.json states them. */
+export const QUEUE_DEFAULTS = Object.freeze({
+  visibilityTimeoutSeconds: QUEUE_SCHEMA.default<number>("visibilityTimeoutSeconds"),
+  maxReceiveCount: QUEUE_SCHEMA.default<number>("maxReceiveCount"),
+  retentionSeconds: QUEUE_SCHEMA.default<number>("retentionSeconds"),
+});
 
 /** Fills in a queue's defaults. */
 export function resolveQueueConfig(name: string, input: QueueConfigInput = {}): QueueConfig {
@@ -120,23 +129,28 @@ export function resolveQueueConfig(name: string, input: QueueConfigInput = {}): 
   };
 }
 
+/** Defaults of a function's configuration, as wfn.schema.json states them. */
 export const FUNCTION_DEFAULTS = Object.freeze({
   routes: [] as string[],
   env: {} as Record<string, string>,
-  memoryMB: 128,
-  timeoutMs: 3000,
-  minInstances: 0,
-  maxConcurrency: 10,
-  isolation: "instance" as "instance" | "request",
-  allowedOutboundHosts: [] as string[],
-  style: "auto" as "auto" | "web" | "lambda",
+  memoryMB: FUNCTION_SCHEMA.default<number>("memoryMB"),
+  timeoutMs: FUNCTION_SCHEMA.default<number>("timeoutMs"),
+  minInstances: FUNCTION_SCHEMA.default<number>("minInstances"),
+  maxConcurrency: FUNCTION_SCHEMA.default<number>("maxConcurrency"),
+  isolation: FUNCTION_SCHEMA.default<"instance" | "request">("isolation"),
+  allowedOutboundHosts: FUNCTION_SCHEMA.default<string[]>("allowedOutboundHosts"),
+  style: FUNCTION_SCHEMA.default<"auto" | "web" | "lambda">("style"),
+  auth: FUNCTION_SCHEMA.default<"none" | "key">("auth"),
+  maximumRetryAttempts: FUNCTION_SCHEMA.default<number>("async.maximumRetryAttempts"),
+  maximumEventAgeSeconds: FUNCTION_SCHEMA.default<number>("async.maximumEventAgeSeconds"),
 });
 
+/** Bounds of a function's numeric settings, as wfn.schema.json states them (checked again for configurations that did not pass through it). */
 export const LIMITS = Object.freeze({
-  memoryMB: { min: 16, max: 4096 },
-  timeoutMs: { min: 1, max: 900_000 },
-  minInstances: { min: 0, max: 1000 },
-  maxConcurrency: { min: 1, max: 10_000 },
+  memoryMB: FUNCTION_SCHEMA.limits("memoryMB"),
+  timeoutMs: FUNCTION_SCHEMA.limits("timeoutMs"),
+  minInstances: FUNCTION_SCHEMA.limits("minInstances"),
+  maxConcurrency: FUNCTION_SCHEMA.limits("maxConcurrency"),
 });
 
 export { FUNCTION_NAME_PATTERN } from "./names.js";
@@ -239,11 +253,11 @@ export function resolveFunctionConfig(input: FunctionConfigInput): FunctionConfi
     ...(input.schedule === undefined ? {} : { schedule: resolveSchedule(input.schedule) }),
     ...(input.storage === undefined ? {} : { storage: { ...input.storage, events: input.storage.events ?? ["*"] } }),
     async: {
-      maximumRetryAttempts: input.async?.maximumRetryAttempts ?? 2,
-      maximumEventAgeSeconds: input.async?.maximumEventAgeSeconds ?? 21_600,
+      maximumRetryAttempts: input.async?.maximumRetryAttempts ?? FUNCTION_DEFAULTS.maximumRetryAttempts,
+      maximumEventAgeSeconds: input.async?.maximumEventAgeSeconds ?? FUNCTION_DEFAULTS.maximumEventAgeSeconds,
       ...(input.async?.onFailure === undefined ? {} : { onFailure: input.async.onFailure }),
     },
-    auth: input.auth ?? "none",
+    auth: input.auth ?? FUNCTION_DEFAULTS.auth,
     ...resolveCapabilityConfig(input),
   };
 }

@@ -38,6 +38,43 @@ function compiler(): Ajv {
 
 const validators = new Map<string, ValidateFunction>();
 
+interface PropertySchema {
+  default?: unknown;
+  minimum?: number;
+  maximum?: number;
+  properties?: Record<string, PropertySchema>;
+}
+
+/**
+ * A definition's defaults and bounds as the schema states them
+ * (`definitions.<name>.properties`, a dotted path for nested ones):
+ * configuration code takes them from here, never from a copy.
+ */
+export function schemaFacts(definition: "function" | "queue"): {
+  default<T>(path: string): T;
+  limits(path: string): { min: number; max: number };
+} {
+  const root = (projectSchema() as unknown as { definitions: Record<string, PropertySchema> }).definitions[definition]!;
+  const at = (path: string): PropertySchema => {
+    let node: PropertySchema | undefined = root;
+    for (const part of path.split(".")) node = node?.properties?.[part];
+    if (node === undefined) throw new Error(`wfn.schema.json has no ${definition}.${path}`);
+    return node;
+  };
+  return {
+    default<T>(path: string): T {
+      const node = at(path);
+      if (!("default" in node)) throw new Error(`wfn.schema.json gives ${definition}.${path} no default`);
+      return structuredClone(node.default) as T;
+    },
+    limits(path: string) {
+      const node = at(path);
+      if (node.minimum === undefined || node.maximum === undefined) throw new Error(`wfn.schema.json gives ${definition}.${path} no minimum and maximum`);
+      return { min: node.minimum, max: node.maximum };
+    },
+  };
+}
+
 /** Returns a validator for a schema (by `$id`, or an inline schema object keyed by `key`). */
 export function validatorFor(key: string, schema?: object): (value: unknown) => SchemaProblem[] {
   let validate = validators.get(key);

@@ -1,7 +1,6 @@
 // Lambda's event shapes for non-HTTP triggers: EventBridge scheduled events,
 // SQS batches and S3 notifications, built from the world's records.
 import type { QueueBatchRecord, ScheduleEventRecord, StorageRecordValue } from "../abi.js";
-import { md5Hex } from "./md5.js";
 
 /** `ScheduledEvent` (@types/aws-lambda). */
 export function toScheduledEvent(record: ScheduleEventRecord, region: string, account: string) {
@@ -34,10 +33,7 @@ export function toSqsEvent(record: QueueBatchRecord, region: string, account: st
       messageAttributes: Object.fromEntries(
         message.attributes.map(([name, value]) => [name, { stringValue: value, stringListValues: [], binaryListValues: [], dataType: "String" }]),
       ),
-      // Computed when read: hashing every body of every batch in the guest costs, and few handlers look.
-      get md5OfBody() {
-        return md5Hex(message.body);
-      },
+      md5OfBody: message.md5OfBody,
       eventSource: "aws:sqs",
       eventSourceARN: `arn:aws:sqs:${region}:${account}:${record.queue}`,
       awsRegion: region,
