@@ -58,16 +58,14 @@ async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<v
     const { settings } = message;
     instances.set(
       message.instance,
-      SandboxInstance.create(component.glue, component.modules, component.images, {
-        functionName: settings.functionName,
-        env: settings.env,
-        logLimitBytes: settings.logLimitBytes,
-        allowedOutboundHosts: settings.allowedOutboundHosts,
-        maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
-        maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
-        capabilities: settings.capabilities,
-        hostCall: (capability, op, args) => hostCall(message.instance, { capability, op, args }),
-      }, { interrupt: component.interrupt, memories, id: message.instance }),
+      SandboxInstance.create(
+        component.glue,
+        component.modules,
+        component.images,
+        // The version's settings as the host made them, and this executor's way to the host.
+        { ...settings, hostCall: (capability, op, args) => hostCall(message.instance, { capability, op, args }) },
+        { interrupt: component.interrupt, memories, id: message.instance },
+      ),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });
   } catch (error) {

@@ -5,7 +5,7 @@
 // function (`maxConcurrency` instances busy) and per host (`maxInstances`).
 // Runs on the host's main thread. See ./README.md for the design.
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
-import { WfnError } from "../errors.js";
+import { asWfnError, WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
 import type { Caller } from "../capabilities/capability.js";
 import { Executor, type ExecutorHandle, type HostCallHandler } from "./executor.js";
@@ -351,7 +351,7 @@ export class Scheduler implements PoolScheduler<Instance> {
         if (call !== undefined) {
           this.#unqueue(call);
           clearTimeout(call.queueTimer);
-          call.reject(error instanceof WfnError ? error : new WfnError("WFN_INTERNAL", String(error)));
+          call.reject(asWfnError(error));
         }
         this.#afterWork();
       },
@@ -488,7 +488,7 @@ export class Scheduler implements PoolScheduler<Instance> {
     clearTimeout(running.timer);
     running.call.pool.running--;
     slot.running.delete(running);
-    running.call.reject(error instanceof WfnError ? error : new WfnError("WFN_EXECUTOR_FAILED", String(error)));
+    running.call.reject(asWfnError(error, "WFN_EXECUTOR_FAILED"));
     // The executor's exit handler replaces it and re-warms what was lost.
   }
 
