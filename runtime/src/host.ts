@@ -65,12 +65,8 @@ class WfnHost implements Host {
     const hostLog = hostLogger(log);
     // The ports below read the host's state when they are called, not now.
     const closing = () => this.#closing !== undefined;
-    this.#pools = new Pools({
-      settings,
-      componentBytes: (sha256) => this.#deployments.componentBytes(sha256),
-      hostCalls: (request, caller) => this.#hostCalls.handle(request, caller),
-      log: hostLog,
-    });
+    const componentBytes = (sha256: string) => this.#deployments.componentBytes(sha256);
+    this.#pools = new Pools({ settings, componentBytes, hostCalls: (request, caller) => this.#hostCalls.handle(request, caller), log: hostLog });
     this.#deployments = new Deployments({
       store,
       pools: this.#pools,
@@ -110,10 +106,8 @@ class WfnHost implements Host {
       acceptAsync: (name, event, requestId, qualifier) => this.#triggers.async.accept(name, event, requestId, qualifier),
       closing,
     });
-    mountRoutes(
-      this.app,
-      hostRoutes({ settings, deployments: this.#deployments, triggers: this.#triggers, store, host: this, metrics: this.#metrics, logs: this.#logStore, log, closing }),
-    );
+    const rooms = { settings, deployments: this.#deployments, triggers: this.#triggers, store, host: this, metrics: this.#metrics, logs: this.#logStore, log, closing };
+    mountRoutes(this.app, hostRoutes(rooms));
   }
 
   async start(): Promise<void> {
