@@ -61,4 +61,7 @@ try {
   await rm(dataDir, { recursive: true, force: true });
   await rm(directDir, { recursive: true, force: true });
 }
-console.log(JSON.stringify({ count: COUNT, rounds: ROUNDS, valueBytes: SIZE, ...rows }));
+const result = { count: COUNT, rounds: ROUNDS, valueBytes: SIZE, ...rows };
+// run.mjs reads the result over IPC; run alone, it prints it.
+if (process.send) process.send({ result });
+else console.log(JSON.stringify(result));

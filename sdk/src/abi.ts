@@ -44,8 +44,6 @@ export interface QueueMessageRecord {
   receiveCount: number;
   sentTimestamp: bigint;
   firstReceiveTimestamp: bigint;
-  /** Lower-case hex MD5 of the body (computed by the host). */
-  md5OfBody: string;
 }
 
 export interface QueueBatchRecord {

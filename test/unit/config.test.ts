@@ -92,6 +92,16 @@ describe("allowedOutboundHosts", () => {
   });
 });
 
+describe("md5 (for SQS md5OfBody, computed inside the guest)", () => {
+  it("matches Node's implementation", async () => {
+    const { md5Hex } = await import("../../sdk/src/guest/md5.js");
+    const { createHash } = await import("node:crypto");
+    for (const text of ["", "a", "Test message.", "é€😀", "x".repeat(1000)]) {
+      expect(md5Hex(text)).toBe(createHash("md5").update(text).digest("hex"));
+    }
+  });
+});
+
 describe("routing", () => {
   it("matches methods, parameters and wildcards", () => {
     const table = new RouteTable([

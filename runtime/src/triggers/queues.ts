@@ -3,7 +3,6 @@
 // after the invocation that processed it succeeded (at least once); failed
 // ones come back after the queue's visibility timeout, and after
 // `maxReceiveCount` deliveries move to the dead-letter queue.
-import { createHash } from "node:crypto";
 import type { EventValue } from "@wfn/sdk/abi";
 import type { QueueConfig, QueueTriggerConfig } from "../config/function-config.js";
 import { WfnError } from "../errors.js";
@@ -239,7 +238,6 @@ export class Queues {
           receiveCount: m.receiveCount,
           sentTimestamp: BigInt(m.sentAt),
           firstReceiveTimestamp: BigInt(m.firstReceivedAt ?? m.sentAt),
-          md5OfBody: createHash("md5").update(m.body).digest("hex"),
         })),
       },
     };

@@ -111,10 +111,6 @@ declare module 'wfn:function/types@0.1.0' {
      * Unix epoch milliseconds of the first delivery.
      */
     firstReceiveTimestamp: bigint,
-    /**
-     * Lower-case hex MD5 of the body's UTF-8 bytes (SQS's `md5OfBody`), computed by the host.
-     */
-    md5OfBody: string,
   }
   /**
    * A batch of messages from one queue.
