@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readArtifact, serve, createHost } from "@wfn/runtime";
 import { APP_BUILD, CACHE_DIR, HOSTILE_BUILD, ROOT } from "./helpers/paths.js";
+import { eventually } from "./helpers/collector.js";
 import { startHost } from "./helpers/host.js";
 
 const count = (fnName: string, host: { functions(): Array<{ name: string; instances: { total: number } }> }) =>
@@ -12,6 +13,8 @@ const count = (fnName: string, host: { functions(): Array<{ name: string; instan
 describe("throttling", () => {
   it("queues beyond maxConcurrency, then answers 429 TooManyRequestsException when the queue is full or the wait too long", async () => {
     const app = await startHost({ functions: [await readArtifact(join(HOSTILE_BUILD, "sleepy"))], maxQueueLength: 1, maxQueueWaitMs: 300 });
+    // An instance warm first: in a fresh process, creating the first one can outlast the 300 ms wait on its own.
+    await eventually(async () => ((await app.get("/sleepy?ms=0")).status === 200 ? true : undefined), 10_000, "a warm instance");
     const responses = await Promise.all(Array.from({ length: 6 }, () => app.get("/sleepy?ms=800")));
     const statuses = responses.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 429, 429, 429, 429]);

@@ -80,6 +80,7 @@ describe("schedules", () => {
   });
 
   it("lists schedules with their next and last firing", async () => {
+    await eventually(() => (ticks(app.logs, "ticker").length >= 1 ? true : undefined), 5000, "a first tick");
     const response = await app.get("/_wfn/schedules");
     expect(response.status).toBe(200);
     const { schedules } = (await response.json()) as { schedules: ScheduleStatus[] };
@@ -93,12 +94,19 @@ describe("schedules", () => {
 
   it("stops firing a function that is removed", async () => {
     expect(await app.host.undeploy("ticker")).toBe(true);
-    const before = ticks(app.logs, "ticker").length;
-    await new Promise((resolve) => setTimeout(resolve, 2200));
-    // At most one firing that was already accepted may still run.
-    expect(ticks(app.logs, "ticker").length - before).toBeLessThanOrEqual(1);
-    const { schedules } = (await (await app.get("/_wfn/schedules")).json()) as { schedules: ScheduleStatus[] };
-    expect(schedules.map((s) => s.function)).not.toContain("ticker");
+    try {
+      const before = ticks(app.logs, "ticker").length;
+      await new Promise((resolve) => setTimeout(resolve, 2200));
+      // At most one firing that was already accepted may still run.
+      expect(ticks(app.logs, "ticker").length - before).toBeLessThanOrEqual(1);
+      const { schedules } = (await (await app.get("/_wfn/schedules")).json()) as { schedules: ScheduleStatus[] };
+      expect(schedules.map((s) => s.function)).not.toContain("ticker");
+    } finally {
+      // The other tests of this file find the ticker deployed and fired, whatever their order.
+      await app.host.deploy(join(SCHEDULES_BUILD, "ticker"));
+      const redeployed = ticks(app.logs, "ticker").length;
+      await eventually(() => (ticks(app.logs, "ticker").length > redeployed ? true : undefined), 5000, "the redeployed ticker to fire");
+    }
   });
 });
 

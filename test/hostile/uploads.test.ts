@@ -194,10 +194,13 @@ describe("an upload", () => {
     expect(await abandoned).toBe("aborted by the client");
     await eventually(async () => ((await filesUnder(uploadDir())).length === 0 ? true : undefined), 10_000, "the temporary files to go");
 
-    const changed = JSON.stringify({ ...hello.manifest, config: { ...hello.manifest.config, env: { GREETING: "uploaded" } } });
+    // A configuration no other test deploys, so that this upload makes a version whatever ran before.
+    const greeting = `uploaded-${Date.now()}`;
+    const before = app.host.function("hello")!.latestVersion!;
+    const changed = JSON.stringify({ ...hello.manifest, config: { ...hello.manifest.config, env: { GREETING: greeting } } });
     expect((await upload([["hello/manifest.json", changed], ["hello/component.wasm", hello.component], ["description", "streamed"]])).status).toBe(200);
-    expect(app.host.versions("hello").at(-1)).toMatchObject({ version: 2, description: "streamed" });
-    expect(await (await app.get("/")).text()).toContain("uploaded");
+    expect(app.host.versions("hello").at(-1)).toMatchObject({ version: before + 1, description: "streamed" });
+    expect(await (await app.get("/")).text()).toContain(greeting);
     expect(await filesUnder(uploadDir())).toEqual([]);
   });
 
