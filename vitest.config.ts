@@ -9,6 +9,10 @@ export default defineConfig({
     teardownTimeout: 30_000,
     // Tests start real hosts with real worker threads; two files at a time keeps a 2-core machine responsive.
     maxWorkers: 2,
+    // Tests run in a new order every run, so none can lean on the one before it (a scenario
+    // written as ordered steps says so with `{ shuffle: false }`). The seed is printed at the
+    // start; `npx vitest run --sequence.seed=<seed>` repeats a failing order.
+    sequence: { shuffle: { files: false, tests: true } },
     projects: [
       // The fast layer: modules on their own (a fake executor, fake timers), no built component, no host. Seconds.
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], env } },

@@ -105,7 +105,10 @@ afterAll(async () => {
   await Promise.all(temp.map((dir) => rm(dir, { recursive: true, force: true })));
 });
 
-describe("a deployment target", () => {
+// One scenario in steps, as a team lives it: each step starts from the state
+// the one before left (version numbers, aliases, the traffic split), so the
+// steps keep their order even when the suite runs shuffled.
+describe("a deployment target", { shuffle: false }, () => {
   it("starts with nothing deployed and refuses its admin API without the key", async () => {
     await server.waitFor(/admin API \(\/_wfn\/\): needs one of 1 admin key\(s\)/);
     expect((await fetch(`${url}/_wfn/functions`)).status).toBe(401);

@@ -61,6 +61,9 @@ describe("an infinite loop", () => {
   });
 
   it("leaves the pools at their warm size once the executor is replaced", async () => {
+    const timedOut = await app.get("/spin");
+    expect(timedOut.status).toBe(504);
+    await timedOut.body?.cancel();
     await expect.poll(() => app.host.functions().find((fn) => fn.name === "spin")!.instances.total, { timeout: 10_000 }).toBe(1);
     await expect.poll(() => app.host.functions().find((fn) => fn.name === "good")!.instances.total, { timeout: 10_000 }).toBeGreaterThanOrEqual(1);
     expect(app.logs.some((r) => r.level === "error" && /Task timed out/.test(r.message))).toBe(true);

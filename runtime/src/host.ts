@@ -42,7 +42,8 @@ class WfnHost implements Host {
   readonly region: string;
   readonly #settings: HostSettings;
   readonly #store: Store;
-  readonly #log: LogSink;
+  /** The host's own lines (not an invocation's), to the same sink as every record. */
+  readonly #hostLog: ReturnType<typeof hostLogger>;
   readonly #logStore = new LogStore();
   readonly #pools: Pools;
   readonly #deployments: Deployments;
@@ -58,11 +59,11 @@ class WfnHost implements Host {
     this.#store = store;
     this.region = settings.region;
     const sink = options.log ?? textSink();
-    const log: LogSink = (this.#log = (record) => {
+    const log: LogSink = (record) => {
       this.#logStore.append(record);
       sink(record);
-    });
-    const hostLog = hostLogger(log);
+    };
+    const hostLog = (this.#hostLog = hostLogger(log));
     // The ports below read the host's state when they are called, not now.
     const closing = () => this.#closing !== undefined;
     const componentBytes = (sha256: string) => this.#deployments.componentBytes(sha256);
@@ -113,7 +114,7 @@ class WfnHost implements Host {
   async start(): Promise<void> {
     // Before any schedule fires: claims left in the store belong to a host that is gone.
     await this.#triggers.recover();
-    await loadAtStartup(this.#settings.startup, { deployments: this.#deployments, pools: this.#pools, store: this.#store, cacheDir: this.#settings.cacheDir, log: hostLogger(this.#log) });
+    await loadAtStartup(this.#settings.startup, { deployments: this.#deployments, pools: this.#pools, store: this.#store, cacheDir: this.#settings.cacheDir, log: this.#hostLog });
     this.#triggers.start();
     // Ready for the first deployment (compiling the validators is ~100 ms), without delaying start-up.
     setImmediate(prepareValidators).unref();

@@ -37,19 +37,14 @@ export interface HostSettings extends Limits {
 
 /** Fills in every default of `options`. */
 export function hostSettings(options: HostOptions): HostSettings {
-  const limits = { ...DEFAULTS };
-  for (const key of Object.keys(DEFAULTS) as Array<keyof Limits>) {
-    const value = (options as Partial<Limits>)[key];
-    if (value !== undefined) limits[key] = value;
-  }
   return {
-    ...limits,
+    ...withDefaults(DEFAULTS, options),
     region: options.region ?? DEFAULT_REGION,
     cacheDir: options.cacheDir ?? defaultCacheDir(),
     executors: Math.max(1, options.executors ?? Math.min(4, availableParallelism())),
     // Beside the store when there is one (a tmpfs /tmp would hold uploads in memory).
     uploadDir: options.dataDir === undefined ? tmpdir() : join(options.dataDir, "uploads"),
-    kv: { ...KV_DEFAULTS, ...definedOnly(options.kv ?? {}) },
+    kv: withDefaults(KV_DEFAULTS, options.kv ?? {}),
     startup: {
       dirs: options.dir === undefined ? [] : ([] as string[]).concat(options.dir),
       functions: options.functions ?? [],
@@ -64,6 +59,12 @@ export function hostSettings(options: HostOptions): HostSettings {
   };
 }
 
-function definedOnly<T extends object>(values: T): Partial<T> {
-  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
+/** Each field of `defaults`, taken from `given` where it is set there (other fields of `given` are ignored). */
+function withDefaults<T extends object>(defaults: T, given: { [K in keyof T]?: T[K] | undefined }): T {
+  const result = { ...defaults };
+  for (const key of Object.keys(defaults) as Array<keyof T>) {
+    const value = given[key];
+    if (value !== undefined) result[key] = value;
+  }
+  return result;
 }

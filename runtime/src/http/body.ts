@@ -69,6 +69,8 @@ export async function readChunks(source: AsyncIterable<Uint8Array>, limit: numbe
     if (size > limit) throw refuse(size);
     chunks.push(chunk);
   }
+  // Joined into a buffer of its own rather than with Buffer.concat, whose small results share
+  // Node's allocation pool: the body is transferred to an executor, buffer and all.
   if (chunks.length === 0) return new Uint8Array(0);
   if (chunks.length === 1 && chunks[0]!.byteOffset === 0 && chunks[0]!.byteLength === chunks[0]!.buffer.byteLength) return chunks[0]!;
   const body = new Uint8Array(size);
