@@ -56,6 +56,12 @@ export interface HostOptions {
   asyncPollMs?: number;
   /** Folder of the host's store (queues, asynchronous invocations, schedules). Default: none — kept in memory, lost when the host stops. */
   dataDir?: string;
+  /**
+   * A PostgreSQL URL (`postgres://user:password@host:5432/database`) to keep the host's state in
+   * instead of the embedded SQLite store in `dataDir`. One host per database for now (a second
+   * host on the same database is refused at start); see docs/storage.md.
+   */
+  store?: string;
   /** Queues, in addition to those declared in the build folders' app.json. */
   queues?: Record<string, QueueConfigInput>;
   /** Region in ARN-style names and in Lambda-style functions' AWS_REGION. Default: `us-east-1`. */

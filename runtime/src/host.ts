@@ -20,13 +20,13 @@ import { LogStore } from "./observe/log-store.js";
 import { Metrics } from "./observe/metrics.js";
 import { Pools } from "./pool/pools.js";
 import { hostSettings, type HostSettings } from "./settings.js";
-import { openSqliteStore } from "./store/sqlite.js";
+import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import { Triggers } from "./triggers/triggers.js";
 
 /** Starts a host. Bad artifacts do not stop it: they are reported as failed functions. */
 export async function createHost(options: HostOptions = {}): Promise<Host> {
-  const store = await openSqliteStore(options.dataDir);
+  const store = await openStore(options.store, options.dataDir);
   const host = new WfnHost(options, store);
   try {
     await host.start();

@@ -28,6 +28,9 @@ Options:
                         and schedule state are kept (default: .wfn/data in the
                         first project, else ./.wfn/data); survives restarts
                         and crashes, and keeps what \`wfn deploy\` shipped
+  --store <url>         keep that state in PostgreSQL instead
+                        (postgres://user:password@host:5432/database; also
+                        WFN_STORE); one host per database for now
   --admin-key <key>     a key for the admin API under /_wfn/ (repeatable; also
                         WFN_ADMIN_KEYS, comma-separated). Without one, the
                         host makes a key for this run and writes it to
@@ -52,6 +55,7 @@ export const serveOptions = {
   build: { type: "boolean", default: true },
   executors: { type: "string" },
   "data-dir": { type: "string" },
+  store: { type: "string" },
   "admin-key": { type: "string", multiple: true },
   "admin-key-file": { type: "string" },
   "invoke-key": { type: "string", multiple: true },
@@ -67,6 +71,8 @@ export interface ServeSettings {
   executors: number | undefined;
   /** The host's store folder; undefined: `<first project>/.wfn/data`. */
   dataDir: string | undefined;
+  /** A PostgreSQL URL for the host's state instead of the data folder's SQLite store. */
+  store: string | undefined;
   adminKeys: string[];
   /** Made for this run when no admin key was given (written to the local key file once the port is known). */
   localKey: string | undefined;
@@ -83,6 +89,7 @@ export async function serveSettings(values: {
   host: string;
   executors?: string | undefined;
   "data-dir"?: string | undefined;
+  store?: string | undefined;
   "log-format": string;
   "admin-key"?: string[] | undefined;
   "admin-key-file"?: string | undefined;
@@ -116,6 +123,7 @@ export async function serveSettings(values: {
     hostname: values.host,
     executors,
     dataDir,
+    store: storeUrl(values.store ?? process.env.WFN_STORE),
     adminKeys: localKey === undefined ? adminKeys : [localKey],
     localKey,
     invokeKeys,
@@ -128,6 +136,13 @@ export async function serveSettings(values: {
 }
 
 const MIN_KEY_LENGTH = 16;
+
+/** `--store` or WFN_STORE: undefined (the embedded store) when empty; otherwise a PostgreSQL URL. */
+function storeUrl(value: string | undefined): string | undefined {
+  if (value === undefined || value.trim() === "") return undefined;
+  if (!/^postgres(ql)?:\/\//.test(value.trim())) throw new UsageError("--store (or WFN_STORE) must be a PostgreSQL URL: postgres://user:password@host:5432/database");
+  return value.trim();
+}
 
 function envKeys(name: string): string[] {
   return (process.env[name] ?? "").split(",").map((key) => key.trim()).filter((key) => key !== "");
@@ -184,6 +199,7 @@ export async function startServing(projects: Project[], settings: ServeSettings)
   const host = await createHost({
     dir: projects.map((project) => join(project.dir, DEFAULT_OUT_DIR)),
     dataDir: settings.dataDir ?? join(projects[0]?.dir ?? process.cwd(), ".wfn", "data"),
+    ...(settings.store === undefined ? {} : { store: settings.store }),
     adminKeys: settings.adminKeys,
     invokeKeys: settings.invokeKeys,
     trustProxy: settings.trustProxy,

@@ -12,13 +12,10 @@ import { lockDataDir } from "./data-dir-lock.js";
 import { storeFailure } from "./failures.js";
 import type { KvStore } from "./kv.js";
 import { KV_MIGRATION, SqliteKv } from "./sqlite-kv.js";
-import type { Manifest } from "../artifact/manifest.js";
-import type { QueueConfig } from "../config/function-config.js";
+import { asyncRow, toAsync, toFailure, toMessage, toRegistry, type Row } from "./rows.js";
 import type {
-  AliasRecord,
   AsyncFailure,
   AsyncInvocation,
-  FunctionRecord,
   NewMessage,
   QueueCounts,
   ReceivedMessage,
@@ -26,7 +23,6 @@ import type {
   RegistrySnapshot,
   Store,
   StoredMessage,
-  VersionRecord,
 } from "./store.js";
 
 const STORE_FILE = "wfn.sqlite";
@@ -107,7 +103,6 @@ const MIGRATIONS: string[] = [
   KV_MIGRATION,
 ];
 
-type Row = Record<string, unknown>;
 
 /** How long a schedule's taken firings are remembered. */
 const FIRING_MEMORY_MS = 86_400_000;
@@ -172,34 +167,6 @@ function transaction<T>(db: DatabaseSync, body: () => T): T {
     }
     throw error;
   }
-}
-
-function toMessage(row: Row): ReceivedMessage {
-  return {
-    id: row.id as string,
-    queue: row.queue as string,
-    body: row.body as string,
-    attributes: JSON.parse(row.attributes as string) as Record<string, string>,
-    sentAt: Number(row.sent_at),
-    receiveCount: Number(row.receive_count),
-    firstReceivedAt: row.first_received_at === null ? undefined : Number(row.first_received_at),
-    visibleAt: Number(row.visible_at),
-    deadLetteredFrom: (row.dead_lettered_from as string | null) ?? undefined,
-    receiptHandle: (row.receipt as string | null) ?? "",
-  };
-}
-
-function toAsync(row: Row): AsyncInvocation {
-  return {
-    id: row.id as string,
-    function: row.function as string,
-    qualifier: (row.qualifier as string | null) ?? undefined,
-    event: row.event as string,
-    attempts: Number(row.attempts),
-    createdAt: Number(row.created_at),
-    nextAttemptAt: Number(row.next_attempt_at),
-    lastError: (row.last_error as string | null) ?? undefined,
-  };
 }
 
 /** Where component bytes are kept. */
@@ -310,37 +277,12 @@ class SqliteStore implements Store {
   }
 
   async loadRegistry(): Promise<RegistrySnapshot> {
-    const functions = (this.#sql("SELECT * FROM functions ORDER BY name").all() as Row[]).map(
-      (row): FunctionRecord => ({
-        name: row.name as string,
-        latest: Number(row.latest),
-        lastVersion: Number(row.last_version),
-        traffic: row.traffic as string,
-        createdAt: Number(row.created_at),
-        updatedAt: Number(row.updated_at),
-      }),
+    return toRegistry(
+      this.#sql("SELECT * FROM functions ORDER BY name").all() as Row[],
+      this.#sql("SELECT * FROM versions ORDER BY function, version").all() as Row[],
+      this.#sql("SELECT * FROM aliases ORDER BY function, name").all() as Row[],
+      this.#sql("SELECT value FROM settings WHERE key = 'queues'").get() as Row | undefined,
     );
-    const versions = (this.#sql("SELECT * FROM versions ORDER BY function, version").all() as Row[]).map(
-      (row): VersionRecord => ({
-        function: row.function as string,
-        version: Number(row.version),
-        manifest: JSON.parse(row.manifest as string) as Manifest,
-        description: (row.description as string | null) ?? undefined,
-        createdAt: Number(row.created_at),
-      }),
-    );
-    const aliases = (this.#sql("SELECT * FROM aliases ORDER BY function, name").all() as Row[]).map(
-      (row): AliasRecord => ({
-        function: row.function as string,
-        name: row.name as string,
-        version: Number(row.version),
-        routing: row.routing_version === null ? undefined : { version: Number(row.routing_version), weight: Number(row.routing_weight) },
-        description: (row.description as string | null) ?? undefined,
-        updatedAt: Number(row.updated_at),
-      }),
-    );
-    const queues = this.#sql("SELECT value FROM settings WHERE key = 'queues'").get() as Row | undefined;
-    return { functions, versions, aliases, queues: queues === undefined ? undefined : (JSON.parse(queues.value as string) as Record<string, QueueConfig>) };
   }
 
   async saveRegistry(change: RegistryChange): Promise<void> {
@@ -493,18 +435,7 @@ class SqliteStore implements Store {
     const insert = this.#sql(
       "INSERT INTO async_invocations (id, function, qualifier, event, attempts, created_at, next_attempt_at, last_error) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
     );
-    this.#write(() =>
-      insert.run(
-        invocation.id,
-        invocation.function,
-        invocation.qualifier ?? null,
-        invocation.event,
-        invocation.attempts,
-        invocation.createdAt,
-        invocation.nextAttemptAt,
-        invocation.lastError ?? null,
-      ),
-    );
+    this.#write(() => insert.run(...asyncRow(invocation)));
   }
 
   async claimAsync(now: number, leaseMs: number, limit: number): Promise<AsyncInvocation[]> {
@@ -544,7 +475,7 @@ class SqliteStore implements Store {
         ? this.#sql("SELECT * FROM async_failures ORDER BY failed_at DESC LIMIT ?").all(limit)
         : this.#sql("SELECT * FROM async_failures WHERE function = ? ORDER BY failed_at DESC LIMIT ?").all(functionName, limit)
     ) as Row[];
-    return rows.map((row) => ({ id: row.id as string, function: row.function as string, failedAt: Number(row.failed_at), record: JSON.parse(row.record as string) as unknown }));
+    return rows.map(toFailure);
   }
 
   async claimFiring(schedule: string, dueAt: number, now: number): Promise<boolean> {
