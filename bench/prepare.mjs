@@ -8,7 +8,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startProcess } from "./lib/process.mjs";
-import { HELLO_APP, IO_APP, ROOT, SCRATCH, WFN_CLI } from "./lib/paths.mjs";
+import { HELLO_APP, IO_APP, QUEUE_APP, ROOT, SCRATCH, WFN_CLI } from "./lib/paths.mjs";
 
 const JCO_BUILD = fileURLToPath(new URL("./peers/jco/build.mjs", import.meta.url));
 
@@ -28,6 +28,8 @@ export async function prepare({ log }) {
   await run([WFN_CLI, "build", HELLO_APP], "wfn build bench/apps/hello");
   log("  wfn build bench/apps/io");
   await run([WFN_CLI, "build", IO_APP], "wfn build bench/apps/io");
+  log("  wfn build bench/apps/queue");
+  await run([WFN_CLI, "build", QUEUE_APP], "wfn build bench/apps/queue");
   log("  wfn build test/fixtures/app --only echo");
   await run([WFN_CLI, "build", join(ROOT, "test", "fixtures", "app"), "--only", "echo", "--out", join(SCRATCH, "build", "app")], "building the echo fixture");
   log("  wfn build test/fixtures/hostile --only spin");

@@ -222,8 +222,24 @@ function kvTable(results) {
   return lines;
 }
 
+function storeTable(results) {
+  const { lines, missing } = section(results, "store", "Queues on each store");
+  if (missing) return missing;
+  const r = results.store;
+  lines.push(
+    `${formatInt(r.messages)} messages sent through a host (${r.senders} at a time) until its consumer (batches of 10) has deleted every one; the store alone: send 10, receive 10, delete them, ${formatInt(r.directMessages)} messages, no host:`,
+    "",
+    "| store | end to end | sends | the store alone |",
+    "|---|---:|---:|---:|",
+  );
+  for (const row of Object.values(r.stores)) {
+    lines.push(row.skipped ? `| ${cell(row.label)} | skipped: ${cell(row.skipped)} | | |` : `| ${cell(row.label)} | ${formatInt(row.endToEndPerS)} msg/s | ${formatInt(row.sendPerS)} /s | ${formatInt(row.storeAlonePerS)} msg/s |`);
+  }
+  return lines;
+}
+
 export function renderMarkdown(results) {
-  const sections = [header(results), targetsTable(results), loadTable(results), ioTable(results), coldTable(results), microTable(results), interruptTable(results), kvTable(results), densityTable(results)];
+  const sections = [header(results), targetsTable(results), loadTable(results), ioTable(results), coldTable(results), microTable(results), interruptTable(results), kvTable(results), storeTable(results), densityTable(results)];
   const errors = Object.entries(results.errors);
   if (errors.length > 0) sections.push(["", "## Errors", "", ...errors.map(([section, message]) => `- ${section}: ${firstLine(message)}`)]);
   return `${sections.flat().join("\n")}\n`;

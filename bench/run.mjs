@@ -19,12 +19,12 @@ import { prepare } from "./prepare.mjs";
 import { writeResults } from "./report.mjs";
 import { checkTargets } from "./targets.mjs";
 
-const SECTIONS = ["micro", "interrupt", "kv", "load", "io", "cold", "density"];
+const SECTIONS = ["micro", "interrupt", "kv", "store", "load", "io", "cold", "density"];
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
 });
 if (values.help) {
-  console.log("Usage: node bench/run.mjs [--quick] [--only micro,interrupt,kv,load,io,cold,density]\nSee bench/README.md.");
+  console.log("Usage: node bench/run.mjs [--quick] [--only micro,interrupt,kv,store,load,io,cold,density]\nSee bench/README.md.");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : SECTIONS;
@@ -49,6 +49,7 @@ const results = {
   micro: undefined,
   interrupt: undefined,
   kv: undefined,
+  store: undefined,
   load: undefined,
   io: undefined,
   cold: undefined,
@@ -95,6 +96,13 @@ try {
     const kv = await runScript(fileURLToPath(new URL("./kv.mjs", import.meta.url)), quick ? ["--quick"] : [], { timeoutMs: 300_000 });
     for (const op of ["set", "get", "list"]) log(`  ${op}: ${Math.round(kv[op].guestOpsPerS)} ops/s from a guest, ${Math.round(kv[op].directOpsPerS)} on the store directly (${kv[op].ratio.toFixed(2)}×)`);
     return kv;
+  });
+  await section("store", async () => {
+    const store = await runScript(fileURLToPath(new URL("./store.mjs", import.meta.url)), quick ? ["--quick"] : [], { timeoutMs: 300_000 });
+    for (const row of Object.values(store.stores)) {
+      log(row.skipped ? `  ${row.label}: skipped (${row.skipped})` : `  ${row.label}: ${Math.round(row.endToEndPerS)} messages/s end to end, sends ${Math.round(row.sendPerS)}/s; the store alone ${Math.round(row.storeAlonePerS)}/s`);
+    }
+    return store;
   });
   await section("load", () => runLoad({ built, ...settings, log }));
   await section("io", () => runIo({ ...settings, connections: settings.ioConnections, log }));

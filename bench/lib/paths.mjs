@@ -20,6 +20,8 @@ export const HELLO_BUILD = join(HELLO_APP, ".wfn", "build");
 export const EXAMPLE_HELLO = join(ROOT, "examples", "hello");
 /** The I/O bench project: `io` (waits on ?upstream=), `healthy`, and `spin` (a runaway). */
 export const IO_APP = join(BENCH, "apps", "io");
+export const QUEUE_APP = join(BENCH, "apps", "queue");
+export const QUEUE_BUILD = join(QUEUE_APP, ".wfn", "build");
 
 /** Fixtures built into the scratch folder (not into test/, which the test suite owns). */
 export const ECHO_BUILD = join(SCRATCH, "build", "app", "echo");
