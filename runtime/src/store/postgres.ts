@@ -1,13 +1,14 @@
 // The shared-server store: PostgreSQL through a node-postgres pool, versioned
 // migrations, the same behaviour as ./sqlite.ts method by method. Several
-// hosts may use one database: claims skip rows another host holds, and every
-// multi-statement change is one transaction.
+// stores may use one database: claims skip rows another holds, and every
+// multi-statement change is one transaction (a host opens it `exclusive`
+// until registry changes reach every host: ./open.ts).
 import { randomInt, randomUUID } from "node:crypto";
 import pg from "pg";
 import type { Pool, PoolClient, QueryResult } from "pg";
 import { isWfnError, WfnError } from "../errors.js";
 import type { KvStore } from "./kv.js";
-import { PG_KV_MIGRATION, PostgresKv, type PgAccess, type PgQuery, type PgResult, type PgRow } from "./postgres-kv.js";
+import { PostgresKv, type PgAccess, type PgQuery, type PgResult, type PgRow } from "./postgres-kv.js";
 import type {
   AsyncFailure,
   AsyncInvocation,
@@ -20,95 +21,9 @@ import type {
   StoredMessage,
 } from "./store.js";
 import { asyncRow, toAsync, toFailure, toMessage, toRegistry } from "./rows.js";
+import { migrate } from "./postgres-migrations.js";
+import { describeServer, isConnectionFailure, pgFailure, reason } from "./postgres-errors.js";
 
-/**
- * Each entry moves the schema one version up; never edit one that shipped.
- * Text that is sorted or compared by range is COLLATE "C" (code point order, as SQLite's);
- * `seq` stands for SQLite's rowid, which breaks ties in its orderings.
- */
-const MIGRATIONS: string[] = [
-  `CREATE TABLE messages (
-     seq BIGINT GENERATED ALWAYS AS IDENTITY,
-     id TEXT PRIMARY KEY,
-     queue TEXT COLLATE "C" NOT NULL,
-     body TEXT NOT NULL,
-     attributes TEXT NOT NULL,
-     sent_at BIGINT NOT NULL,
-     visible_at BIGINT NOT NULL,
-     receive_count BIGINT NOT NULL DEFAULT 0,
-     first_received_at BIGINT,
-     receipt TEXT,
-     dead_lettered_from TEXT
-   );
-   CREATE INDEX messages_receivable ON messages (queue, visible_at);
-   CREATE UNIQUE INDEX messages_receipt ON messages (receipt) WHERE receipt IS NOT NULL;
-   CREATE TABLE async_invocations (
-     seq BIGINT GENERATED ALWAYS AS IDENTITY,
-     id TEXT PRIMARY KEY,
-     function TEXT NOT NULL,
-     qualifier TEXT,
-     event TEXT NOT NULL,
-     attempts BIGINT NOT NULL DEFAULT 0,
-     created_at BIGINT NOT NULL,
-     next_attempt_at BIGINT NOT NULL,
-     last_error TEXT,
-     claimed_by INTEGER
-   );
-   CREATE INDEX async_due ON async_invocations (next_attempt_at);
-   CREATE TABLE async_failures (
-     seq BIGINT GENERATED ALWAYS AS IDENTITY,
-     id TEXT PRIMARY KEY,
-     function TEXT NOT NULL,
-     failed_at BIGINT NOT NULL,
-     record TEXT NOT NULL
-   );
-   CREATE TABLE schedule_firings (
-     schedule TEXT NOT NULL,
-     due_at BIGINT NOT NULL,
-     fired_at BIGINT NOT NULL,
-     PRIMARY KEY (schedule, due_at)
-   );
-   CREATE TABLE functions (
-     name TEXT COLLATE "C" PRIMARY KEY,
-     latest BIGINT NOT NULL,
-     last_version BIGINT NOT NULL,
-     traffic TEXT NOT NULL,
-     created_at BIGINT NOT NULL,
-     updated_at BIGINT NOT NULL
-   );
-   CREATE TABLE versions (
-     function TEXT COLLATE "C" NOT NULL,
-     version BIGINT NOT NULL,
-     sha256 TEXT NOT NULL,
-     manifest TEXT NOT NULL,
-     description TEXT,
-     created_at BIGINT NOT NULL,
-     PRIMARY KEY (function, version)
-   );
-   CREATE INDEX versions_component ON versions (sha256);
-   CREATE TABLE aliases (
-     function TEXT COLLATE "C" NOT NULL,
-     name TEXT COLLATE "C" NOT NULL,
-     version BIGINT NOT NULL,
-     routing_version BIGINT,
-     routing_weight DOUBLE PRECISION,
-     description TEXT,
-     updated_at BIGINT NOT NULL,
-     PRIMARY KEY (function, name)
-   );
-   CREATE TABLE settings (
-     key TEXT PRIMARY KEY,
-     value TEXT NOT NULL
-   );
-   CREATE TABLE components (
-     sha256 TEXT PRIMARY KEY,
-     bytes BYTEA NOT NULL
-   );`,
-  PG_KV_MIGRATION,
-];
-
-/** `pg_advisory_xact_lock` key held while migrating ("wfn\0"). */
-const MIGRATION_LOCK = 0x77666e00;
 /** First half of the session advisory lock each open store holds while it lives ("wfn\1"); the second half is its owner key. */
 const OWNER_LOCK_CLASS = 0x77666e01;
 /** Advisory lock class of the one host a database (schema) serves while hosts cannot share one. */
@@ -145,40 +60,6 @@ export async function openPostgresStore(url: string, options: { schema?: string;
   }
 }
 
-async function migrate(pool: Pool, schema: string | undefined): Promise<void> {
-  const client = await pool.connect();
-  try {
-    for (;;) {
-      await client.query("BEGIN");
-      // Two hosts starting at once: the second waits, then finds the schema current.
-      await client.query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
-      if (schema !== undefined) {
-        const exists = await client.query("SELECT 1 FROM pg_namespace WHERE nspname = $1", [schema]);
-        if (exists.rowCount === 0) await client.query(`CREATE SCHEMA ${pg.escapeIdentifier(schema)}`);
-        const current = (await client.query("SELECT current_schema() AS name")).rows[0] as PgRow | undefined;
-        if (current?.name !== schema) throw new Error(`its connections do not use schema ${schema} (does the URL set options=-c search_path?)`);
-      }
-      await client.query("CREATE TABLE IF NOT EXISTS wfn_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)");
-      const current = Number(((await client.query("SELECT COALESCE(MAX(version), 0) AS version FROM wfn_migrations")).rows[0] as PgRow).version);
-      if (current > MIGRATIONS.length) {
-        throw new Error(`the store was written by a newer wfn (schema ${current}, this one knows ${MIGRATIONS.length})`);
-      }
-      if (current === MIGRATIONS.length) {
-        await client.query("COMMIT");
-        return;
-      }
-      await client.query(MIGRATIONS[current]!);
-      await client.query("INSERT INTO wfn_migrations (version, applied_at) VALUES ($1, $2)", [current + 1, Date.now()]);
-      await client.query("COMMIT");
-    }
-  } catch (error) {
-    await client.query("ROLLBACK").catch(() => {});
-    throw error;
-  } finally {
-    client.release();
-  }
-}
-
 /**
  * Takes a session advisory lock under a fresh owner key on a connection kept
  * for the store's life: claims carry the key, and a claim whose owner's lock
@@ -207,49 +88,6 @@ async function holdExclusiveLock(client: PoolClient, where: string): Promise<voi
       `another wfn host is using this database (${where}); hosts cannot share one PostgreSQL database yet: give each host its own database, or stop the other host`,
     );
   }
-}
-
-/** The server and database of `url`, without its password or parameters (for messages). */
-function describeServer(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = "";
-    parsed.search = "";
-    return parsed.toString();
-  } catch {
-    return "(an unparsable PostgreSQL URL)";
-  }
-}
-
-function reason(error: unknown): string {
-  if (!(error instanceof Error)) return String(error);
-  // An AggregateError (every address refused) has no message of its own.
-  return error.message || String((error as NodeJS.ErrnoException).code ?? error.name);
-}
-
-const CONNECTION_ERRNOS = new Set(["ECONNREFUSED", "ECONNRESET", "ENOTFOUND", "EAI_AGAIN", "ETIMEDOUT", "EHOSTUNREACH", "ENETUNREACH", "EPIPE"]);
-
-/** Whether `error` says the server could not be reached or let go of the connection. */
-function isConnectionFailure(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  if (typeof code === "string" && (CONNECTION_ERRNOS.has(code) || /^(08|28|57P0[123]|3D000)/.test(code))) return true;
-  return error instanceof Error && /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message);
-}
-
-/**
- * The PostgreSQL counterpart of ./failures.ts's storeFailure: a full disk
- * (SQLSTATE 53100) as WFN_DISK_FULL, an unreachable server in words; any
- * other error as it is.
- */
-function pgFailure(error: unknown, where: string): unknown {
-  if (isWfnError(error)) return error;
-  if ((error as { code?: unknown } | null)?.code === "53100") {
-    return new WfnError("WFN_DISK_FULL", `the PostgreSQL server of the host's store (${where}) is out of disk space; free space there, then retry`, { cause: error });
-  }
-  if (isConnectionFailure(error)) {
-    return new WfnError("WFN_INTERNAL", `the host's store ${where} cannot be reached: ${reason(error)}`, { cause: error, details: { store: where } });
-  }
-  return error;
 }
 
 /** SQLite's LIMIT of a negative number is no limit; PostgreSQL's is LIMIT NULL. */
