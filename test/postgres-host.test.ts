@@ -27,6 +27,9 @@ async function serveOn(store: string): Promise<{ server: CliProcess; url: string
   const server = startWfn(["serve", "--port", "0", "--store", store, "--admin-key", KEY, "--executors", "1"], { cwd });
   servers.push(server);
   const [, url] = await server.waitFor(/serving \d+ functions? on (http:\/\/\S+)/, 120_000);
+  // The banner says where the state lives, the password left out.
+  const escaped = store.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  await server.waitFor(new RegExp(`state: ${escaped} \\(PostgreSQL\\)`));
   return { server, url: url! };
 }
 
@@ -85,6 +88,7 @@ describe("a host on PostgreSQL", () => {
     const closed = new URL(postgres.url);
     closed.port = "9";
     closed.password = "secret-password";
+    closed.username = "postgres";
     const unreachable = await wfn(["serve", "--port", "0", "--store", closed.toString()], { env: { WFN_ADMIN_KEYS: KEY } });
     expect(unreachable.code).toBe(1);
     expect(unreachable.stderr).toMatch(/127\.0\.0\.1:9/);

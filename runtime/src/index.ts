@@ -49,6 +49,7 @@ export type { Schedule } from "./triggers/schedule-expression.js";
 export type { QueueStats } from "./triggers/queues.js";
 export type { ScheduleStatus } from "./triggers/schedules.js";
 export type { AsyncFailure, StoredMessage } from "./store/store.js";
+export { redactStoreUrl } from "./store/open.js";
 export { PROJECT_SCHEMA_URL, validateProjectDocument } from "./config/schema.js";
 export { ACCOUNT_ID, DEFAULT_REGION, lambdaEnvironment } from "./config/lambda-env.js";
 export type { SchemaProblem } from "./config/schema.js";

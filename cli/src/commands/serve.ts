@@ -3,7 +3,7 @@ import { access, readFile } from "node:fs/promises";
 import { isDeepStrictEqual } from "node:util";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { createHost, jsonSink, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
+import { createHost, jsonSink, redactStoreUrl, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
 import { loadProject, PROJECT_FILE, type Project } from "../project/project.js";
 import { bold, cyan, dim, integerOption, red, say } from "../ui.js";
@@ -196,9 +196,10 @@ export async function buildStale(project: Project): Promise<void> {
 
 export async function startServing(projects: Project[], settings: ServeSettings): Promise<{ host: Host; server: RunningServer }> {
   for (const project of projects) await writeAppFile(project);
+  const dataDir = settings.dataDir ?? join(projects[0]?.dir ?? process.cwd(), ".wfn", "data");
   const host = await createHost({
     dir: projects.map((project) => join(project.dir, DEFAULT_OUT_DIR)),
-    dataDir: settings.dataDir ?? join(projects[0]?.dir ?? process.cwd(), ".wfn", "data"),
+    dataDir,
     ...(settings.store === undefined ? {} : { store: settings.store }),
     adminKeys: settings.adminKeys,
     invokeKeys: settings.invokeKeys,
@@ -237,6 +238,7 @@ export async function startServing(projects: Project[], settings: ServeSettings)
   }
   printRoutes(host, server.url);
   say(keyNote);
+  say(dim(settings.store === undefined ? `state: ${dataDir} (SQLite)` : `state: ${redactStoreUrl(settings.store)} (PostgreSQL)`));
   return { host, server };
 }
 
