@@ -3,9 +3,10 @@ import { describe, expect, it } from "vitest";
 import { openStore, redactStoreUrl } from "../../runtime/src/store/open.js";
 
 describe("a store URL", () => {
-  it("is shown without its password", () => {
+  it("is shown without its password, in the URL or its parameters", () => {
     expect(redactStoreUrl("postgres://wfn:s3cret@db.internal:5432/wfn")).toBe("postgres://wfn:***@db.internal:5432/wfn");
     expect(redactStoreUrl("postgres://wfn@db.internal/wfn")).toBe("postgres://wfn@db.internal/wfn");
+    expect(redactStoreUrl("postgres://wfn@db.internal/wfn?password=s3cret&sslmode=require")).toBe("postgres://wfn@db.internal/wfn");
     expect(redactStoreUrl("not a url at all")).toBe("(not a URL)");
   });
 

@@ -3,17 +3,9 @@
 import { WfnError } from "../errors.js";
 import { openSqliteStore } from "./sqlite.js";
 import type { Store } from "./store.js";
+import { redactStoreUrl } from "./postgres-errors.js";
 
-/** A store URL with its password left out, for messages and logs. */
-export function redactStoreUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password !== "") parsed.password = "***";
-    return parsed.toString();
-  } catch {
-    return "(not a URL)";
-  }
-}
+export { redactStoreUrl };
 
 /**
  * Opens the store: `url` a PostgreSQL URL (`postgres://user:password@host:5432/database`),

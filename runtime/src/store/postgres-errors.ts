@@ -2,15 +2,15 @@
 // disk and an unreachable server; URLs shown without their password.
 import { isWfnError, WfnError } from "../errors.js";
 
-/** The server and database of `url`, without its password or parameters (for messages). */
-export function describeServer(url: string): string {
+/** A store URL as shown in messages, logs and the banner: its password masked, its parameters (which may carry one) left out. */
+export function redactStoreUrl(url: string): string {
   try {
     const parsed = new URL(url);
-    parsed.password = "";
+    if (parsed.password !== "") parsed.password = "***";
     parsed.search = "";
     return parsed.toString();
   } catch {
-    return "(an unparsable PostgreSQL URL)";
+    return "(not a URL)";
   }
 }
 

@@ -22,7 +22,7 @@ import type {
 } from "./store.js";
 import { asyncRow, toAsync, toFailure, toMessage, toRegistry } from "./rows.js";
 import { migrate } from "./postgres-migrations.js";
-import { describeServer, isConnectionFailure, pgFailure, reason } from "./postgres-errors.js";
+import { isConnectionFailure, pgFailure, reason, redactStoreUrl } from "./postgres-errors.js";
 
 /** First half of the session advisory lock each open store holds while it lives ("wfn\1"); the second half is its owner key. */
 const OWNER_LOCK_CLASS = 0x77666e01;
@@ -34,7 +34,7 @@ const FIRING_MEMORY_MS = 86_400_000;
 
 /** Opens (creating or migrating) the store in the PostgreSQL database at `url`, in `options.schema` when given. */
 export async function openPostgresStore(url: string, options: { schema?: string; exclusive?: boolean } = {}): Promise<Store> {
-  const where = describeServer(url);
+  const where = redactStoreUrl(url);
   const { schema } = options;
   let pool: Pool | undefined;
   let owner: PoolClient | undefined;
