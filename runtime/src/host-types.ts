@@ -116,6 +116,12 @@ export interface InvokeOptions {
   clientContext?: string;
   /** The version or alias to run: `$LATEST` (the default). */
   qualifier?: string;
+  /**
+   * @internal The draw in [0, 1) that picks between a weighted alias's
+   * versions (default: a fresh random one); an executor that forwards a
+   * request it could not run itself passes its own, so the split holds.
+   */
+  draw?: number;
 }
 
 /** What a host knows about one function. */

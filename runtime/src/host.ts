@@ -19,6 +19,8 @@ import { hostLogger, textSink, type LogSink } from "./observe/log.js";
 import { LogStore } from "./observe/log-store.js";
 import { Metrics } from "./observe/metrics.js";
 import { Pools } from "./pool/pools.js";
+import type { ListenSettings } from "./pool/protocol.js";
+import { ACCEPT_IN_EXECUTORS, STOP_ACCEPTING } from "./accept.js";
 import { hostSettings, type HostSettings } from "./settings.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
@@ -67,7 +69,16 @@ class WfnHost implements Host {
     // The ports below read the host's state when they are called, not now.
     const closing = () => this.#closing !== undefined;
     const componentBytes = (sha256: string) => this.#deployments.componentBytes(sha256);
-    this.#pools = new Pools({ settings, componentBytes, hostCalls: (request, caller) => this.#hostCalls.handle(request, caller), log: hostLog });
+    this.#pools = new Pools({
+      settings,
+      componentBytes,
+      hostCalls: (request, caller) => this.#hostCalls.handle(request, caller),
+      log: hostLog,
+      onRecords: (records, invocations) => {
+        for (const record of records) log(record);
+        for (const summary of invocations) this.#metrics.invocation(summary);
+      },
+    });
     this.#deployments = new Deployments({
       store,
       pools: this.#pools,
@@ -99,7 +110,7 @@ class WfnHost implements Host {
     });
     this.#invoker = new Invoker({
       settings,
-      resolve: (name, qualifier) => this.#deployments.resolve(name, qualifier),
+      resolve: (name, qualifier, draw) => this.#deployments.resolve(name, qualifier, draw),
       pool: (version) => this.#pools.get(version),
       arn: (name, qualifier) => this.arn(name, qualifier),
       log,
@@ -121,6 +132,16 @@ class WfnHost implements Host {
   }
 
   fetch = async (request: Request, env?: unknown): Promise<Response> => this.app.fetch(request, env);
+
+  /** serve(): executors accept the connections (pool/README.md, "The data plane"); resolves with the port. */
+  [ACCEPT_IN_EXECUTORS](listen: Pick<ListenSettings, "port" | "hostname" | "mainPort" | "secret" | "connections" | "maxConnections" | "maxConnectionsPerClient">): Promise<number> {
+    const { access, maxRequestBytes, maxResponseBytes } = this.#settings;
+    return this.#pools.listen({ ...listen, maxRequestBytes, maxResponseBytes, trustProxy: access.trustProxy, keys: access.keys });
+  }
+
+  [STOP_ACCEPTING](): void {
+    this.#pools.unlisten();
+  }
 
   /** `arn:aws:lambda:<region>:<account>:function:<name>[:<qualifier>]` */
   arn(name: string, qualifier?: string): string {

@@ -4,9 +4,12 @@
 import { readFileSync } from "node:fs";
 import type { AddressInfo, Socket } from "node:net";
 import type { Server } from "node:http";
+import { randomBytes } from "node:crypto";
 import { createAdaptorServer } from "@hono/node-server";
+import { ACCEPT_IN_EXECUTORS, adoptForwarded, STOP_ACCEPTING } from "./accept.js";
 import { WfnError } from "./errors.js";
 import type { Host } from "./host-types.js";
+import { CONNECTION_BUCKETS } from "./pool/executor-http.js";
 
 export interface ServeOptions {
   /** Port to listen on; 0 picks a free one. Default 8787. */
@@ -24,6 +27,20 @@ export interface ServeOptions {
    * cannot take them all. Default: a quarter of `maxConnections`.
    */
   maxConnectionsPerClient?: number;
+  /**
+   * Which threads accept connections. `executors` (Linux only; opt-in while it is measured, or `WFN_ACCEPT_IN=executors`):
+   * every executor listens on the port (`reusePort`) and serves requests for
+   * functions' routes itself, on instances lent to it; the rest goes to the
+   * main thread. `main` (the default): the main thread accepts everything
+   * and hands calls to executors. See runtime/src/pool/README.md.
+   */
+  acceptIn?: "executors" | "main";
+}
+
+/** What serve() may ask of a host made by createHost (not part of the public Host interface). */
+interface AcceptingHost {
+  [ACCEPT_IN_EXECUTORS](settings: { port: number; hostname: string; mainPort: number; secret: string; connections: SharedArrayBuffer; maxConnections: number; maxConnectionsPerClient: number }): Promise<number>;
+  [STOP_ACCEPTING](): void;
 }
 
 /** A listening server. */
@@ -39,19 +56,91 @@ export interface RunningServer {
 /** Starts an HTTP server for `host`; rejects with a clear WfnError if the port cannot be bound. */
 export async function serve(host: Host, options: ServeOptions = {}): Promise<RunningServer> {
   const hostname = options.hostname ?? "127.0.0.1";
-  const server = createAdaptorServer({ fetch: host.app.fetch, hostname }) as Server;
   const maxConnections = options.maxConnections ?? defaultMaxConnections();
-  limitConnections(server, maxConnections, options.maxConnectionsPerClient ?? Math.max(1, Math.floor(maxConnections / 4)));
-  await new Promise<void>((resolve, reject) => {
+  const maxConnectionsPerClient = options.maxConnectionsPerClient ?? Math.max(1, Math.floor(maxConnections / 4));
+  const accepting = (options.acceptIn ?? defaultAcceptIn()) === "executors" && ACCEPT_IN_EXECUTORS in host ? (host as Host & AcceptingHost) : undefined;
+  if (accepting !== undefined) return serveInExecutors(host, accepting, { ...options, hostname, maxConnections, maxConnectionsPerClient });
+  const server = createAdaptorServer({ fetch: host.app.fetch, hostname }) as Server;
+  limitConnections(server, maxConnections, maxConnectionsPerClient);
+  await listen(server, options.port ?? 8787, hostname);
+  const port = (server.address() as AddressInfo).port;
+  return { url: baseUrl(hostname, port), port, server, close: closer(host, server) };
+}
+
+/** Stops accepting (`first`), lets the host finish in-flight work, then closes every connection; once. */
+function closer(host: Host, server: Server, first?: () => void): () => Promise<void> {
+  let closing: Promise<void> | undefined;
+  return () => {
+    closing ??= (async () => {
+      first?.();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      await host.close();
+      server.closeAllConnections();
+      await closed;
+    })();
+    return closing;
+  };
+}
+
+/**
+ * The main thread accepts unless told otherwise (`WFN_ACCEPT_IN=executors`):
+ * the executors' data plane is new and not yet measured as the default.
+ * It needs Linux (`reusePort`).
+ */
+function defaultAcceptIn(): "executors" | "main" {
+  const wanted = process.env.WFN_ACCEPT_IN;
+  return wanted === "executors" && process.platform === "linux" ? "executors" : "main";
+}
+
+/**
+ * The executors listen on the port; the main thread's own server, on a
+ * loopback port of its own, answers what they forward (the host's routes,
+ * the Invoke API, requests no lent instance could take). `server` is that one.
+ */
+async function serveInExecutors(host: Host, accepting: AcceptingHost, options: ServeOptions & { hostname: string; maxConnections: number; maxConnectionsPerClient: number }): Promise<RunningServer> {
+  const secret = randomBytes(24).toString("base64url");
+  const proof = Buffer.from(secret);
+  const server = createAdaptorServer({ fetch: host.app.fetch, hostname: "127.0.0.1" }) as Server;
+  server.prependListener("request", (req) => adoptForwarded(req, proof));
+  await listen(server, 0, "127.0.0.1");
+  let port: number;
+  try {
+    port = await accepting[ACCEPT_IN_EXECUTORS]({
+      port: options.port ?? 8787,
+      hostname: options.hostname,
+      mainPort: (server.address() as AddressInfo).port,
+      secret,
+      connections: new SharedArrayBuffer(4 * (1 + CONNECTION_BUCKETS)),
+      maxConnections: options.maxConnections,
+      maxConnectionsPerClient: options.maxConnectionsPerClient,
+    });
+  } catch (error) {
+    server.close();
+    throw listenError(error as NodeJS.ErrnoException, options.port ?? 8787, options.hostname);
+  }
+  return { url: baseUrl(options.hostname, port), port, server, close: closer(host, server, () => accepting[STOP_ACCEPTING]()) };
+}
+
+function baseUrl(hostname: string, port: number): string {
+  return `http://${hostname.includes(":") ? `[${hostname}]` : hostname}:${port}`;
+}
+
+function listenError(error: NodeJS.ErrnoException, port: number, hostname: string): WfnError {
+  const reason =
+    error.code === "EADDRINUSE"
+      ? `port ${port} on ${hostname} is already in use; choose another with --port`
+      : error.code === "EACCES"
+        ? `not allowed to listen on port ${port}; choose a port above 1023`
+        : `cannot listen on ${hostname}:${port}: ${error.message}`;
+  return new WfnError("WFN_INVALID_CONFIG", reason, { cause: error });
+}
+
+function listen(server: Server, port: number, hostname: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off("listening", onListening);
-      const reason =
-        error.code === "EADDRINUSE"
-          ? `port ${options.port ?? 8787} on ${hostname} is already in use; choose another with --port`
-          : error.code === "EACCES"
-            ? `not allowed to listen on port ${options.port ?? 8787}; choose a port above 1023`
-            : `cannot listen on ${hostname}:${options.port ?? 8787}: ${error.message}`;
-      reject(new WfnError("WFN_INVALID_CONFIG", reason, { cause: error }));
+      reject(listenError(error, port, hostname));
     };
     const onListening = () => {
       server.off("error", onError);
@@ -59,26 +148,8 @@ export async function serve(host: Host, options: ServeOptions = {}): Promise<Run
     };
     server.once("error", onError);
     server.once("listening", onListening);
-    server.listen(options.port ?? 8787, hostname);
+    server.listen(port, hostname);
   });
-  const port = (server.address() as AddressInfo).port;
-  const display = hostname.includes(":") ? `[${hostname}]` : hostname;
-  let closing: Promise<void> | undefined;
-  return {
-    url: `http://${display}:${port}`,
-    port,
-    server,
-    close() {
-      closing ??= (async () => {
-        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-        server.closeIdleConnections();
-        await host.close();
-        server.closeAllConnections();
-        await closed;
-      })();
-      return closing;
-    },
-  };
 }
 
 /** Half the open-file limit (the rest is for the host's own files and outbound sockets), at most 10 000. */

@@ -7,7 +7,7 @@ import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { resolveFunctionConfig, type FunctionConfigInput } from "../../runtime/src/config/function-config.js";
 import { WfnError } from "../../runtime/src/errors.js";
-import type { ExecutorHandle } from "../../runtime/src/pool/executor.js";
+import type { ExecutorEvents, ExecutorHandle } from "../../runtime/src/pool/executor.js";
 import { FunctionPool, type ScheduledResult } from "../../runtime/src/pool/pool.js";
 import type { LoadableComponent } from "../../runtime/src/pool/protocol.js";
 import { Scheduler, type SchedulerOptions } from "../../runtime/src/pool/scheduler.js";
@@ -20,7 +20,7 @@ interface PendingCall {
 }
 
 /** An executor without a thread: instances are numbers, calls wait until the test settles them. */
-class FakeExecutor extends EventEmitter<{ exit: [WfnError]; abandoned: [number] }> {
+class FakeExecutor extends EventEmitter<ExecutorEvents> {
   readonly index: number;
   alive = true;
   busy = 0;
@@ -62,6 +62,13 @@ class FakeExecutor extends EventEmitter<{ exit: [WfnError]; abandoned: [number] 
   }
 
   unload(): void {}
+  lend(): void {}
+  recall(): void {}
+  route(): void {}
+  unlisten(): void {}
+  listen(): Promise<number> {
+    return Promise.resolve(0);
+  }
 
   async terminate(reason: WfnError): Promise<void> {
     this.die(reason);
@@ -114,6 +121,7 @@ const component = { key: "fake", glueUrl: "", modules: [], images: [], interrupt
 function pool(name: string, config: Partial<FunctionConfigInput> = {}): FunctionPool {
   return new FunctionPool({
     name,
+    key: `${name}@1`,
     config: resolveFunctionConfig({ entry: "index.js", ...config }),
     component,
     scheduler: scheduler!,

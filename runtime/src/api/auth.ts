@@ -70,8 +70,7 @@ function checkAdmin(c: Context, policy: AccessPolicy): WfnError | undefined {
 
 /** Whether the request carries an invoke or admin key of this host. */
 export function hasInvokeKey(c: Context, keys: Keys): boolean {
-  const token = bearerToken(c.req.header("authorization"));
-  return token !== undefined && (matchesAny(token, keys.invoke) || matchesAny(token, keys.admin));
+  return authorizationAllows(c.req.header("authorization"), keys);
 }
 
 /** Why a request may not invoke a function that requires a key, or undefined if it may. */
@@ -80,6 +79,12 @@ export function checkInvoke(c: Context, keys: Keys, name: string): WfnError | un
   if (token === undefined) return new WfnError("WFN_UNAUTHORIZED", `function ${name} needs a key: send Authorization: Bearer <key>`);
   if (!matchesAny(token, keys.invoke) && !matchesAny(token, keys.admin)) return new WfnError("WFN_UNAUTHORIZED", `the key may not invoke function ${name}`);
   return undefined;
+}
+
+/** Whether an `Authorization` header carries an invoke or admin key of this host. */
+export function authorizationAllows(authorization: string | undefined, keys: Keys): boolean {
+  const token = bearerToken(authorization);
+  return token !== undefined && (matchesAny(token, keys.invoke) || matchesAny(token, keys.admin));
 }
 
 /** The digests of each configured key list, made once (the lists never change while a host runs). */

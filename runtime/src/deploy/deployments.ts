@@ -12,6 +12,7 @@ import type { ConfigurationPatch, DeploymentResult, DeployOptions } from "../hos
 import type { LogLevel } from "../observe/log.js";
 import type { Pools } from "../pool/pools.js";
 import type { RegistryChange, RegistrySnapshot, Store, VersionRecord } from "../store/store.js";
+import type { RoutedTarget, RoutedVersion, RoutingSnapshot } from "../pool/protocol.js";
 import { RouteTable } from "../triggers/routes.js";
 import { LATEST, Registry, type DeployedFunction, type Resolved, type Upload } from "./registry.js";
 
@@ -105,7 +106,7 @@ export class Deployments {
 
   /** Rebuilds the route table and lets the triggers of functions that no deployment touched follow them. */
   async settle(untouched: Iterable<string>): Promise<void> {
-    this.#routes = this.#routeTable(this.#registry);
+    this.#setRoutes(this.#routeTable(this.#registry));
     for (const name of untouched) await this.#switched(name);
   }
 
@@ -154,7 +155,7 @@ export class Deployments {
     const fn = this.#registry.get(name);
     const failed = this.#failures.delete(name);
     if (fn === undefined) {
-      if (failed) this.#routes = this.#routeTable(this.#registry);
+      if (failed) this.#setRoutes(this.#routeTable(this.#registry));
       return failed;
     }
     await this.#serialized(() => this.#commit({ deleteFunctions: [name] }, { touched: [name] }));
@@ -194,8 +195,40 @@ export class Deployments {
     await this.#changes;
   }
 
-  /** The version a name and qualifier designate, or a clear error. */
-  resolve(name: string, qualifier: string | undefined): Resolved {
+  /** The route table, and the executors' routing with it (they serve routed requests themselves when they accept HTTP). */
+  #setRoutes(table: RouteTable): void {
+    this.#routes = table;
+    this.#port.pools.route(this.routing());
+  }
+
+  /** What an executor accepting HTTP needs to serve each function's routes itself (pool/protocol.ts). */
+  routing(): RoutingSnapshot {
+    const targets: Record<string, RoutedTarget> = {};
+    const routed = (resolved: Resolved): RoutedVersion => ({
+      pool: `${resolved.version.function}@${resolved.version.version}`,
+      executedVersion: resolved.executedVersion,
+      timeoutMs: resolved.version.manifest.config.timeoutMs,
+      memoryMB: resolved.version.manifest.config.memoryMB,
+    });
+    for (const [name, fn] of this.#registry.functions) {
+      const qualifier = this.trafficQualifier(name);
+      // A draw of 1 never picks an alias's canary, a draw of 0 always does.
+      const primary = this.#registry.resolve(name, qualifier, () => 1);
+      const canary = this.#registry.resolve(name, qualifier, () => 0);
+      const weight = qualifier === undefined ? undefined : fn.aliases.get(qualifier)?.routing?.weight;
+      targets[name] = {
+        qualifier,
+        arn: this.#port.arn(name, qualifier),
+        requiresKey: this.requiresKey(name, qualifier) === true,
+        primary: routed(primary),
+        canary: weight === undefined ? undefined : { ...routed(canary), weight },
+      };
+    }
+    return { routes: [...this.#routes.functions], targets };
+  }
+
+  /** The version a name and qualifier designate, or a clear error; `draw` (in [0, 1)) picks between an alias's versions. */
+  resolve(name: string, qualifier: string | undefined, draw?: number): Resolved {
     if (this.#registry.get(name) === undefined) {
       const failure = this.#failures.get(name);
       if (failure !== undefined) throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `function ${name} is not available: ${failure.error.message}`);
@@ -203,7 +236,7 @@ export class Deployments {
       throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${this.#port.arn(name, qualifier ?? LATEST)}`);
     }
     try {
-      return this.#registry.resolve(name, qualifier);
+      return this.#registry.resolve(name, qualifier, draw === undefined ? Math.random : () => draw);
     } catch (error) {
       if (error instanceof WfnError && error.code === "WFN_FUNCTION_NOT_FOUND") {
         throw new WfnError("WFN_FUNCTION_NOT_FOUND", `Function not found: ${this.#port.arn(name, qualifier ?? LATEST)}`);
@@ -284,7 +317,7 @@ export class Deployments {
     // The switch: nothing below awaits until routes, registry and queues all agree.
     this.#registry = next;
     if (context.queues !== undefined) this.#setQueues(queues);
-    this.#routes = this.#routeTable(next);
+    this.#setRoutes(this.#routeTable(next));
     for (const name of context.touched) this.#updating.delete(name);
     for (const name of context.touched) await this.#switched(name);
     this.#drainUnused(context.touched);

@@ -19,7 +19,7 @@ import { classify } from "./classify.js";
 export interface InvokerPort {
   settings: Pick<HostSettings, "maxRequestBytes" | "maxResponseBytes" | "maxAsyncPayloadBytes">;
   /** The version a name and qualifier designate (WFN_FUNCTION_NOT_FOUND / _UNAVAILABLE otherwise). */
-  resolve(name: string, qualifier: string | undefined): Resolved;
+  resolve(name: string, qualifier: string | undefined, draw?: number): Resolved;
   /** A version's pool, prepared on first use. */
   pool(version: VersionRecord): Promise<FunctionPool>;
   arn(name: string, qualifier?: string): string;
@@ -62,7 +62,7 @@ export class Invoker {
   async dispatch(name: string, event: EventValue, options: InvokeOptions = {}): Promise<InvocationResult> {
     const port = this.#port;
     if (port.closing()) throw new WfnError("WFN_SHUTTING_DOWN");
-    const { version, executedVersion } = port.resolve(name, options.qualifier);
+    const { version, executedVersion } = port.resolve(name, options.qualifier, options.draw);
     const requestId = options.requestId ?? randomUUID();
     const config = version.manifest.config;
     const trigger: TriggerKind = event.tag;

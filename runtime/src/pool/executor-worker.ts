@@ -12,6 +12,7 @@ import { SandboxInstance } from "../sandbox/instance.js";
 import { prepareMemories, recordComputingIn, type InterruptSupply } from "../sandbox/interrupt.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
 import { closeTransport } from "../outbound/transport.js";
+import { FrontEnd } from "./executor-http.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type ToExecutor } from "./protocol.js";
 
 interface LoadedComponent {
@@ -34,6 +35,8 @@ const instances = new Map<number, SandboxInstance>();
 /** Guests' calls to the host waiting for its reply. */
 const hostCalls = new Map<number, { resolve: (value: unknown) => void; reject: (error: string) => void }>();
 let nextHostCall = 1;
+/** Requests this executor serves itself, when it accepts HTTP connections (./executor-http.ts). */
+const frontEnd = new FrontEnd({ instances, reply: (message) => reply(message), flags: new Int32Array(flags.buffer) });
 
 function reply(message: FromExecutor, transfer: Transferable[] = []): void {
   port.postMessage(message, transfer);
@@ -109,12 +112,32 @@ port.on("message", (message: ToExecutor) => {
       void run(message);
       break;
     case "abandon":
+      frontEnd.forget(message.instance);
       instances.get(message.instance)?.abandon();
       instances.delete(message.instance);
       reply({ op: "abandoned", instance: message.instance });
       break;
     case "destroy":
+      frontEnd.forget(message.instance);
       instances.delete(message.instance);
+      break;
+    case "lend":
+      frontEnd.lend(message.instance, message.pool, message.idleTimeoutMs);
+      break;
+    case "recall":
+      frontEnd.recall(message.instance);
+      break;
+    case "routing":
+      frontEnd.route(message.snapshot);
+      break;
+    case "listen":
+      frontEnd.listen(message.settings).then(
+        (port) => reply({ op: "listening", id: message.id, port }),
+        (error: NodeJS.ErrnoException) => reply({ op: "listen-failed", id: message.id, code: error.code, message: error.message }),
+      );
+      break;
+    case "unlisten":
+      frontEnd.unlisten();
       break;
     case "host-reply": {
       const waiting = hostCalls.get(message.id);

@@ -6,8 +6,10 @@ import { Worker, type Transferable, type WorkerOptions } from "node:worker_threa
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import { WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
-import { computingFor, computingInstance, interruptMemory, requestInterrupt, requestYield, SLICE_MS } from "../sandbox/interrupt.js";
-import { ownsBuffer, type FromExecutor, type HostCallRequest, type InstanceSettings, type LoadableComponent, type ToExecutor } from "./protocol.js";
+import type { LogRecord } from "../observe/log.js";
+import type { InvocationSummary } from "../observe/telemetry.js";
+import { computingFor, computingInstance, INTERRUPT_FLAGS, interruptMemory, requestInterrupt, requestYield, SLICE_MS } from "../sandbox/interrupt.js";
+import { ownsBuffer, type FromExecutor, type HostCallRequest, type InstanceSettings, type ListenSettings, type LoadableComponent, type RoutingSnapshot, type ToExecutor } from "./protocol.js";
 
 const WORKER_URL = new URL("./executor-worker.js", import.meta.url);
 
@@ -40,9 +42,27 @@ export function startWorker(url: URL, options: WorkerOptions): Worker {
 const BUSY_WINDOW_MS = 50;
 
 /** What the scheduler uses of an executor (a fake one stands in for it in unit tests). */
-export type ExecutorHandle = Pick<Executor, "index" | "alive" | "busy" | "createInstance" | "call" | "destroyInstance" | "abandon" | "interrupt" | "unload" | "terminate" | "on" | "off" | "once">;
+export type ExecutorHandle = Pick<
+  Executor,
+  "index" | "alive" | "busy" | "createInstance" | "call" | "destroyInstance" | "abandon" | "interrupt" | "unload" | "terminate" | "lend" | "recall" | "listen" | "unlisten" | "route" | "on" | "off" | "once"
+>;
 
-export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [number] }> {
+/** What an executor tells its scheduler. */
+export interface ExecutorEvents {
+  exit: [WfnError];
+  abandoned: [number];
+  /** A lent instance came back: its number, and when it last ran (epoch ms). */
+  returned: [number, number];
+  /** A lent instance is gone. */
+  lost: [number];
+  /** Logs and summaries of invocations the executor ran itself. */
+  records: [LogRecord[], InvocationSummary[]];
+}
+
+/** How long the time-slice watch keeps running after the last call here ended, in ms (it then waits for the next one without a timer). */
+const WATCH_LINGER_MS = 1000;
+
+export class Executor extends EventEmitter<ExecutorEvents> {
   readonly index: number;
   readonly #worker: Worker;
   readonly #pending = new Map<number, Pending>();
@@ -55,6 +75,10 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   /** Calls in flight here, and the watch on its computing guest while there are any. */
   #calls = 0;
   #watch: NodeJS.Timeout | undefined;
+  /** Slices in a row the watch saw no call here. */
+  #quiet = 0;
+  /** Whether the executor accepts HTTP connections (it then runs calls the main thread does not see). */
+  #listening = false;
   /** The function of each instance here, by its number. */
   readonly #functionOf = new Map<number, string>();
 
@@ -115,26 +139,81 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   /** Runs one call on an instance (the scheduler never runs two on one instance at once). */
   async call(instance: number, event: EventValue, context: ContextRecord): Promise<CallResult> {
     const transfer = event.tag === "http" && ownsBuffer(event.val.body) ? [event.val.body.buffer as ArrayBuffer] : [];
-    if (this.#calls++ === 0) this.#watchComputing();
+    this.#calls++;
+    this.#watchComputing();
     try {
       const reply = this.#request({ op: "call", id: 0, instance, event, context }, transfer);
       this.#yieldToNewCall(instance);
       return ((await reply) as Extract<FromExecutor, { op: "result" }>).result;
     } finally {
-      if (--this.#calls === 0) clearInterval(this.#watch);
+      if (--this.#calls === 0 && !this.#listening) this.#stopWatch();
     }
   }
 
   /**
-   * Every slice while calls run here: when a guest has been computing for a
-   * slice, ask it to give the thread back, so that the other calls on it go
-   * on (sandbox/interrupt.ts).
+   * Every slice while calls run here (those the main thread sent, and those
+   * the executor runs itself when it accepts HTTP): when a guest has been
+   * computing for a slice, ask it to give the thread back, so that the other
+   * calls on it go on (sandbox/interrupt.ts). A guest past its deadline stops
+   * itself at that check, whoever started its call.
    */
   #watchComputing(): void {
+    if (this.#watch !== undefined || this.#dead !== undefined) return;
+    this.#quiet = 0;
     this.#watch = setInterval(() => {
       if (computingFor(this.#flags) >= SLICE_MS) requestYield(this.#flags);
+      if (this.#calls > 0 || Atomics.load(this.#flags, INTERRUPT_FLAGS.LOCAL_CALLS) > 0) this.#quiet = 0;
+      else if (++this.#quiet * SLICE_MS >= WATCH_LINGER_MS) {
+        this.#stopWatch();
+        this.#awaitLocalCall();
+      }
     }, SLICE_MS);
     this.#watch.unref();
+  }
+
+  #stopWatch(): void {
+    clearInterval(this.#watch);
+    this.#watch = undefined;
+  }
+
+  /** Starts the watch when the executor starts a call of its own (it notifies the counter's word): no timer meanwhile. */
+  #awaitLocalCall(): void {
+    if (!this.#listening || this.#dead !== undefined || this.#watch !== undefined) return;
+    const wait = Atomics.waitAsync(this.#flags, INTERRUPT_FLAGS.LOCAL_CALLS, 0);
+    if (!wait.async) this.#watchComputing();
+    else void wait.value.then(() => (this.#listening ? this.#watchComputing() : undefined));
+  }
+
+  /** Lends an idle instance to the executor, which runs routed requests on it until {@link recall}. */
+  lend(instance: number, pool: string, idleTimeoutMs: number): void {
+    if (this.alive) this.#send({ op: "lend", instance, pool, idleTimeoutMs });
+  }
+
+  /** Asks for a lent instance back; `returned` is emitted when it is (after its running request). */
+  recall(instance: number): void {
+    if (this.alive) this.#send({ op: "recall", instance });
+  }
+
+  /** Sends the routing the executor follows for the requests it serves. */
+  route(snapshot: RoutingSnapshot): void {
+    if (this.alive) this.#send({ op: "routing", snapshot });
+  }
+
+  /** Has the executor accept HTTP connections; resolves with the port it listens on. */
+  async listen(settings: ListenSettings): Promise<number> {
+    const reply = await this.#request({ op: "listen", id: 0, settings });
+    if (reply.op === "listen-failed") throw Object.assign(new Error(reply.message), { code: reply.code });
+    this.#listening = true;
+    this.#awaitLocalCall();
+    return (reply as Extract<FromExecutor, { op: "listening" }>).port;
+  }
+
+  /** Stops accepting connections (those open finish their requests). */
+  unlisten(): void {
+    this.#listening = false;
+    if (!this.alive) return;
+    this.#send({ op: "unlisten" });
+    Atomics.notify(this.#flags, INTERRUPT_FLAGS.LOCAL_CALLS);
   }
 
   /**
@@ -202,6 +281,15 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
       case "abandoned":
         this.emit("abandoned", message.instance);
         return;
+      case "returned":
+        this.emit("returned", message.instance, message.lastUsedAt);
+        return;
+      case "lost":
+        this.emit("lost", message.instance);
+        return;
+      case "records":
+        this.emit("records", message.logs, message.invocations);
+        return;
       case "host-call":
         this.#hostCalls(message.request, message.instance).then(
           (value) => this.alive && this.#send({ op: "host-reply", id: message.id, value }),
@@ -220,7 +308,9 @@ export class Executor extends EventEmitter<{ exit: [WfnError]; abandoned: [numbe
   #die(error: WfnError): void {
     if (this.#dead) return;
     this.#dead = error;
-    clearInterval(this.#watch);
+    this.#stopWatch();
+    this.#listening = false;
+    Atomics.notify(this.#flags, INTERRUPT_FLAGS.LOCAL_CALLS);
     for (const pending of this.#pending.values()) pending.reject(error);
     this.#pending.clear();
     this.emit("exit", error);

@@ -12,7 +12,8 @@ export type ScheduledResult =
 
 /** An instance, as its pool counts it (the scheduler's instances have more). */
 export interface PoolInstance {
-  state: "starting" | "idle" | "busy";
+  /** `lent`: idle, and lent to the executor it lives on, which runs routed requests on it (./README.md). */
+  state: "starting" | "idle" | "busy" | "lent";
   lastUsedAt: number;
 }
 
@@ -26,6 +27,8 @@ export interface PoolScheduler<I extends PoolInstance> {
 
 export interface PoolOptions<I extends PoolInstance> {
   name: string;
+  /** Names the version's pool across threads (`name@version`). */
+  key: string;
   config: FunctionConfig;
   component: LoadableComponent;
   scheduler: PoolScheduler<I>;
@@ -34,6 +37,7 @@ export interface PoolOptions<I extends PoolInstance> {
 
 export class FunctionPool<I extends PoolInstance = PoolInstance> {
   readonly name: string;
+  readonly key: string;
   readonly config: FunctionConfig;
   readonly component: LoadableComponent;
   readonly instanceSettings: InstanceSettings;
@@ -48,6 +52,7 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
 
   constructor(options: PoolOptions<I>) {
     this.name = options.name;
+    this.key = options.key;
     this.config = options.config;
     this.component = options.component;
     this.instanceSettings = options.instanceSettings;
@@ -86,7 +91,8 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
     let idle = 0;
     let starting = 0;
     for (const instance of this.instances) {
-      if (instance.state === "idle") idle++;
+      // A lent instance counts as idle: its executor runs requests on it without telling this thread.
+      if (instance.state === "idle" || instance.state === "lent") idle++;
       else if (instance.state === "starting") starting++;
     }
     return { instances: this.instances.size, idle, busy: this.instances.size - idle, starting, waiting: this.waiting };

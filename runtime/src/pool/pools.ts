@@ -11,7 +11,7 @@ import type { PoolSnapshot } from "../observe/telemetry.js";
 import type { HostSettings } from "../settings.js";
 import type { VersionRecord } from "../store/store.js";
 import { FunctionPool } from "./pool.js";
-import type { InstanceSettings } from "./protocol.js";
+import type { InstanceSettings, ListenSettings, RoutingSnapshot } from "./protocol.js";
 import { Scheduler, type SchedulerOptions } from "./scheduler.js";
 
 export interface PoolsOptions {
@@ -20,6 +20,8 @@ export interface PoolsOptions {
   componentBytes(sha256: string): Promise<Uint8Array>;
   /** Answers guests' calls to the host (the capabilities' host sides). */
   hostCalls: SchedulerOptions["hostCalls"];
+  /** Logs and summaries of the invocations executors ran themselves. */
+  onRecords: SchedulerOptions["onRecords"];
   log(level: LogLevel, message: string): void;
 }
 
@@ -40,10 +42,26 @@ export class Pools {
     this.#scheduler = new Scheduler({
       ...options.settings,
       hostCalls: options.hostCalls,
+      onRecords: options.onRecords,
       onEvent: (event) => {
         if (event.kind === "executor-lost") options.log("warn", `executor ${event.index} stopped (${event.reason}); replaced it, ${event.instancesLost} instance(s) lost and re-warmed`);
       },
     });
+  }
+
+  /** The routing executors follow for the requests they serve themselves. */
+  route(snapshot: RoutingSnapshot): void {
+    this.#scheduler.route(snapshot);
+  }
+
+  /** Executors accept HTTP connections (see ./README.md); resolves with the port. */
+  listen(settings: ListenSettings): Promise<number> {
+    return this.#scheduler.listen(settings);
+  }
+
+  /** Executors stop accepting connections. */
+  unlisten(): void {
+    this.#scheduler.unlisten();
   }
 
   /** Whether a version has a pool (ready or being prepared). */
@@ -128,6 +146,7 @@ export class Pools {
     const component = await prepareComponent({ manifest, component: bytes, origin: `${version.function} version ${version.version}` }, this.#options.settings.cacheDir);
     const pool = new FunctionPool({
       name: version.function,
+      key: poolKey(version),
       config: manifest.config,
       component,
       scheduler: this.#scheduler,

@@ -3,6 +3,9 @@ import type { InstanceCapability } from "../capabilities/guest.js";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import type { CallResult } from "../sandbox/instance.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
+import type { LogRecord } from "../observe/log.js";
+import type { InvocationSummary } from "../observe/telemetry.js";
+import type { RoutedFunction } from "../triggers/routes.js";
 
 /** A component as an executor loads it: glue module and compiled core modules. */
 export interface LoadableComponent {
@@ -38,6 +41,53 @@ export interface HostCallRequest {
   args: unknown[];
 }
 
+/** One version an executor may run a routed function's requests on. */
+export interface RoutedVersion {
+  /** The pool's key (`name@version`), as leases name it. */
+  pool: string;
+  /** What the invocation reports as its version (`$LATEST` or the number). */
+  executedVersion: string;
+  timeoutMs: number;
+  memoryMB: number;
+}
+
+/** What an executor accepting HTTP needs to serve a function's routed requests itself. */
+export interface RoutedTarget {
+  /** The qualifier serving the routes (for the ARN), undefined for `$LATEST`. */
+  qualifier: string | undefined;
+  arn: string;
+  requiresKey: boolean;
+  primary: RoutedVersion;
+  /** An alias's canary and its weight (0..1). */
+  canary: (RoutedVersion & { weight: number }) | undefined;
+}
+
+/** The routing an executor accepting HTTP follows, sent whenever what is deployed changes. */
+export interface RoutingSnapshot {
+  /** Every routed function (failed ones too: their requests go to the main thread). */
+  routes: RoutedFunction[];
+  /** Functions that can run, by name. */
+  targets: Record<string, RoutedTarget>;
+}
+
+/** How executors accept HTTP connections (see ./README.md, "The data plane"). */
+export interface ListenSettings {
+  port: number;
+  hostname: string;
+  /** The main thread's own server, for what an executor does not serve itself. */
+  mainPort: number;
+  /** Proves to the main thread that a forwarded request comes from an executor. */
+  secret: string;
+  /** Shared connection counters: [0] all, [1 + hash(client) % buckets] per client. */
+  connections: SharedArrayBuffer;
+  maxConnections: number;
+  maxConnectionsPerClient: number;
+  maxRequestBytes: number;
+  maxResponseBytes: number;
+  trustProxy: boolean;
+  keys: { admin: readonly string[]; invoke: readonly string[] };
+}
+
 export type ToExecutor =
   | { op: "load"; component: LoadableComponent }
   | { op: "unload"; component: string }
@@ -47,14 +97,29 @@ export type ToExecutor =
   /** The instance's invocation timed out: never resume it. The executor answers `abandoned`. */
   | { op: "abandon"; instance: number }
   | { op: "host-reply"; id: number; value: unknown }
-  | { op: "host-reply"; id: number; error: string };
+  | { op: "host-reply"; id: number; error: string }
+  /** The instance is this executor's to run routed requests on until recalled. */
+  | { op: "lend"; instance: number; pool: string; idleTimeoutMs: number }
+  /** Give the instance back (`returned`) as soon as its running request is done. */
+  | { op: "recall"; instance: number }
+  | { op: "listen"; id: number; settings: ListenSettings }
+  | { op: "unlisten" }
+  | { op: "routing"; snapshot: RoutingSnapshot };
 
 export type FromExecutor =
   | { op: "created"; id: number; initMs: number }
   | { op: "failed"; id: number; message: string }
   | { op: "result"; id: number; result: CallResult }
   | { op: "abandoned"; instance: number }
-  | { op: "host-call"; id: number; instance: number; request: HostCallRequest };
+  | { op: "host-call"; id: number; instance: number; request: HostCallRequest }
+  /** A lent instance is back (recalled, or idle past its timeout). */
+  | { op: "returned"; instance: number; lastUsedAt: number }
+  /** A lent instance is gone (trap, timeout, out of memory, grown too large). */
+  | { op: "lost"; instance: number }
+  | { op: "listening"; id: number; port: number }
+  | { op: "listen-failed"; id: number; code: string | undefined; message: string }
+  /** The logs and summaries of the invocations this executor ran itself, in batches. */
+  | { op: "records"; logs: LogRecord[]; invocations: InvocationSummary[] };
 
 /** Whether a view spans its whole (non-shared) buffer, so the buffer can be transferred instead of copied. */
 export function ownsBuffer(view: Uint8Array): boolean {

@@ -9,7 +9,9 @@ import { asWfnError, WfnError } from "../errors.js";
 import type { CallResult } from "../sandbox/instance.js";
 import type { Caller } from "../capabilities/capability.js";
 import { Executor, type ExecutorHandle, type HostCallHandler } from "./executor.js";
-import type { HostCallRequest } from "./protocol.js";
+import type { LogRecord } from "../observe/log.js";
+import type { InvocationSummary } from "../observe/telemetry.js";
+import type { HostCallRequest, ListenSettings, RoutingSnapshot } from "./protocol.js";
 import type { FunctionPool as AnyPool, PoolScheduler, ScheduledResult } from "./pool.js";
 
 export type { ScheduledResult };
@@ -35,6 +37,8 @@ export interface SchedulerOptions {
   drainTimeoutMs: number;
   /** Answers guests' calls to the host (the capabilities' host sides), told which function calls. Default: refuses them. */
   hostCalls?: (request: HostCallRequest, caller: Caller) => Promise<unknown>;
+  /** Logs and summaries of invocations executors ran themselves (they accept HTTP). */
+  onRecords?: (logs: LogRecord[], invocations: InvocationSummary[]) => void;
   /** Told about lost executors and evictions, for the host's log. */
   onEvent?: (event: SchedulerEvent) => void;
   /** Starts executor `index`. Default: a worker thread (`Executor`); tests give a fake one. */
@@ -50,7 +54,9 @@ export interface Instance {
   readonly id: number;
   readonly pool: FunctionPool;
   readonly slot: Slot;
-  state: "starting" | "idle" | "busy";
+  state: "starting" | "idle" | "busy" | "lent";
+  /** Lent, and asked back. */
+  recalled: boolean;
   invocations: number;
   lastUsedAt: number;
   /** Started for calls that were waiting: the first call on it is a cold start, and reports this init time. */
@@ -148,6 +154,9 @@ export class Scheduler implements PoolScheduler<Instance> {
   #idleWaiters: Array<() => void> = [];
   /** A pump due because calls wait for instances that busy executors could not start yet. */
   #growLater: NodeJS.Timeout | undefined;
+  /** How executors accept HTTP, while they do; and the routing they follow. */
+  #listen: ListenSettings | undefined;
+  #routing: RoutingSnapshot | undefined;
 
   constructor(options: SchedulerOptions) {
     this.#options = options;
@@ -162,6 +171,37 @@ export class Scheduler implements PoolScheduler<Instance> {
 
   get instanceCount(): number {
     return this.#instanceCount;
+  }
+
+  /** Sends every executor the routing it follows for the requests it serves itself. */
+  route(snapshot: RoutingSnapshot): void {
+    this.#routing = snapshot;
+    for (const slot of this.#slots) slot.executor.route(snapshot);
+  }
+
+  /**
+   * Has every executor accept HTTP connections on one port (`reusePort`);
+   * resolves with the port. Idle instances are lent to their executors from
+   * then on. Rejects (and listens nowhere) when the port cannot be bound.
+   */
+  async listen(settings: ListenSettings): Promise<number> {
+    let port = settings.port;
+    const live = this.#slots.filter((slot) => slot.executor.alive);
+    try {
+      for (const slot of live) port = await slot.executor.listen({ ...settings, port });
+    } catch (error) {
+      for (const slot of live) slot.executor.unlisten();
+      throw error;
+    }
+    this.#listen = { ...settings, port };
+    for (const instance of this.#instances.values()) if (instance.state === "idle") this.#settle(instance);
+    return port;
+  }
+
+  /** Executors stop accepting connections, and give their lent instances back once idle. */
+  unlisten(): void {
+    this.#listen = undefined;
+    for (const slot of this.#slots) slot.executor.unlisten();
   }
 
   /** Registers a pool so its minimum is kept warm. */
@@ -233,7 +273,8 @@ export class Scheduler implements PoolScheduler<Instance> {
     for (let at = this.#warmTasks.length - 1; at >= 0; at--) {
       if (this.#warmTasks[at]!.pool === pool) this.#warmTasks.splice(at, 1)[0]!.settle();
     }
-    while (pool.running > 0 || pool.waiting > 0 || [...pool.instances].some((i) => i.state === "starting")) {
+    for (const instance of pool.instances) if (instance.state === "lent") this.#recall(instance);
+    while (pool.running > 0 || pool.waiting > 0 || [...pool.instances].some((i) => i.state === "starting" || i.state === "lent")) {
       await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
     }
     for (const instance of [...pool.instances]) this.#destroy(instance);
@@ -279,7 +320,8 @@ export class Scheduler implements PoolScheduler<Instance> {
       if (instance === undefined) {
         const waiting = (unplaced.get(call.pool) ?? 0) + 1;
         unplaced.set(call.pool, waiting);
-        if (this.#startingOf(call.pool) < waiting) this.#grow(call.pool);
+        // Instances lent to executors come back for it first; new ones are started for the rest.
+        if (this.#startingOf(call.pool) < waiting && !this.#recallFor(call.pool)) this.#grow(call.pool);
         at++;
         continue;
       }
@@ -314,11 +356,71 @@ export class Scheduler implements PoolScheduler<Instance> {
     return best;
   }
 
-  /** Instances of `pool` being created. */
+  /** Instances of `pool` being created, or asked back from an executor. */
   #startingOf(pool: FunctionPool): number {
     let starting = 0;
-    for (const instance of pool.instances) if (instance.state === "starting") starting++;
+    for (const instance of pool.instances) if (instance.state === "starting" || instance.recalled) starting++;
     return starting;
+  }
+
+  /** Asks one lent instance of `pool` back; false when none is lent. */
+  #recallFor(pool: FunctionPool): boolean {
+    for (const instance of pool.instances) {
+      if (instance.state === "lent" && !instance.recalled) {
+        this.#recall(instance);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  #recall(instance: Instance): void {
+    if (instance.recalled) return;
+    instance.recalled = true;
+    instance.slot.executor.recall(instance.id);
+  }
+
+  /**
+   * An instance is free: lent to its executor when that executor accepts
+   * HTTP and nothing waits for the pool (the executor then runs the pool's
+   * routed requests on it without asking), else idle here.
+   */
+  #settle(instance: Instance): void {
+    instance.state = "idle";
+    const pool = instance.pool;
+    const lendable =
+      this.#listen !== undefined &&
+      instance.slot.executor.alive &&
+      pool.waiting === 0 &&
+      !pool.draining &&
+      pool.isolation === "instance" &&
+      this.#options.maxInvocationsPerInstance === 0 &&
+      // Only a guest that can be interrupted: a runaway on an executor is stopped by its own check.
+      pool.component.interrupts.length > 0 &&
+      Date.now() - instance.lastUsedAt < this.#options.idleTimeoutMs;
+    if (!lendable) return;
+    instance.state = "lent";
+    instance.slot.executor.lend(instance.id, pool.key, this.#options.idleTimeoutMs);
+  }
+
+  /** A lent instance is back: idle here (the oldest waiting call takes it), or lent again. */
+  #onReturned(id: number, lastUsedAt: number): void {
+    const instance = this.#instances.get(id);
+    if (instance === undefined || instance.state !== "lent") return;
+    instance.recalled = false;
+    instance.state = "idle";
+    instance.lastUsedAt = Math.max(instance.lastUsedAt, lastUsedAt);
+    this.#afterWork();
+    if (instance.state === "idle" && instance.pool.instances.has(instance)) this.#settle(instance);
+  }
+
+  /** A lent instance is gone (its executor discarded it): replace it if the pool's minimum needs it. */
+  #onLost(id: number): void {
+    const instance = this.#instances.get(id);
+    if (instance === undefined) return;
+    this.#forget(instance);
+    this.replenish(instance.pool).catch(() => {});
+    this.#afterWork();
   }
 
   /** Starts one more instance of `pool` for the calls waiting, if the pool, the host and an executor have room. */
@@ -390,7 +492,13 @@ export class Scheduler implements PoolScheduler<Instance> {
         if (victim === undefined || instance.lastUsedAt < victim.lastUsedAt) victim = instance;
       }
     }
-    if (victim === undefined) return false;
+    if (victim === undefined) {
+      // Instances lent to executors are asked back first; the next pump evicts one of them.
+      for (const other of this.#pools) {
+        if (other !== pool && other.instances.size > other.config.minInstances && this.#recallFor(other)) break;
+      }
+      return false;
+    }
     this.#destroy(victim);
     this.#options.onEvent?.({ kind: "evicted", functionName: victim.pool.name, reason: "capacity" });
     return true;
@@ -407,7 +515,7 @@ export class Scheduler implements PoolScheduler<Instance> {
   }
 
   async #create(pool: FunctionPool, slot: Slot): Promise<{ instance: Instance; initMs: number }> {
-    const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", invocations: 0, lastUsedAt: Date.now(), initMs: undefined };
+    const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", recalled: false, invocations: 0, lastUsedAt: Date.now(), initMs: undefined };
     pool.instances.add(instance);
     slot.instances.add(instance);
     this.#instances.set(instance.id, instance);
@@ -427,8 +535,8 @@ export class Scheduler implements PoolScheduler<Instance> {
   async #warm(task: WarmTask, slot: Slot): Promise<void> {
     try {
       const { instance } = await this.#create(task.pool, slot);
-      instance.state = "idle";
       instance.lastUsedAt = Date.now();
+      this.#settle(instance);
       task.settle();
     } catch (error) {
       // The pool stays below its minimum; the next replenish tries again.
@@ -472,7 +580,7 @@ export class Scheduler implements PoolScheduler<Instance> {
     // well before it reaches its limit, rather than let an invocation fail for lack of memory.
     const swollen = result.memoryBytes > call.pool.config.memoryMB * 1024 * 1024 * RECYCLE_AT_MEMORY_SHARE;
     if (result.status === "trap" || isolation === "request" || swollen || (limit > 0 && instance.invocations >= limit)) this.#destroy(instance);
-    else instance.state = "idle";
+    else this.#settle(instance);
     // A guest asked to look at its flags past its deadline stops itself, at times before the host's
     // own timer has fired: the invocation timed out all the same.
     if (result.status === "trap" && result.timedOut === true) {
@@ -567,6 +675,15 @@ export class Scheduler implements PoolScheduler<Instance> {
     slot.startedAt = performance.now();
     const executor = (this.#options.startExecutor ?? startWorkerExecutor)(slot.index, (request, id) => this.#hostCall(request, id));
     executor.once("exit", (reason) => this.#onExecutorExit(slot, executor, reason));
+    executor.on("returned", (id, lastUsedAt) => this.#onReturned(id, lastUsedAt));
+    executor.on("lost", (id) => this.#onLost(id));
+    executor.on("records", (logs, invocations) => this.#options.onRecords?.(logs, invocations));
+    if (this.#routing !== undefined) executor.route(this.#routing);
+    const listen = this.#listen;
+    if (listen !== undefined) {
+      // A replacement accepts connections as the one it replaces did.
+      executor.listen(listen).catch((error: unknown) => this.#options.onEvent?.({ kind: "executor-lost", index: slot.index, reason: `its replacement cannot accept connections: ${(error as Error).message}`, instancesLost: 0 }));
+    }
     return executor;
   }
 

@@ -26,6 +26,8 @@ export const INTERRUPT_FLAGS = {
   YIELD: 2,
   /** The executor's number for the instance whose guest computes (meaningful while COMPUTING_SINCE is set). */
   COMPUTING_INSTANCE: 3,
+  /** Requests the executor runs itself (it accepts HTTP): the main thread watches time slices while any run. */
+  LOCAL_CALLS: 4,
 } as const;
 
 /** The time slice: a guest computing this long (up to twice as long) is asked to give its thread back. */

@@ -30,8 +30,24 @@ export function isLoopback(address: string | undefined): boolean {
  * client they name (the right-most entry: the one the proxy itself added).
  */
 export function clientAddress(c: Context, trustProxy: boolean): ClientAddress {
-  const peer = (c.env as { incoming?: { socket?: { remoteAddress?: string } } } | undefined)?.incoming?.socket?.remoteAddress;
-  const headers = c.req.raw.headers;
+  const incoming = (c.env as { incoming?: { socket?: { remoteAddress?: string }; [FORWARDED_PEER]?: string } } | undefined)?.incoming;
+  return clientAddressOf(incoming?.[FORWARDED_PEER] ?? incoming?.socket?.remoteAddress, c.req.raw.headers, trustProxy);
+}
+
+/** Where the main thread keeps the peer of a request an executor forwarded (the connection's own peer is the executor). */
+export const FORWARDED_PEER = Symbol("wfn.forwardedPeer");
+/** Where the main thread keeps the draw an executor made for a weighted alias before forwarding (see InvokeOptions.draw). */
+export const FORWARDED_DRAW = Symbol("wfn.forwardedDraw");
+
+/** Request headers, as {@link clientAddressOf} reads them. */
+export interface HeaderView {
+  get(name: string): string | null;
+  has(name: string): boolean;
+  keys(): Iterable<string>;
+}
+
+/** {@link clientAddress} from a connection's peer and a request's headers. */
+export function clientAddressOf(peer: string | undefined, headers: HeaderView, trustProxy: boolean): ClientAddress {
   const fromGuest = headers.has(GUEST_REQUEST_HEADER);
   const forwarded = FORWARDING.some((name) => headers.has(name)) || [...headers.keys()].some((name) => name.startsWith("x-forwarded-"));
   if (!forwarded) return { address: peer, forwarded: false, fromGuest };
@@ -40,7 +56,7 @@ export function clientAddress(c: Context, trustProxy: boolean): ClientAddress {
 }
 
 /** The client a trusted proxy names: `X-Forwarded-For`, else `Forwarded: for=`, else `X-Real-IP`. */
-function forwardedClient(headers: Headers): string | undefined {
+function forwardedClient(headers: HeaderView): string | undefined {
   const xff = headers.get("x-forwarded-for");
   if (xff !== null) return bare(xff.split(",").at(-1)!);
   const standard = headers.get("forwarded");

@@ -11,7 +11,7 @@ import { errorResponse, functionErrorResponse } from "../http/errors.js";
 import { incoming, rawHeaders, readChunks, requestBody, tooLarge } from "../http/body.js";
 import type { InvocationResult } from "../invocation.js";
 import type { LogSink } from "../observe/log.js";
-import { clientAddress } from "./client-address.js";
+import { clientAddress, FORWARDED_DRAW } from "./client-address.js";
 import type { RouteMatch, RouteTable } from "./routes.js";
 
 /** Limits the HTTP trigger enforces. */
@@ -129,7 +129,9 @@ export function mountHttpTrigger(app: Hono<{ Variables: { requestId: string } }>
         if (denied !== undefined) throw denied;
       }
       const request = await toHttpRequestRecord(c, { maxRequestBytes: port.maxRequestBytes, trustProxy: port.access.trustProxy }, match);
-      return invocationResponse(await port.dispatch(match.name, { tag: "http", val: request }, { requestId, ...(qualifier === undefined ? {} : { qualifier }) }));
+      const draw = (incoming(c) as { [FORWARDED_DRAW]?: number } | undefined)?.[FORWARDED_DRAW];
+      const options = { requestId, ...(qualifier === undefined ? {} : { qualifier }), ...(draw === undefined ? {} : { draw }) };
+      return invocationResponse(await port.dispatch(match.name, { tag: "http", val: request }, options));
     } catch (error) {
       const failure = asWfnError(error);
       if (failure.code === "WFN_INTERNAL") {

@@ -31,11 +31,14 @@ interface RouteTarget {
 export class RouteTable {
   readonly #router: Router<RouteTarget>;
   readonly #empty: boolean;
+  /** What the table was made of. */
+  readonly functions: readonly RoutedFunction[];
 
   /**
    * @throws WfnError WFN_INVALID_CONFIG when two functions claim the same route.
    */
   constructor(functions: readonly RoutedFunction[]) {
+    this.functions = functions.map((fn) => ({ name: fn.name, routes: [...fn.routes] }));
     this.#router = new SmartRouter<RouteTarget>({ routers: [new RegExpRouter(), new TrieRouter()] });
     const claimed = new Map<string, string>();
     const routes: Array<{ name: string; source: string; route: Route }> = [];

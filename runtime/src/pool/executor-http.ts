@@ -1,0 +1,404 @@
+// The data plane of an executor that accepts HTTP connections itself
+// (./README.md, "The data plane"). Every executor listens on the host's port
+// (`reusePort`: the kernel spreads connections over them); a request for a
+// function's route runs here, on an instance the scheduler lent this
+// executor, and its response is written here — no other thread is involved.
+// Anything else (no idle lent instance, the host's own routes, the Invoke
+// API, a route this executor does not know yet) is forwarded to the main
+// thread's own server, which answers it exactly as it answers everything
+// when executors do not accept connections. Runs on the executor's thread.
+import { randomUUID } from "node:crypto";
+import { Agent, createServer, request as httpRequest, validateHeaderName, validateHeaderValue, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
+import type { ContextRecord, HttpRequestRecord } from "@wfn/sdk/abi";
+import { authorizationAllows } from "../api/auth.js";
+import { WfnError } from "../errors.js";
+import { readChunks, tooLarge } from "../http/body.js";
+import { errorResponse } from "../http/errors.js";
+import type { InvocationResult } from "../invocation.js";
+import { classify } from "../invoke/classify.js";
+import { InvocationLog } from "../observe/invocation-log.js";
+import type { LogRecord } from "../observe/log.js";
+import type { InvocationSummary } from "../observe/telemetry.js";
+import type { SandboxInstance } from "../sandbox/instance.js";
+import { INTERRUPT_FLAGS } from "../sandbox/interrupt.js";
+import { clientAddressOf, type HeaderView } from "../triggers/client-address.js";
+import { invocationResponse } from "../triggers/http.js";
+import { RouteTable } from "../triggers/routes.js";
+import type { ScheduledResult } from "./pool.js";
+import type { FromExecutor, ListenSettings, RoutedTarget, RoutedVersion, RoutingSnapshot } from "./protocol.js";
+
+/** The header an executor adds to what it forwards: `<secret> <client address> <draw>` (the main thread strips it). */
+export const FORWARD_HEADER = "x-wfn-forwarded-by-executor";
+/** Per-client connection counters in {@link ListenSettings.connections}. */
+export const CONNECTION_BUCKETS = 1024;
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "content-length"]);
+const NULL_BODY_STATUS = new Set([204, 205, 304]);
+/** A lent instance whose memory passed this share of `memoryMB` is given up after its call (as the scheduler does). */
+const RECYCLE_AT_MEMORY_SHARE = 0.75;
+
+/** An instance lent to this executor. */
+interface Lent {
+  id: number;
+  pool: string;
+  idleTimeoutMs: number;
+  busy: boolean;
+  recalled: boolean;
+  lastUsedAt: number;
+}
+
+/** What the front end needs from the executor it runs in. */
+export interface FrontEndPort {
+  instances: Map<number, SandboxInstance>;
+  reply(message: FromExecutor): void;
+  /** The executor's interrupt memory, as words. */
+  flags: Int32Array;
+}
+
+export class FrontEnd {
+  readonly #port: FrontEndPort;
+  /** Lent instances by number, and the idle ones of each pool (most recently used last). */
+  readonly #lent = new Map<number, Lent>();
+  readonly #idle = new Map<string, Lent[]>();
+  #routing: RoutingSnapshot = { routes: [], targets: {} };
+  #table = new RouteTable([]);
+  #settings: ListenSettings | undefined;
+  #server: Server | undefined;
+  #agent: Agent | undefined;
+  #connections: Int32Array | undefined;
+  #logs: LogRecord[] = [];
+  #invocations: InvocationSummary[] = [];
+  #flush: NodeJS.Immediate | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(port: FrontEndPort) {
+    this.#port = port;
+  }
+
+  /** Whether `instance` is lent here (then the scheduler does not send it calls). */
+  holds(instance: number): boolean {
+    return this.#lent.has(instance);
+  }
+
+  route(snapshot: RoutingSnapshot): void {
+    this.#routing = snapshot;
+    this.#table = new RouteTable(snapshot.routes);
+  }
+
+  lend(instance: number, pool: string, idleTimeoutMs: number): void {
+    if (!this.#port.instances.has(instance)) return void this.#port.reply({ op: "lost", instance });
+    const lent: Lent = { id: instance, pool, idleTimeoutMs, busy: false, recalled: false, lastUsedAt: Date.now() };
+    this.#lent.set(instance, lent);
+    this.#idleOf(pool).push(lent);
+    this.#sweep ??= setInterval(() => this.#returnStale(), Math.max(1000, Math.min(30_000, idleTimeoutMs / 4))).unref();
+  }
+
+  recall(instance: number): void {
+    const lent = this.#lent.get(instance);
+    if (lent === undefined) return;
+    if (lent.busy) lent.recalled = true;
+    else this.#giveBack(lent);
+  }
+
+  /** The scheduler destroyed or forgot the instance. */
+  forget(instance: number): void {
+    const lent = this.#lent.get(instance);
+    if (lent === undefined) return;
+    this.#lent.delete(instance);
+    this.#unidle(lent);
+  }
+
+  async listen(settings: ListenSettings): Promise<number> {
+    this.#settings = settings;
+    this.#connections = new Int32Array(settings.connections);
+    this.#agent = new Agent({ keepAlive: true });
+    const server = (this.#server = createServer((req, res) => this.#handle(req, res)));
+    server.on("connection", (socket: Socket) => this.#admit(socket));
+    server.on("clientError", (_error, socket) => {
+      if (socket.writable) socket.end("HTTP/1.1 400 Bad Request\r\nconnection: close\r\n\r\n");
+      else socket.destroy();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once("error", reject);
+      server.listen({ port: settings.port, host: settings.hostname, reusePort: true }, () => {
+        server.off("error", reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  }
+
+  /** Stops accepting connections; those open finish what they are doing. */
+  unlisten(): void {
+    this.#server?.close();
+    this.#server?.closeIdleConnections();
+    this.#server = undefined;
+    this.#settings = undefined;
+    for (const lent of [...this.#lent.values()]) if (!lent.busy) this.#giveBack(lent);
+  }
+
+  /** Counts a new connection against the host's limits (shared by every executor), or closes it. */
+  #admit(socket: Socket): void {
+    const counters = this.#connections!;
+    const settings = this.#settings;
+    if (settings === undefined) return void socket.destroy();
+    const bucket = 1 + (hashAddress(socket.remoteAddress ?? "") % CONNECTION_BUCKETS);
+    const all = Atomics.add(counters, 0, 1) + 1;
+    const mine = Atomics.add(counters, bucket, 1) + 1;
+    socket.once("close", () => {
+      Atomics.sub(counters, 0, 1);
+      Atomics.sub(counters, bucket, 1);
+    });
+    if (all > settings.maxConnections || mine > settings.maxConnectionsPerClient) socket.destroy();
+  }
+
+  #handle(req: IncomingMessage, res: ServerResponse): void {
+    const settings = this.#settings;
+    const url = req.url ?? "/";
+    const host = req.headers.host;
+    if (settings === undefined || host === undefined || url.includes("%") || !url.startsWith("/") || url.startsWith("/_wfn/") || url.startsWith("/2015-03-31/")) {
+      return this.#forward(req, res, undefined, undefined);
+    }
+    const query = url.indexOf("?");
+    const match = this.#table.match(req.method ?? "GET", query < 0 ? url : url.slice(0, query));
+    const target = match === undefined ? undefined : this.#routing.targets[match.name];
+    if (match === undefined || target === undefined || (target.requiresKey && !authorizationAllows(req.headers.authorization, settings.keys))) {
+      return this.#forward(req, res, undefined, undefined);
+    }
+    const draw = Math.random();
+    const version = target.canary !== undefined && draw < target.canary.weight ? target.canary : target.primary;
+    const declared = req.headers["content-length"];
+    const hasBody = (declared !== undefined && declared !== "0") || req.headers["transfer-encoding"] !== undefined;
+    if (!hasBody) return this.#run(req, res, match.name, target, version, draw, new Uint8Array(0), `http://${host}${url}`, match);
+    if (declared !== undefined && Number(declared) > settings.maxRequestBytes) return this.#forward(req, res, draw, undefined);
+    readChunks(req.iterator({ destroyOnReturn: false }), settings.maxRequestBytes).then(
+      (body) => this.#run(req, res, match.name, target, version, draw, body, `http://${host}${url}`, match),
+      (error: unknown) => writeWeb(res, errorResponse(error instanceof WfnError ? error : tooLarge(0, settings.maxRequestBytes), randomUUID())),
+    );
+  }
+
+  #run(req: IncomingMessage, res: ServerResponse, name: string, target: RoutedTarget, version: RoutedVersion, draw: number, body: Uint8Array, url: string, match: { route: string; params: Record<string, string> }): void {
+    const lent = this.#idleOf(version.pool).pop();
+    const instance = lent === undefined ? undefined : this.#port.instances.get(lent.id);
+    if (lent === undefined || instance === undefined) return this.#forward(req, res, draw, body);
+    lent.busy = true;
+    const settings = this.#settings!;
+    const headers: Array<[string, string]> = [];
+    const raw = req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
+    const record: HttpRequestRecord = {
+      method: req.method ?? "GET",
+      url,
+      headers,
+      body,
+      route: { key: match.route, params: Object.entries(match.params) },
+      remoteAddress: clientAddressOf(req.socket.remoteAddress, nodeHeaders(req), settings.trustProxy).address,
+    };
+    void this.#invoke(lent, instance, name, target, version, record).then((result) => writeResult(res, result));
+  }
+
+  /** Runs one request on a lent instance, with the scheduler's rules: its deadline, recycling, the invocation's log and metrics. */
+  async #invoke(lent: Lent, instance: SandboxInstance, name: string, target: RoutedTarget, version: RoutedVersion, event: HttpRequestRecord): Promise<InvocationResult> {
+    const flags = this.#port.flags;
+    if (Atomics.add(flags, INTERRUPT_FLAGS.LOCAL_CALLS, 1) === 0) Atomics.notify(flags, INTERRUPT_FLAGS.LOCAL_CALLS);
+    const requestId = randomUUID();
+    const started = performance.now();
+    const context: ContextRecord = {
+      requestId,
+      functionName: name,
+      functionVersion: version.executedVersion,
+      invokedFunctionArn: target.arn,
+      memoryLimitMb: version.memoryMB,
+      deadlineMs: BigInt(Date.now() + version.timeoutMs),
+      clientContext: undefined,
+    };
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<ScheduledResult>((resolve) => {
+      timer = setTimeout(() => {
+        instance.abandon();
+        resolve({ status: "timeout", elapsedMs: performance.now() - started, coldStart: false, initMs: undefined });
+      }, version.timeoutMs);
+    });
+    const ran = instance.call({ tag: "http", val: event }, context).then((result): ScheduledResult => {
+      // A guest that stopped itself at an interrupt check past its deadline timed out all the same.
+      if (result.status === "trap" && result.timedOut === true) return { status: "timeout", elapsedMs: performance.now() - started, coldStart: false, initMs: undefined };
+      return { status: "done", result, coldStart: false, initMs: undefined };
+    });
+    const scheduled = await Promise.race([ran, timedOut]);
+    clearTimeout(timer);
+    Atomics.sub(flags, INTERRUPT_FLAGS.LOCAL_CALLS, 1);
+    const swollen = scheduled.status === "done" && scheduled.result.memoryBytes > version.memoryMB * 1024 * 1024 * RECYCLE_AT_MEMORY_SHARE;
+    if (scheduled.status === "timeout" || instance.trapped || swollen) this.#lose(lent);
+    else this.#release(lent);
+    return this.#record(scheduled, name, version, requestId);
+  }
+
+  /** The invocation's log and summary, batched to the main thread; its result. */
+  #record(scheduled: ScheduledResult, name: string, version: RoutedVersion, requestId: string): InvocationResult {
+    const memoryMB = version.memoryMB;
+    const classified = classify(scheduled, { requestId, functionName: name, functionVersion: version.executedVersion, memoryMB, maxResponseBytes: this.#settings?.maxResponseBytes ?? Infinity });
+    const log = new InvocationLog((record) => this.#logs.push(record), { function: name, version: version.executedVersion, requestId });
+    log.guest(classified.guestLogs);
+    if (classified.hostError !== undefined) log.host("error", classified.hostError);
+    log.finish({ memorySizeMB: memoryMB, initMs: undefined, durationMs: classified.durationMs, memoryUsedBytes: classified.memoryUsedBytes, timedOut: classified.timedOut });
+    const number = version.pool.slice(version.pool.lastIndexOf("@") + 1);
+    this.#invocations.push({
+      function: name,
+      version: number,
+      trigger: "http",
+      coldStart: false,
+      status: classified.result.status,
+      durationMs: classified.durationMs,
+      ...(classified.errorType === undefined ? {} : { errorType: classified.errorType }),
+    });
+    this.#flush ??= setImmediate(() => {
+      this.#flush = undefined;
+      this.#port.reply({ op: "records", logs: this.#logs, invocations: this.#invocations });
+      this.#logs = [];
+      this.#invocations = [];
+    });
+    return classified.result;
+  }
+
+  /** Sends a request to the main thread's server, as it came (its body, when already read), and its answer back. */
+  #forward(req: IncomingMessage, res: ServerResponse, draw: number | undefined, body: Uint8Array | undefined): void {
+    const settings = this.#settings;
+    if (settings === undefined) return writeWeb(res, errorResponse(new WfnError("WFN_SHUTTING_DOWN"), randomUUID()));
+    const headers: OutgoingHttpHeaders = {};
+    const raw = req.rawHeaders;
+    for (let i = 0; i + 1 < raw.length; i += 2) {
+      const name = raw[i]!.toLowerCase();
+      if (name === FORWARD_HEADER) continue;
+      const existing = headers[name];
+      headers[name] = existing === undefined ? raw[i + 1]! : ([] as string[]).concat(existing as string | string[], raw[i + 1]!);
+    }
+    if (body !== undefined) {
+      delete headers["transfer-encoding"];
+      headers["content-length"] = String(body.byteLength);
+    }
+    headers[FORWARD_HEADER] = `${settings.secret} ${req.socket.remoteAddress ?? "-"} ${draw ?? "-"}`;
+    const upstream = httpRequest({ host: "127.0.0.1", port: settings.mainPort, method: req.method, path: req.url, headers, agent: this.#agent }, (answer) => {
+      const out: string[] = [];
+      const back = answer.rawHeaders;
+      for (let i = 0; i + 1 < back.length; i += 2) {
+        const name = back[i]!.toLowerCase();
+        if (name !== "connection" && name !== "keep-alive" && name !== "transfer-encoding") out.push(back[i]!, back[i + 1]!);
+      }
+      res.sendDate = false;
+      res.writeHead(answer.statusCode ?? 502, out);
+      answer.pipe(res);
+    });
+    upstream.on("error", () => {
+      if (!res.headersSent) writeWeb(res, errorResponse(new WfnError("WFN_INTERNAL", "the host's main thread did not answer"), randomUUID()));
+      else res.destroy();
+    });
+    res.on("close", () => {
+      if (!res.writableFinished) upstream.destroy();
+    });
+    if (body !== undefined) upstream.end(body);
+    else req.pipe(upstream);
+  }
+
+  #release(lent: Lent): void {
+    lent.busy = false;
+    lent.lastUsedAt = Date.now();
+    if (lent.recalled || this.#settings === undefined) return this.#giveBack(lent);
+    if (this.#lent.has(lent.id)) this.#idleOf(lent.pool).push(lent);
+  }
+
+  #lose(lent: Lent): void {
+    this.#lent.delete(lent.id);
+    this.#unidle(lent);
+    this.#port.instances.delete(lent.id);
+    this.#port.reply({ op: "lost", instance: lent.id });
+  }
+
+  #giveBack(lent: Lent): void {
+    if (!this.#lent.delete(lent.id)) return;
+    this.#unidle(lent);
+    this.#port.reply({ op: "returned", instance: lent.id, lastUsedAt: lent.lastUsedAt });
+  }
+
+  /** Idle lent instances unused for their pool's idle timeout go back, for the scheduler to reclaim. */
+  #returnStale(): void {
+    const now = Date.now();
+    for (const lent of [...this.#lent.values()]) if (!lent.busy && now - lent.lastUsedAt >= lent.idleTimeoutMs) this.#giveBack(lent);
+    if (this.#lent.size === 0) {
+      clearInterval(this.#sweep);
+      this.#sweep = undefined;
+    }
+  }
+
+  #idleOf(pool: string): Lent[] {
+    let idle = this.#idle.get(pool);
+    if (idle === undefined) this.#idle.set(pool, (idle = []));
+    return idle;
+  }
+
+  #unidle(lent: Lent): void {
+    const idle = this.#idle.get(lent.pool);
+    const at = idle?.indexOf(lent) ?? -1;
+    if (at >= 0) idle!.splice(at, 1);
+  }
+}
+
+/** Writes an invocation's result: an HTTP response record directly, anything else as the main thread would. */
+function writeResult(res: ServerResponse, result: InvocationResult): void {
+  if (result.status === "ok" && result.outcome.tag === "http") {
+    const { status, headers, body } = result.outcome.val;
+    if (Number.isInteger(status) && status >= 200 && status <= 599) {
+      try {
+        const out: string[] = [];
+        for (const [name, value] of headers) {
+          if (HOP_BY_HOP.has(name.toLowerCase())) continue;
+          validateHeaderName(name);
+          validateHeaderValue(name, value);
+          out.push(name, value);
+        }
+        const empty = NULL_BODY_STATUS.has(status) || body.byteLength === 0;
+        out.push("x-wfn-request-id", result.requestId);
+        if (!empty) out.push("content-length", String(body.byteLength));
+        res.writeHead(status, out);
+        res.end(empty ? undefined : body);
+        return;
+      } catch {
+        // An invalid header: answered below as the main thread answers it.
+      }
+    }
+  }
+  writeWeb(res, invocationResponse(result));
+}
+
+/** Writes a web Response. */
+function writeWeb(res: ServerResponse, response: Response): void {
+  const out: string[] = [];
+  response.headers.forEach((value, name) => {
+    if (name !== "set-cookie") out.push(name, value);
+  });
+  for (const cookie of response.headers.getSetCookie()) out.push("set-cookie", cookie);
+  void response.arrayBuffer().then((bytes) => {
+    if (res.headersSent) return void res.end();
+    res.writeHead(response.status, [...out, "content-length", String(bytes.byteLength)]);
+    res.end(Buffer.from(bytes));
+  });
+}
+
+/** A Node request's headers, as client-address.ts reads them. */
+function nodeHeaders(req: IncomingMessage): HeaderView {
+  return {
+    get: (name) => {
+      const value = req.headers[name];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+    has: (name) => req.headers[name] !== undefined,
+    keys: () => Object.keys(req.headers),
+  };
+}
+
+/** FNV-1a of a client address, for its connection counter. */
+function hashAddress(address: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < address.length; i++) hash = Math.imul(hash ^ address.charCodeAt(i), 0x01000193);
+  return hash >>> 0;
+}
