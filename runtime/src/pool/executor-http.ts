@@ -23,9 +23,9 @@ import type { InvocationSummary } from "../observe/telemetry.js";
 import type { SandboxInstance } from "../sandbox/instance.js";
 import { INTERRUPT_FLAGS } from "../sandbox/interrupt.js";
 import { clientAddressOf, type HeaderView } from "../triggers/client-address.js";
-import { invocationResponse } from "../triggers/http.js";
+import { HOP_BY_HOP, invocationResponse, NULL_BODY_STATUS } from "../triggers/http.js";
 import { RouteTable } from "../triggers/routes.js";
-import type { ScheduledResult } from "./pool.js";
+import { RECYCLE_AT_MEMORY_SHARE, type ScheduledResult } from "./pool.js";
 import type { FromExecutor, ListenSettings, RoutedTarget, RoutedVersion, RoutingSnapshot } from "./protocol.js";
 
 /** The header an executor adds to what it forwards: `<secret> <client address> <draw>` (the main thread strips it). */
@@ -33,10 +33,6 @@ export const FORWARD_HEADER = "x-wfn-forwarded-by-executor";
 /** Per-client connection counters in {@link ListenSettings.connections}. */
 export const CONNECTION_BUCKETS = 1024;
 
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "content-length"]);
-const NULL_BODY_STATUS = new Set([204, 205, 304]);
-/** A lent instance whose memory passed this share of `memoryMB` is given up after its call (as the scheduler does). */
-const RECYCLE_AT_MEMORY_SHARE = 0.75;
 
 /** An instance lent to this executor. */
 interface Lent {

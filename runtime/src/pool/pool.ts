@@ -5,6 +5,9 @@ import type { FunctionConfig } from "../config/function-config.js";
 import type { CallResult } from "../sandbox/instance.js";
 import type { InstanceSettings, LoadableComponent } from "./protocol.js";
 
+/** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call (wherever it ran). */
+export const RECYCLE_AT_MEMORY_SHARE = 0.75;
+
 /** How a scheduled invocation ended. */
 export type ScheduledResult =
   | { status: "done"; result: CallResult; coldStart: boolean; initMs: number | undefined }

@@ -12,7 +12,7 @@ import { Executor, type ExecutorHandle, type HostCallHandler } from "./executor.
 import type { LogRecord } from "../observe/log.js";
 import type { InvocationSummary } from "../observe/telemetry.js";
 import type { HostCallRequest, ListenSettings, RoutingSnapshot } from "./protocol.js";
-import type { FunctionPool as AnyPool, PoolScheduler, ScheduledResult } from "./pool.js";
+import { RECYCLE_AT_MEMORY_SHARE, type FunctionPool as AnyPool, type PoolScheduler, type ScheduledResult } from "./pool.js";
 
 export type { ScheduledResult };
 
@@ -134,8 +134,6 @@ const GROW_BUSY_LIMIT = 0.9;
 /** How soon calls waiting for such an executor look again, in ms. */
 const GROW_RETRY_MS = 50;
 
-/** An instance whose memory passed this share of its function's `memoryMB` is replaced after its call. */
-const RECYCLE_AT_MEMORY_SHARE = 0.75;
 
 export class Scheduler implements PoolScheduler<Instance> {
   readonly #options: SchedulerOptions;

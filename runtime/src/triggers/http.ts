@@ -22,8 +22,8 @@ export interface HttpLimits {
 }
 
 /** Response headers a function may not set: they belong to the connection, not the message. */
-const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "content-length"]);
-const NULL_BODY_STATUS = new Set([204, 205, 304]);
+export const HOP_BY_HOP = new Set(["connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection", "content-length"]);
+export const NULL_BODY_STATUS = new Set([204, 205, 304]);
 
 /** Reads a request into the world's record, refusing bodies over the limit before reading them whole. */
 export async function toHttpRequestRecord(c: Context, limits: HttpLimits, match?: RouteMatch): Promise<HttpRequestRecord> {
