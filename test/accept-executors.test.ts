@@ -2,18 +2,22 @@
 // run routed requests on instances lent to them; the rest is forwarded to the
 // main thread (runtime/src/pool/README.md, "The data plane").
 import { get } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { createHost, readArtifact, serve, type LogRecord } from "@wfn/runtime";
+import { createHost, readArtifact, serve, type HostOptions, type LogRecord } from "@wfn/runtime";
 import { eventually } from "./helpers/collector.js";
 import { APP_BUILD, CACHE_DIR, HOSTILE_BUILD } from "./helpers/paths.js";
+import { body, multipart, streamRequest } from "./helpers/streaming.js";
 
-async function start(names: Array<[string, string]>) {
+const MiB = 1024 * 1024;
+
+async function start(names: Array<[string, string]>, options: HostOptions = {}, { closeAfterAll = true } = {}) {
   const logs: LogRecord[] = [];
   const functions = await Promise.all(names.map(([dir, name]) => readArtifact(join(dir, name))));
-  const host = await createHost({ cacheDir: CACHE_DIR, executors: 2, functions, log: (record) => logs.push(record) });
+  const host = await createHost({ cacheDir: CACHE_DIR, executors: 2, ...options, functions, log: (record) => logs.push(record) });
   const server = await serve(host, { port: 0, acceptIn: "executors" });
-  afterAll(() => server.close());
+  if (closeAfterAll) afterAll(() => server.close());
   return { host, server, logs, url: server.url };
 }
 
@@ -48,6 +52,57 @@ describe("executors accepting connections", { skip: process.platform !== "linux"
     expect(response.status).toBe(504);
     expect(performance.now() - started).toBeLessThan(5000);
     expect((await fetch(`${app.url}/good`)).status).toBe(200);
+  });
+});
+
+describe("executors accepting connections, as the main thread would", { skip: process.platform !== "linux" }, () => {
+  it("refuse a port something else holds, rather than share it through reusePort", async () => {
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(0, "127.0.0.1", resolve));
+    const port = (holder.address() as AddressInfo).port;
+    const host = await createHost({ cacheDir: CACHE_DIR, executors: 1, functions: [await readArtifact(join(APP_BUILD, "warm"))], log: () => {} });
+    try {
+      await expect(serve(host, { port, acceptIn: "executors" })).rejects.toMatchObject({ code: "WFN_INVALID_CONFIG", message: expect.stringContaining(`port ${port} on 127.0.0.1 is already in use`) });
+    } finally {
+      await host.close();
+      holder.close();
+    }
+  });
+
+  it("count a request running on a lent instance as busy, log it before it is answered, and finish it on close", async () => {
+    // One executor: every request reaches the thread the instance is lent to, and runs there.
+    const app = await start([[HOSTILE_BUILD, "sleepy"]], { executors: 1 }, { closeAfterAll: false });
+    try {
+      for (let i = 0; i < 5; i++) {
+        const response = await fetch(`${app.url}/sleepy?ms=1`);
+        const requestId = response.headers.get("x-wfn-request-id");
+        await response.arrayBuffer();
+        // The invocation's lines are in the host's log by the time its answer is read.
+        expect(app.logs.filter((record) => record.requestId === requestId).map((record) => record.message.split(" ")[0])).toEqual(["START", "END", "REPORT"]);
+      }
+      expect(await rawHeaderNames(`${app.url}/sleepy?ms=1`)).toContain("content-length");
+      const slow = fetch(`${app.url}/sleepy?ms=600`);
+      await expect.poll(() => app.host.function("sleepy")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(1);
+      const closed = app.server.close();
+      const response = await slow;
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({ slept: 600 });
+      await closed;
+      await expect(fetch(`${app.url}/sleepy?ms=1`)).rejects.toThrow();
+    } finally {
+      await app.server.close();
+    }
+  });
+
+  it("stop reading a forwarded upload soon after the main thread refuses it", async () => {
+    const app = await start([[APP_BUILD, "warm"]], { adminKeys: ["test-admin-key"], maxUploadBytes: 4 * MiB });
+    const answer = await streamRequest(`${app.url}/_wfn/deployments`, multipart("b", [["warm/component.wasm", body(96 * MiB)]]), {
+      headers: { authorization: "Bearer test-admin-key", "content-type": "multipart/form-data; boundary=b" },
+    });
+    expect(answer.status).toBe(413);
+    // Loopback buffers on two hops hold some megabytes; reading on would take all 96.
+    expect(answer.sent).toBeLessThan(40 * MiB);
+    expect((await fetch(`${app.url}/warm`)).status).toBe(200);
   });
 });
 

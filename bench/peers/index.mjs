@@ -23,7 +23,7 @@ function workerdBinary() {
 
 /**
  * Each peer: `id`, `label`, `wfn` (one of ours), `command(port, built)` →
- * [executable, args], optional `check(body)` of the GET / answer. `built` is
+ * [executable, args], optional `env` (added to its environment), optional `check(body)` of the GET / answer. `built` is
  * what prepare.mjs produced (the jco component's path).
  */
 export const PEERS = [
@@ -32,6 +32,15 @@ export const PEERS = [
     label: "wfn serve (bench/apps/hello)",
     wfn: true,
     command: (port) => [node, [WFN_CLI, "serve", HELLO_APP, "--port", String(port)]],
+    check: isHelloWorld,
+  },
+  {
+    // The same host with the data plane in the executors (they accept on the port themselves; see runtime/src/pool/README.md).
+    id: "wfn-accept-executors",
+    label: "wfn serve (bench/apps/hello, WFN_ACCEPT_IN=executors)",
+    wfn: true,
+    command: (port) => [node, [WFN_CLI, "serve", HELLO_APP, "--port", String(port)]],
+    env: { WFN_ACCEPT_IN: "executors" },
     check: isHelloWorld,
   },
   {

@@ -18,7 +18,7 @@ export async function startPeer(peer, built, { timeoutMs = 120_000 } = {}) {
   await mkdir(join(SCRATCH, "tmp"), { recursive: true });
   const tmp = await mkdtemp(join(SCRATCH, "tmp", `${peer.id}-`));
   const started = performance.now();
-  const proc = startProcess(command, args, { cwd: ROOT, env: { TMPDIR: tmp } });
+  const proc = startProcess(command, args, { cwd: ROOT, env: { ...peer.env, TMPDIR: tmp } });
   const stop = async () => {
     await proc.stop();
     await rm(tmp, { recursive: true, force: true });

@@ -135,8 +135,8 @@ class WfnHost implements Host {
 
   /** serve(): executors accept the connections (pool/README.md, "The data plane"); resolves with the port. */
   [ACCEPT_IN_EXECUTORS](listen: Pick<ListenSettings, "port" | "hostname" | "mainPort" | "secret" | "connections" | "maxConnections" | "maxConnectionsPerClient">): Promise<number> {
-    const { access, maxRequestBytes, maxResponseBytes } = this.#settings;
-    return this.#pools.listen({ ...listen, maxRequestBytes, maxResponseBytes, trustProxy: access.trustProxy, keys: access.keys });
+    const { access, maxRequestBytes, maxResponseBytes, maxUploadBytes } = this.#settings;
+    return this.#pools.listen({ ...listen, maxRequestBytes, maxResponseBytes, maxUploadBytes, trustProxy: access.trustProxy, keys: access.keys });
   }
 
   [STOP_ACCEPTING](): void {

@@ -2,7 +2,7 @@
 // @hono/node-server). `wfn serve` uses this; so can any embedder who does
 // not already have a server to mount `host.app` into.
 import { readFileSync } from "node:fs";
-import type { AddressInfo, Socket } from "node:net";
+import { createServer as createNetServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import type { Server } from "node:http";
 import { randomBytes } from "node:crypto";
 import { createAdaptorServer } from "@hono/node-server";
@@ -101,13 +101,17 @@ function defaultAcceptIn(): "executors" | "main" {
 async function serveInExecutors(host: Host, accepting: AcceptingHost, options: ServeOptions & { hostname: string; maxConnections: number; maxConnectionsPerClient: number }): Promise<RunningServer> {
   const secret = randomBytes(24).toString("base64url");
   const proof = Buffer.from(secret);
+  const wanted = options.port ?? 8787;
+  // reusePort would let the executors share the port with anyone else who asks for reusePort too
+  // (another wfn, say), splitting the traffic silently: first make sure nobody holds it.
+  if (wanted !== 0) await probeFree(wanted, options.hostname);
   const server = createAdaptorServer({ fetch: host.app.fetch, hostname: "127.0.0.1" }) as Server;
   server.prependListener("request", (req) => adoptForwarded(req, proof));
   await listen(server, 0, "127.0.0.1");
   let port: number;
   try {
     port = await accepting[ACCEPT_IN_EXECUTORS]({
-      port: options.port ?? 8787,
+      port: wanted,
       hostname: options.hostname,
       mainPort: (server.address() as AddressInfo).port,
       secret,
@@ -117,7 +121,7 @@ async function serveInExecutors(host: Host, accepting: AcceptingHost, options: S
     });
   } catch (error) {
     server.close();
-    throw listenError(error as NodeJS.ErrnoException, options.port ?? 8787, options.hostname);
+    throw listenError(error as NodeJS.ErrnoException, wanted, options.hostname);
   }
   return { url: baseUrl(options.hostname, port), port, server, close: closer(host, server, () => accepting[STOP_ACCEPTING]()) };
 }
@@ -136,7 +140,14 @@ function listenError(error: NodeJS.ErrnoException, port: number, hostname: strin
   return new WfnError("WFN_INVALID_CONFIG", reason, { cause: error });
 }
 
-function listen(server: Server, port: number, hostname: string): Promise<void> {
+/** Binds `port` exclusively for a moment and lets it go: rejects like {@link listen} when something holds it. */
+async function probeFree(port: number, hostname: string): Promise<void> {
+  const probe = createNetServer();
+  await listen(probe, port, hostname);
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+}
+
+function listen(server: Server | NetServer, port: number, hostname: string): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     const onError = (error: NodeJS.ErrnoException) => {
       server.off("listening", onListening);

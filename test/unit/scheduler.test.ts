@@ -66,6 +66,7 @@ class FakeExecutor extends EventEmitter<ExecutorEvents> {
   recall(): void {}
   route(): void {}
   unlisten(): void {}
+  async quiesce(): Promise<void> {}
   listen(): Promise<number> {
     return Promise.resolve(0);
   }

@@ -8,7 +8,7 @@
 // thread's own server, which answers it exactly as it answers everything
 // when executors do not accept connections. Runs on the executor's thread.
 import { randomUUID } from "node:crypto";
-import { Agent, createServer, request as httpRequest, validateHeaderName, validateHeaderValue, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
+import { Agent, createServer, request as httpRequest, type ClientRequest, validateHeaderName, validateHeaderValue, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import type { ContextRecord, HttpRequestRecord } from "@wfn/sdk/abi";
 import { authorizationAllows } from "../api/auth.js";
@@ -40,6 +40,8 @@ interface Lent {
   pool: string;
   idleTimeoutMs: number;
   busy: boolean;
+  /** Shared with the scheduler: word 0 is 1 while a request runs on it (for its pool's statistics). */
+  running: Int32Array;
   recalled: boolean;
   lastUsedAt: number;
 }
@@ -61,11 +63,17 @@ export class FrontEnd {
   #table = new RouteTable([]);
   #settings: ListenSettings | undefined;
   #server: Server | undefined;
+  /** Servers stopped by unlisten() whose connections may still be open. */
+  readonly #stopped = new Set<Server>();
+  /** Every connection accepted and not yet closed, of this server or one stopped before it. */
+  readonly #open = new Set<Socket>();
   #agent: Agent | undefined;
   #connections: Int32Array | undefined;
   #logs: LogRecord[] = [];
   #invocations: InvocationSummary[] = [];
   #flush: NodeJS.Immediate | undefined;
+  /** Responses to write right after the next batch of records is sent. */
+  #answers: Array<() => void> = [];
   #sweep: NodeJS.Timeout | undefined;
 
   constructor(port: FrontEndPort) {
@@ -82,9 +90,9 @@ export class FrontEnd {
     this.#table = new RouteTable(snapshot.routes);
   }
 
-  lend(instance: number, pool: string, idleTimeoutMs: number): void {
+  lend(instance: number, pool: string, idleTimeoutMs: number, running: SharedArrayBuffer): void {
     if (!this.#port.instances.has(instance)) return void this.#port.reply({ op: "lost", instance });
-    const lent: Lent = { id: instance, pool, idleTimeoutMs, busy: false, recalled: false, lastUsedAt: Date.now() };
+    const lent: Lent = { id: instance, pool, idleTimeoutMs, busy: false, running: new Int32Array(running), recalled: false, lastUsedAt: Date.now() };
     this.#lent.set(instance, lent);
     this.#idleOf(pool).push(lent);
     this.#sweep ??= setInterval(() => this.#returnStale(), Math.max(1000, Math.min(30_000, idleTimeoutMs / 4))).unref();
@@ -125,10 +133,30 @@ export class FrontEnd {
     return (server.address() as AddressInfo).port;
   }
 
+  /**
+   * Stops accepting and resolves once every connection this executor
+   * accepted is closed: each as soon as its answer is out and it is idle,
+   * all of them after `waitMs`.
+   */
+  async quiesce(waitMs: number): Promise<void> {
+    this.unlisten();
+    const deadline = Date.now() + waitMs;
+    while (this.#open.size > 0 && Date.now() < deadline) {
+      for (const server of this.#stopped) server.closeIdleConnections();
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    for (const socket of this.#open) socket.destroy();
+    this.#stopped.clear();
+  }
+
   /** Stops accepting connections; those open finish what they are doing. */
   unlisten(): void {
-    this.#server?.close();
-    this.#server?.closeIdleConnections();
+    const server = this.#server;
+    if (server !== undefined) {
+      this.#stopped.add(server);
+      server.close(() => this.#stopped.delete(server));
+      server.closeIdleConnections();
+    }
     this.#server = undefined;
     this.#settings = undefined;
     for (const lent of [...this.#lent.values()]) if (!lent.busy) this.#giveBack(lent);
@@ -140,9 +168,11 @@ export class FrontEnd {
     const settings = this.#settings;
     if (settings === undefined) return void socket.destroy();
     const bucket = 1 + (hashAddress(socket.remoteAddress ?? "") % CONNECTION_BUCKETS);
+    this.#open.add(socket);
     const all = Atomics.add(counters, 0, 1) + 1;
     const mine = Atomics.add(counters, bucket, 1) + 1;
     socket.once("close", () => {
+      this.#open.delete(socket);
       Atomics.sub(counters, 0, 1);
       Atomics.sub(counters, bucket, 1);
     });
@@ -179,6 +209,7 @@ export class FrontEnd {
     const instance = lent === undefined ? undefined : this.#port.instances.get(lent.id);
     if (lent === undefined || instance === undefined) return this.#forward(req, res, draw, body);
     lent.busy = true;
+    Atomics.store(lent.running, 0, 1);
     const settings = this.#settings!;
     const headers: Array<[string, string]> = [];
     const raw = req.rawHeaders;
@@ -191,7 +222,10 @@ export class FrontEnd {
       route: { key: match.route, params: Object.entries(match.params) },
       remoteAddress: clientAddressOf(req.socket.remoteAddress, nodeHeaders(req), settings.trustProxy).address,
     };
-    void this.#invoke(lent, instance, name, target, version, record).then((result) => writeResult(res, result));
+    this.#invoke(lent, instance, name, target, version, record).then(
+      (result) => this.#answer(() => writeResult(res, result)),
+      (error: unknown) => this.#answer(() => writeWeb(res, errorResponse(new WfnError("WFN_INTERNAL", `the invocation failed in the host: ${(error as Error).message}`), randomUUID()))),
+    );
   }
 
   /** Runs one request on a lent instance, with the scheduler's rules: its deadline, recycling, the invocation's log and metrics. */
@@ -248,13 +282,28 @@ export class FrontEnd {
       durationMs: classified.durationMs,
       ...(classified.errorType === undefined ? {} : { errorType: classified.errorType }),
     });
+    this.#scheduleFlush();
+    return classified.result;
+  }
+
+  /** Writes a response right after the records sent before it. */
+  #answer(write: () => void): void {
+    this.#answers.push(write);
+    this.#scheduleFlush();
+  }
+
+  #scheduleFlush(): void {
     this.#flush ??= setImmediate(() => {
       this.#flush = undefined;
-      this.#port.reply({ op: "records", logs: this.#logs, invocations: this.#invocations });
+      if (this.#logs.length > 0 || this.#invocations.length > 0) this.#port.reply({ op: "records", logs: this.#logs, invocations: this.#invocations });
       this.#logs = [];
       this.#invocations = [];
+      // The answers go out once their logs are on their way: a client that reads the logs after
+      // its answer finds them there, as when the main thread answers.
+      const answers = this.#answers;
+      this.#answers = [];
+      for (const answer of answers) answer();
     });
-    return classified.result;
   }
 
   /** Sends a request to the main thread's server, as it came (its body, when already read), and its answer back. */
@@ -274,7 +323,9 @@ export class FrontEnd {
       headers["content-length"] = String(body.byteLength);
     }
     headers[FORWARD_HEADER] = `${settings.secret} ${req.socket.remoteAddress ?? "-"} ${draw ?? "-"}`;
-    const upstream = httpRequest({ host: "127.0.0.1", port: settings.mainPort, method: req.method, path: req.url, headers, agent: this.#agent }, (answer) => {
+    let answer: IncomingMessage | undefined;
+    const upstream = httpRequest({ host: "127.0.0.1", port: settings.mainPort, method: req.method, path: req.url, headers, agent: this.#agent }, (answered) => {
+      answer = answered;
       const out: string[] = [];
       const back = answer.rawHeaders;
       for (let i = 0; i + 1 < back.length; i += 2) {
@@ -282,28 +333,62 @@ export class FrontEnd {
         if (name !== "connection" && name !== "keep-alive" && name !== "transfer-encoding") out.push(back[i]!, back[i + 1]!);
       }
       res.sendDate = false;
-      res.writeHead(answer.statusCode ?? 502, out);
-      answer.pipe(res);
+      res.writeHead(answered.statusCode ?? 502, out);
+      answered.pipe(res);
+    });
+    // The main thread may answer before it has read the whole body (a refused upload): the answer
+    // goes out, then what the client still sends is read and dropped for a moment, so that it reads
+    // the answer and stops, and the connection is closed (as the main thread's server does).
+    res.once("finish", () => {
+      if (!req.complete) lingerThenClose(req);
     });
     upstream.on("error", () => {
-      if (!res.headersSent) writeWeb(res, errorResponse(new WfnError("WFN_INTERNAL", "the host's main thread did not answer"), randomUUID()));
+      if (answer?.complete === true) return;
+      if (answer === undefined) writeWeb(res, errorResponse(new WfnError("WFN_INTERNAL", "the host's main thread did not answer"), randomUUID()));
       else res.destroy();
     });
     res.on("close", () => {
       if (!res.writableFinished) upstream.destroy();
     });
     if (body !== undefined) upstream.end(body);
-    else req.pipe(upstream);
+    else this.#pipeBounded(req, upstream, req.url?.startsWith("/_wfn/") === true ? Math.max(settings.maxUploadBytes, settings.maxRequestBytes) : settings.maxRequestBytes);
+  }
+
+  /**
+   * Streams the client's body to the main thread, and stops reading it one
+   * chunk past `limit` (the most the main thread would accept there): the
+   * main thread refuses it then, and the client has not sent more into the
+   * extra hop than it would have to the main thread directly.
+   */
+  #pipeBounded(req: IncomingMessage, upstream: ClientRequest, limit: number): void {
+    let sent = 0;
+    const onData = (chunk: Buffer) => {
+      sent += chunk.byteLength;
+      const more = upstream.write(chunk);
+      if (sent > limit) {
+        req.off("data", onData);
+        req.off("end", onEnd);
+        upstream.off("drain", onDrain);
+        req.pause();
+      } else if (!more) req.pause();
+    };
+    const onDrain = () => req.resume();
+    const onEnd = () => upstream.end();
+    req.on("data", onData);
+    req.once("end", onEnd);
+    upstream.on("drain", onDrain);
   }
 
   #release(lent: Lent): void {
     lent.busy = false;
+    Atomics.store(lent.running, 0, 0);
     lent.lastUsedAt = Date.now();
     if (lent.recalled || this.#settings === undefined) return this.#giveBack(lent);
     if (this.#lent.has(lent.id)) this.#idleOf(lent.pool).push(lent);
   }
 
   #lose(lent: Lent): void {
+    Atomics.store(lent.running, 0, 0);
     this.#lent.delete(lent.id);
     this.#unidle(lent);
     this.#port.instances.delete(lent.id);
@@ -397,4 +482,28 @@ function hashAddress(address: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < address.length; i++) hash = Math.imul(hash ^ address.charCodeAt(i), 0x01000193);
   return hash >>> 0;
+}
+
+/** How long, and how much, of a body nobody reads any more is dropped before its connection is closed. */
+const LINGER_MS = 500;
+const LINGER_BYTES = 64 * 1024 * 1024;
+
+/** Reads and drops the rest of `req`'s body for a moment, then closes its connection. */
+function lingerThenClose(req: IncomingMessage): void {
+  let dropped = 0;
+  const close = () => {
+    clearTimeout(timer);
+    req.off("data", onData);
+    req.socket.destroySoon();
+  };
+  const onData = (chunk: Buffer) => {
+    dropped += chunk.byteLength;
+    if (dropped > LINGER_BYTES) close();
+  };
+  const timer = setTimeout(close, LINGER_MS);
+  timer.unref();
+  req.removeAllListeners("data");
+  req.on("data", onData);
+  req.once("end", () => clearTimeout(timer));
+  req.resume();
 }

@@ -122,7 +122,7 @@ port.on("message", (message: ToExecutor) => {
       instances.delete(message.instance);
       break;
     case "lend":
-      frontEnd.lend(message.instance, message.pool, message.idleTimeoutMs);
+      frontEnd.lend(message.instance, message.pool, message.idleTimeoutMs, message.running);
       break;
     case "recall":
       frontEnd.recall(message.instance);
@@ -138,6 +138,9 @@ port.on("message", (message: ToExecutor) => {
       break;
     case "unlisten":
       frontEnd.unlisten();
+      break;
+    case "quiesce":
+      void frontEnd.quiesce(message.waitMs).then(() => reply({ op: "quiet", id: message.id }));
       break;
     case "host-reply": {
       const waiting = hostCalls.get(message.id);

@@ -44,7 +44,7 @@ const BUSY_WINDOW_MS = 50;
 /** What the scheduler uses of an executor (a fake one stands in for it in unit tests). */
 export type ExecutorHandle = Pick<
   Executor,
-  "index" | "alive" | "busy" | "createInstance" | "call" | "destroyInstance" | "abandon" | "interrupt" | "unload" | "terminate" | "lend" | "recall" | "listen" | "unlisten" | "route" | "on" | "off" | "once"
+  "index" | "alive" | "busy" | "createInstance" | "call" | "destroyInstance" | "abandon" | "interrupt" | "unload" | "terminate" | "lend" | "recall" | "listen" | "unlisten" | "quiesce" | "route" | "on" | "off" | "once"
 >;
 
 /** What an executor tells its scheduler. */
@@ -185,8 +185,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   }
 
   /** Lends an idle instance to the executor, which runs routed requests on it until {@link recall}. */
-  lend(instance: number, pool: string, idleTimeoutMs: number): void {
-    if (this.alive) this.#send({ op: "lend", instance, pool, idleTimeoutMs });
+  lend(instance: number, pool: string, idleTimeoutMs: number, running: Int32Array): void {
+    if (this.alive) this.#send({ op: "lend", instance, pool, idleTimeoutMs, running: running.buffer as SharedArrayBuffer });
   }
 
   /** Asks for a lent instance back; `returned` is emitted when it is (after its running request). */
@@ -214,6 +214,16 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (!this.alive) return;
     this.#send({ op: "unlisten" });
     Atomics.notify(this.#flags, INTERRUPT_FLAGS.LOCAL_CALLS);
+  }
+
+  /**
+   * Resolves once the connections this executor accepted are all answered
+   * and closed (after `waitMs` they are closed by force): the answers they
+   * wait for may still be on their way back from the main thread.
+   */
+  async quiesce(waitMs: number): Promise<void> {
+    if (!this.alive) return;
+    await this.#request({ op: "quiesce", id: 0, waitMs }).catch(() => {});
   }
 
   /**

@@ -17,6 +17,8 @@ export type ScheduledResult =
 export interface PoolInstance {
   /** `lent`: idle, and lent to the executor it lives on, which runs routed requests on it (./README.md). */
   state: "starting" | "idle" | "busy" | "lent";
+  /** Word 0 is 1 while the executor an instance is lent to runs a request on it. */
+  readonly running?: Int32Array;
   lastUsedAt: number;
 }
 
@@ -94,8 +96,8 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
     let idle = 0;
     let starting = 0;
     for (const instance of this.instances) {
-      // A lent instance counts as idle: its executor runs requests on it without telling this thread.
-      if (instance.state === "idle" || instance.state === "lent") idle++;
+      // A lent instance is busy while its executor runs a request on it (a shared word it sets).
+      if (instance.state === "idle" || (instance.state === "lent" && (instance.running === undefined || Atomics.load(instance.running, 0) === 0))) idle++;
       else if (instance.state === "starting") starting++;
     }
     return { instances: this.instances.size, idle, busy: this.instances.size - idle, starting, waiting: this.waiting };

@@ -84,6 +84,8 @@ export interface ListenSettings {
   maxConnectionsPerClient: number;
   maxRequestBytes: number;
   maxResponseBytes: number;
+  /** The largest deployment upload the host's API accepts (what is forwarded to `/_wfn/` is cut past it). */
+  maxUploadBytes: number;
   trustProxy: boolean;
   keys: { admin: readonly string[]; invoke: readonly string[] };
 }
@@ -99,11 +101,14 @@ export type ToExecutor =
   | { op: "host-reply"; id: number; value: unknown }
   | { op: "host-reply"; id: number; error: string }
   /** The instance is this executor's to run routed requests on until recalled. */
-  | { op: "lend"; instance: number; pool: string; idleTimeoutMs: number }
+  /** `running`: one shared word the executor sets to 1 while a request runs on the instance. */
+  | { op: "lend"; instance: number; pool: string; idleTimeoutMs: number; running: SharedArrayBuffer }
   /** Give the instance back (`returned`) as soon as its running request is done. */
   | { op: "recall"; instance: number }
   | { op: "listen"; id: number; settings: ListenSettings }
   | { op: "unlisten" }
+  /** Answer `quiet` once every connection this executor accepted is closed (all closed by force after `waitMs`). */
+  | { op: "quiesce"; id: number; waitMs: number }
   | { op: "routing"; snapshot: RoutingSnapshot };
 
 export type FromExecutor =
@@ -118,6 +123,7 @@ export type FromExecutor =
   | { op: "lost"; instance: number }
   | { op: "listening"; id: number; port: number }
   | { op: "listen-failed"; id: number; code: string | undefined; message: string }
+  | { op: "quiet"; id: number }
   /** The logs and summaries of the invocations this executor ran itself, in batches. */
   | { op: "records"; logs: LogRecord[]; invocations: InvocationSummary[] };
 

@@ -55,6 +55,7 @@ export interface Instance {
   readonly pool: FunctionPool;
   readonly slot: Slot;
   state: "starting" | "idle" | "busy" | "lent";
+  readonly running: Int32Array;
   /** Lent, and asked back. */
   recalled: boolean;
   invocations: number;
@@ -286,8 +287,11 @@ export class Scheduler implements PoolScheduler<Instance> {
     clearInterval(this.#sweeper);
     clearTimeout(this.#growLater);
     for (const task of this.#warmTasks.splice(0)) task.settle();
+    // Executors that accept stop; the calls they run on lent instances finish like any other.
+    if (this.#listen !== undefined) this.unlisten();
     const deadline = Date.now() + this.#options.drainTimeoutMs;
-    while ((this.#queue.length > 0 || this.#slots.some((s) => s.running.size > 0 || s.starting > 0)) && Date.now() < deadline) {
+    const lentOut = () => [...this.#instances.values()].some((instance) => instance.state === "lent");
+    while ((this.#queue.length > 0 || this.#slots.some((s) => s.running.size > 0 || s.starting > 0) || lentOut()) && Date.now() < deadline) {
       let timer: NodeJS.Timeout | undefined;
       await new Promise<void>((resolve) => {
         this.#idleWaiters.push(resolve);
@@ -300,6 +304,7 @@ export class Scheduler implements PoolScheduler<Instance> {
       clearTimeout(call.queueTimer);
       call.reject(stopped);
     }
+    await Promise.all(this.#slots.map((slot) => slot.executor.quiesce(Math.max(0, deadline - Date.now()))));
     await Promise.all(this.#slots.map((slot) => slot.executor.terminate(stopped)));
   }
 
@@ -398,7 +403,7 @@ export class Scheduler implements PoolScheduler<Instance> {
       Date.now() - instance.lastUsedAt < this.#options.idleTimeoutMs;
     if (!lendable) return;
     instance.state = "lent";
-    instance.slot.executor.lend(instance.id, pool.key, this.#options.idleTimeoutMs);
+    instance.slot.executor.lend(instance.id, pool.key, this.#options.idleTimeoutMs, instance.running);
   }
 
   /** A lent instance is back: idle here (the oldest waiting call takes it), or lent again. */
@@ -513,7 +518,7 @@ export class Scheduler implements PoolScheduler<Instance> {
   }
 
   async #create(pool: FunctionPool, slot: Slot): Promise<{ instance: Instance; initMs: number }> {
-    const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", recalled: false, invocations: 0, lastUsedAt: Date.now(), initMs: undefined };
+    const instance: Instance = { id: nextInstanceId++, pool, slot, state: "starting", running: new Int32Array(new SharedArrayBuffer(4)), recalled: false, invocations: 0, lastUsedAt: Date.now(), initMs: undefined };
     pool.instances.add(instance);
     slot.instances.add(instance);
     this.#instances.set(instance.id, instance);
