@@ -32,6 +32,14 @@ function workerdBinary() {
 const IO_PEERS = [
   { id: "wfn-io", label: "wfn serve (bench/apps/io)", wfn: true, readyPath: "/healthy", command: (port) => [process.execPath, [WFN_CLI, "serve", IO_APP, "--port", String(port)]] },
   {
+    id: "wfn-io-accept-executors",
+    label: "wfn serve (bench/apps/io, WFN_ACCEPT_IN=executors)",
+    wfn: true,
+    readyPath: "/healthy",
+    env: { WFN_ACCEPT_IN: "executors" },
+    command: (port) => [process.execPath, [WFN_CLI, "serve", IO_APP, "--port", String(port)]],
+  },
+  {
     id: "workerd-io",
     label: "Cloudflare workerd (same handler)",
     readyPath: "/healthy",
@@ -91,7 +99,7 @@ export async function runIo({ connections, warmupS, durationS, quietWaitMs, log 
           entry.runs.push({ ...run, limitRps: limit, ofLimit: run.requestsPerSecond / limit });
           log(`    ${run.requestsPerSecond.toFixed(0)} req/s (${((run.requestsPerSecond / limit) * 100).toFixed(0)}% of the ${limit} limit), p50 ${run.latencyP50Ms?.toFixed(1)} ms, p99 ${run.latencyP99Ms?.toFixed(1)} ms, ${run.errors} errors, server CPU ${run.server.cpuPercent.toFixed(0)}%`);
         }
-        if (peer.wfn) {
+        if (peer.id === "wfn-io") {
           result.faultIsolation = await faultIsolation(server, upstream, { warmupS, durationS, log });
           result.fairness = await fairness(server, { warmupS, durationS, log });
           // On a host of its own: this one holds the instances the load left behind.

@@ -1,7 +1,7 @@
 // serve(host, { acceptIn: "executors" }): executors accept connections and
 // run routed requests on instances lent to them; the rest is forwarded to the
 // main thread (runtime/src/pool/README.md, "The data plane").
-import { get } from "node:http";
+import { Agent, get } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -94,6 +94,23 @@ describe("executors accepting connections, as the main thread would", { skip: pr
     }
   });
 
+  it("start an instance where requests arrive without one, so that they stop being forwarded", async () => {
+    const app = await start([[APP_BUILD, "env-a"]]);
+    // Eight keep-alive connections: the kernel spreads them over both executors, while the pool has
+    // one instance (started for the first request) on one of them.
+    const agents = Array.from({ length: 8 }, () => new Agent({ keepAlive: true, maxSockets: 1 }));
+    try {
+      // One request at a time, so that the pool never needs a second instance for concurrency.
+      for (let round = 0; round < 3; round++) for (const agent of agents) await rawHeaderNames(`${app.url}/env/a`, agent);
+      const writers: string[][] = [];
+      for (const agent of agents) writers.push(await rawHeaderNames(`${app.url}/env/a`, agent));
+      // Every connection's request now runs on the executor that accepted it, which writes `content-length`.
+      expect(writers.map((names) => names.includes("content-length"))).toEqual(agents.map(() => true));
+    } finally {
+      for (const agent of agents) agent.destroy();
+    }
+  });
+
   it("stop reading a forwarded upload soon after the main thread refuses it", async () => {
     const app = await start([[APP_BUILD, "warm"]], { adminKeys: ["test-admin-key"], maxUploadBytes: 4 * MiB });
     const answer = await streamRequest(`${app.url}/_wfn/deployments`, multipart("b", [["warm/component.wasm", body(96 * MiB)]]), {
@@ -107,9 +124,9 @@ describe("executors accepting connections, as the main thread would", { skip: pr
 });
 
 /** The response's header names exactly as they came over the wire. */
-function rawHeaderNames(url: string): Promise<string[]> {
+function rawHeaderNames(url: string, agent?: Agent): Promise<string[]> {
   return new Promise((resolve, reject) => {
-    get(url, (response) => {
+    get(url, agent === undefined ? {} : { agent }, (response) => {
       response.resume();
       response.on("end", () => resolve(response.rawHeaders.filter((_, index) => index % 2 === 0)));
     }).on("error", reject);

@@ -7,7 +7,7 @@
 import type { IncomingMessage } from "node:http";
 import { timingSafeEqual } from "node:crypto";
 import { FORWARD_HEADER } from "./pool/executor-http.js";
-import { FORWARDED_DRAW, FORWARDED_PEER } from "./triggers/client-address.js";
+import { FORWARDED_DRAW, FORWARDED_ORIGIN, FORWARDED_PEER } from "./triggers/client-address.js";
 
 /** Has the host's executors accept connections: `(settings) => Promise<port>`. */
 export const ACCEPT_IN_EXECUTORS = Symbol("wfn.acceptInExecutors");
@@ -27,11 +27,13 @@ export function adoptForwarded(req: IncomingMessage, secret: Buffer): void {
   delete req.headers[FORWARD_HEADER];
   const raw = req.rawHeaders;
   for (let i = raw.length - 2; i >= 0; i -= 2) if (raw[i]!.toLowerCase() === FORWARD_HEADER) raw.splice(i, 2);
-  const [given, peer, draw] = (Array.isArray(value) ? value[0]! : value).split(" ");
+  const [given, peer, draw, origin] = (Array.isArray(value) ? value[0]! : value).split(" ");
   const proof = Buffer.from(given ?? "");
   if (proof.length !== secret.length || !timingSafeEqual(proof, secret)) return;
-  const target = req as unknown as { [FORWARDED_PEER]?: string; [FORWARDED_DRAW]?: number };
+  const target = req as unknown as { [FORWARDED_PEER]?: string; [FORWARDED_DRAW]?: number; [FORWARDED_ORIGIN]?: number };
   if (peer !== undefined && peer !== "-") target[FORWARDED_PEER] = peer;
   const number = Number(draw);
   if (draw !== "-" && number >= 0 && number < 1) target[FORWARDED_DRAW] = number;
+  const index = Number(origin);
+  if (origin !== undefined && origin !== "-" && Number.isSafeInteger(index) && index >= 0) target[FORWARDED_ORIGIN] = index;
 }

@@ -122,6 +122,12 @@ export interface InvokeOptions {
    * request it could not run itself passes its own, so the split holds.
    */
   draw?: number;
+  /**
+   * @internal The executor that accepted this request and forwarded it for
+   * want of an idle instance of the function there: the pool starts one on
+   * it, so that the next requests arriving there run there.
+   */
+  origin?: number;
 }
 
 /** What a host knows about one function. */

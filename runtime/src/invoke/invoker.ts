@@ -79,7 +79,7 @@ export class Invoker {
         deadlineMs: 0n, // set by the scheduler when the invocation starts
         clientContext: options.clientContext,
       };
-      scheduled = await pool.invoke(event, context);
+      scheduled = await pool.invoke(event, context, options.origin);
     } catch (error) {
       const failure = asWfnError(error);
       if (failure.code === "WFN_THROTTLED") this.#observe({ function: name, version: versionLabel, trigger, status: "throttled", durationMs: 0, coldStart: false });

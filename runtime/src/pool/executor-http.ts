@@ -28,7 +28,7 @@ import { RouteTable } from "../triggers/routes.js";
 import { RECYCLE_AT_MEMORY_SHARE, type ScheduledResult } from "./pool.js";
 import type { FromExecutor, ListenSettings, RoutedTarget, RoutedVersion, RoutingSnapshot } from "./protocol.js";
 
-/** The header an executor adds to what it forwards: `<secret> <client address> <draw>` (the main thread strips it). */
+/** The header an executor adds to what it forwards: `<secret> <client address> <draw> <its index, when it had no idle instance>` (the main thread strips it). */
 export const FORWARD_HEADER = "x-wfn-forwarded-by-executor";
 /** Per-client connection counters in {@link ListenSettings.connections}. */
 export const CONNECTION_BUCKETS = 1024;
@@ -52,6 +52,8 @@ export interface FrontEndPort {
   reply(message: FromExecutor): void;
   /** The executor's interrupt memory, as words. */
   flags: Int32Array;
+  /** The executor's position among the host's executors (sent with what it forwards). */
+  index: number;
 }
 
 export class FrontEnd {
@@ -207,7 +209,7 @@ export class FrontEnd {
   #run(req: IncomingMessage, res: ServerResponse, name: string, target: RoutedTarget, version: RoutedVersion, draw: number, body: Uint8Array, url: string, match: { route: string; params: Record<string, string> }): void {
     const lent = this.#idleOf(version.pool).pop();
     const instance = lent === undefined ? undefined : this.#port.instances.get(lent.id);
-    if (lent === undefined || instance === undefined) return this.#forward(req, res, draw, body);
+    if (lent === undefined || instance === undefined) return this.#forward(req, res, draw, body, true);
     lent.busy = true;
     Atomics.store(lent.running, 0, 1);
     const settings = this.#settings!;
@@ -307,7 +309,7 @@ export class FrontEnd {
   }
 
   /** Sends a request to the main thread's server, as it came (its body, when already read), and its answer back. */
-  #forward(req: IncomingMessage, res: ServerResponse, draw: number | undefined, body: Uint8Array | undefined): void {
+  #forward(req: IncomingMessage, res: ServerResponse, draw: number | undefined, body: Uint8Array | undefined, origin = false): void {
     const settings = this.#settings;
     if (settings === undefined) return writeWeb(res, errorResponse(new WfnError("WFN_SHUTTING_DOWN"), randomUUID()));
     const headers: OutgoingHttpHeaders = {};
@@ -322,7 +324,7 @@ export class FrontEnd {
       delete headers["transfer-encoding"];
       headers["content-length"] = String(body.byteLength);
     }
-    headers[FORWARD_HEADER] = `${settings.secret} ${req.socket.remoteAddress ?? "-"} ${draw ?? "-"}`;
+    headers[FORWARD_HEADER] = `${settings.secret} ${req.socket.remoteAddress ?? "-"} ${draw ?? "-"} ${origin ? this.#port.index : "-"}`;
     let answer: IncomingMessage | undefined;
     const upstream = httpRequest({ host: "127.0.0.1", port: settings.mainPort, method: req.method, path: req.url, headers, agent: this.#agent }, (answered) => {
       answer = answered;

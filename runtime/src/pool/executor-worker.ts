@@ -26,7 +26,7 @@ interface LoadedComponent {
 const require = createRequire(import.meta.url);
 const port = parentPort!;
 /** This executor's interrupt memory: the host sets it when a call here passed its deadline. */
-const { flags } = workerData as { flags: WebAssembly.Memory };
+const { flags, index } = workerData as { flags: WebAssembly.Memory; index: number };
 
 // Where this thread records whether a guest computes, for the host to read.
 recordComputingIn(flags);
@@ -36,7 +36,7 @@ const instances = new Map<number, SandboxInstance>();
 const hostCalls = new Map<number, { resolve: (value: unknown) => void; reject: (error: string) => void }>();
 let nextHostCall = 1;
 /** Requests this executor serves itself, when it accepts HTTP connections (./executor-http.ts). */
-const frontEnd = new FrontEnd({ instances, reply: (message) => reply(message), flags: new Int32Array(flags.buffer) });
+const frontEnd = new FrontEnd({ instances, reply: (message) => reply(message), flags: new Int32Array(flags.buffer), index });
 
 function reply(message: FromExecutor, transfer: Transferable[] = []): void {
   port.postMessage(message, transfer);

@@ -88,7 +88,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     this.#hostCalls = hostCalls;
     const flags = interruptMemory();
     this.#flags = new Int32Array(flags.buffer);
-    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}`, workerData: { flags } });
+    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}`, workerData: { flags, index } });
     this.#worker.on("message", (message: FromExecutor) => this.#receive(message));
     this.#worker.on("error", (error) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} exited (code ${code})`)));

@@ -26,7 +26,8 @@ export interface PoolInstance {
 export interface PoolScheduler<I extends PoolInstance> {
   attach(pool: FunctionPool<I>): void;
   replenish(pool: FunctionPool<I>): Promise<void>;
-  submit(pool: FunctionPool<I>, event: EventValue, context: ContextRecord): Promise<ScheduledResult>;
+  /** `origin`: the executor that accepted the request and had no idle instance of the pool for it. */
+  submit(pool: FunctionPool<I>, event: EventValue, context: ContextRecord, origin?: number): Promise<ScheduledResult>;
   drain(pool: FunctionPool<I>): Promise<void>;
 }
 
@@ -108,8 +109,8 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
     return this.#scheduler.replenish(this);
   }
 
-  invoke(event: EventValue, context: ContextRecord): Promise<ScheduledResult> {
-    return this.#scheduler.submit(this, event, context);
+  invoke(event: EventValue, context: ContextRecord, origin?: number): Promise<ScheduledResult> {
+    return this.#scheduler.submit(this, event, context, origin);
   }
 
   /** Lets queued and running invocations finish, then removes every instance. */

@@ -214,9 +214,10 @@ export class Scheduler implements PoolScheduler<Instance> {
    * waits — at most `maxQueueLength` per function, each at most
    * `maxQueueWaitMs` — or is refused with WFN_THROTTLED.
    */
-  submit(pool: FunctionPool, event: EventValue, context: ContextRecord): Promise<ScheduledResult> {
+  submit(pool: FunctionPool, event: EventValue, context: ContextRecord, origin?: number): Promise<ScheduledResult> {
     if (this.#closing) return Promise.reject(new WfnError("WFN_SHUTTING_DOWN"));
     if (this.#broken) return Promise.reject(this.#broken);
+    if (origin !== undefined) this.#attract(pool, origin);
     return new Promise<ScheduledResult>((resolve, reject) => {
       const call: PendingCall = { pool, event, context, resolve, reject, queueTimer: undefined, coldStart: false, initMs: undefined };
       this.#queue.push(call);
@@ -424,6 +425,30 @@ export class Scheduler implements PoolScheduler<Instance> {
     this.#forget(instance);
     this.replenish(instance.pool).catch(() => {});
     this.#afterWork();
+  }
+
+  /**
+   * A request for `pool` reached executor `origin`, which had no idle
+   * instance of it lent, and was forwarded here: unless the pool already
+   * has an instance there (or is at its concurrency, or the host at its
+   * instance limit), start one there, which is lent to it once ready; so
+   * the requests that keep arriving there stop crossing threads. The
+   * request itself runs wherever an instance is free now. An instance left
+   * without work elsewhere is reclaimed after its idle timeout as usual.
+   */
+  #attract(pool: FunctionPool, origin: number): void {
+    const slot = this.#slots[origin];
+    if (slot === undefined || this.#listen === undefined || !slot.executor.alive || pool.draining) return;
+    if (pool.isolation !== "instance" || this.#options.maxInvocationsPerInstance !== 0 || pool.component.interrupts.length === 0) return;
+    for (const instance of pool.instances) if (instance.slot === slot) return;
+    if (pool.instances.size >= Math.min(pool.instanceLimit, pool.config.maxConcurrency) || this.#instanceCount >= this.#options.maxInstances) return;
+    void this.#create(pool, slot).then(
+      ({ instance }) => {
+        instance.state = "idle";
+        this.#afterWork();
+      },
+      () => this.#afterWork(),
+    );
   }
 
   /** Starts one more instance of `pool` for the calls waiting, if the pool, the host and an executor have room. */

@@ -38,6 +38,8 @@ export function clientAddress(c: Context, trustProxy: boolean): ClientAddress {
 export const FORWARDED_PEER = Symbol("wfn.forwardedPeer");
 /** Where the main thread keeps the draw an executor made for a weighted alias before forwarding (see InvokeOptions.draw). */
 export const FORWARDED_DRAW = Symbol("wfn.forwardedDraw");
+/** Where the main thread keeps the index of the executor that forwarded a request it had no instance for (see InvokeOptions.origin). */
+export const FORWARDED_ORIGIN = Symbol("wfn.forwardedOrigin");
 
 /** Request headers, as {@link clientAddressOf} reads them. */
 export interface HeaderView {

@@ -11,7 +11,7 @@ import { errorResponse, functionErrorResponse } from "../http/errors.js";
 import { incoming, rawHeaders, readChunks, requestBody, tooLarge } from "../http/body.js";
 import type { InvocationResult } from "../invocation.js";
 import type { LogSink } from "../observe/log.js";
-import { clientAddress, FORWARDED_DRAW } from "./client-address.js";
+import { clientAddress, FORWARDED_DRAW, FORWARDED_ORIGIN } from "./client-address.js";
 import type { RouteMatch, RouteTable } from "./routes.js";
 
 /** Limits the HTTP trigger enforces. */
@@ -129,8 +129,10 @@ export function mountHttpTrigger(app: Hono<{ Variables: { requestId: string } }>
         if (denied !== undefined) throw denied;
       }
       const request = await toHttpRequestRecord(c, { maxRequestBytes: port.maxRequestBytes, trustProxy: port.access.trustProxy }, match);
-      const draw = (incoming(c) as { [FORWARDED_DRAW]?: number } | undefined)?.[FORWARDED_DRAW];
-      const options = { requestId, ...(qualifier === undefined ? {} : { qualifier }), ...(draw === undefined ? {} : { draw }) };
+      const forwarded = incoming(c) as { [FORWARDED_DRAW]?: number; [FORWARDED_ORIGIN]?: number } | undefined;
+      const draw = forwarded?.[FORWARDED_DRAW];
+      const origin = forwarded?.[FORWARDED_ORIGIN];
+      const options = { requestId, ...(qualifier === undefined ? {} : { qualifier }), ...(draw === undefined ? {} : { draw }), ...(origin === undefined ? {} : { origin }) };
       return invocationResponse(await port.dispatch(match.name, { tag: "http", val: request }, options));
     } catch (error) {
       const failure = asWfnError(error);
