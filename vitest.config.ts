@@ -1,6 +1,12 @@
 import { defineConfig } from "vitest/config";
 
-const env = { WFN_CACHE_DIR: new URL("./.wfn/cache", import.meta.url).pathname };
+import { mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+// WFN_STATE_DIR: the local admin keys `wfn serve` writes go to a folder of this run's, not the user's
+// ~/.local/state (where a key left by a killed host would be found by a later host on the same port).
+const env = { WFN_CACHE_DIR: new URL("./.wfn/cache", import.meta.url).pathname, WFN_STATE_DIR: mkdtempSync(join(tmpdir(), "wfn-test-state-")) };
 
 export default defineConfig({
   test: {

@@ -28,11 +28,12 @@ export interface ServeOptions {
    */
   maxConnectionsPerClient?: number;
   /**
-   * Which threads accept connections. `executors` (Linux only; opt-in while it is measured, or `WFN_ACCEPT_IN=executors`):
+   * Which threads accept connections. `executors` (the default on Linux):
    * every executor listens on the port (`reusePort`) and serves requests for
    * functions' routes itself, on instances lent to it; the rest goes to the
-   * main thread. `main` (the default): the main thread accepts everything
-   * and hands calls to executors. See runtime/src/pool/README.md.
+   * main thread. `main` (the default elsewhere, or with `WFN_ACCEPT_IN=main`):
+   * the main thread accepts everything and hands calls to executors. See
+   * runtime/src/pool/README.md, "The data plane".
    */
   acceptIn?: "executors" | "main";
 }
@@ -48,6 +49,7 @@ export interface RunningServer {
   /** Base URL, such as `http://127.0.0.1:8787`. */
   readonly url: string;
   readonly port: number;
+  /** The main thread's server: on `port`, or, with the executors accepting, on a loopback port of its own for what they forward. */
   readonly server: Server;
   /** Stops accepting connections, lets the host finish in-flight work, then closes everything. */
   close(): Promise<void>;
@@ -58,7 +60,7 @@ export async function serve(host: Host, options: ServeOptions = {}): Promise<Run
   const hostname = options.hostname ?? "127.0.0.1";
   const maxConnections = options.maxConnections ?? defaultMaxConnections();
   const maxConnectionsPerClient = options.maxConnectionsPerClient ?? Math.max(1, Math.floor(maxConnections / 4));
-  const accepting = (options.acceptIn ?? defaultAcceptIn()) === "executors" && ACCEPT_IN_EXECUTORS in host ? (host as Host & AcceptingHost) : undefined;
+  const accepting = (options.acceptIn ?? defaultAcceptIn()) === "executors" && process.platform === "linux" && ACCEPT_IN_EXECUTORS in host ? (host as Host & AcceptingHost) : undefined;
   if (accepting !== undefined) return serveInExecutors(host, accepting, { ...options, hostname, maxConnections, maxConnectionsPerClient });
   const server = createAdaptorServer({ fetch: host.app.fetch, hostname }) as Server;
   limitConnections(server, maxConnections, maxConnectionsPerClient);
@@ -84,13 +86,15 @@ function closer(host: Host, server: Server, first?: () => void): () => Promise<v
 }
 
 /**
- * The main thread accepts unless told otherwise (`WFN_ACCEPT_IN=executors`):
- * the executors' data plane is new and not yet measured as the default.
- * It needs Linux (`reusePort`).
+ * The executors accept on Linux (`reusePort`), the main thread elsewhere;
+ * `WFN_ACCEPT_IN=main` or `=executors` chooses (executors still need Linux).
  */
 function defaultAcceptIn(): "executors" | "main" {
   const wanted = process.env.WFN_ACCEPT_IN;
-  return wanted === "executors" && process.platform === "linux" ? "executors" : "main";
+  if (wanted !== undefined && wanted !== "" && wanted !== "main" && wanted !== "executors") {
+    throw new WfnError("WFN_INVALID_CONFIG", `WFN_ACCEPT_IN is ${JSON.stringify(wanted)}: it must be "executors" (the executor threads accept connections; Linux only) or "main" (the main thread does)`);
+  }
+  return wanted !== "main" && process.platform === "linux" ? "executors" : "main";
 }
 
 /**
