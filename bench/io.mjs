@@ -32,11 +32,11 @@ function workerdBinary() {
 const IO_PEERS = [
   { id: "wfn-io", label: "wfn serve (bench/apps/io)", wfn: true, readyPath: "/healthy", command: (port) => [process.execPath, [WFN_CLI, "serve", IO_APP, "--port", String(port)]] },
   {
-    id: "wfn-io-accept-executors",
-    label: "wfn serve (bench/apps/io, WFN_ACCEPT_IN=executors)",
+    id: "wfn-io-accept-main",
+    label: "wfn serve (bench/apps/io, WFN_ACCEPT_IN=main)",
     wfn: true,
     readyPath: "/healthy",
-    env: { WFN_ACCEPT_IN: "executors" },
+    env: { WFN_ACCEPT_IN: "main" },
     command: (port) => [process.execPath, [WFN_CLI, "serve", IO_APP, "--port", String(port)]],
   },
   {

@@ -65,8 +65,8 @@ export function checkTargets({ micro, interrupt, load, io, cold, density }) {
       atMost,
     ),
     target("CPU per request, hello at 50 connections: wfn / workerd", ratio(cpuPerRequestUs(runAt(load, "wfn", 50)), cpuPerRequestUs(runAt(load, "workerd", 50))), 2, "×", atMost),
-    target("warm throughput, 50 connections: wfn with executors accepting / workerd", ratio(rps("wfn-accept-executors"), workerd50), 0.6, "×", atLeast),
-    target("CPU per request, hello at 50 connections: wfn with executors accepting / workerd", ratio(cpuPerRequestUs(runAt(load, "wfn-accept-executors", 50)), cpuPerRequestUs(runAt(load, "workerd", 50))), 2, "×", atMost),
+    target("executors accepting / main thread accepting: hello throughput at 50 connections", ratio(wfn50, rps("wfn-accept-main")), 1, "×", atLeast),
+    target("executors accepting / main thread accepting: hello p50 at 1 connection", ratio(wfnP50, runAt(load, "wfn-accept-main", 1)?.latencyP50Ms), 1, "×", atMost),
     target("warm p50 latency, 1 connection: wfn / workerd", ratio(wfnP50, runAt(load, "workerd", 1)?.latencyP50Ms), 2, "×", atMost),
     target("idle host CPU (wfn serve, nothing to do)", load?.find((p) => p.id === "wfn")?.idleCpuPercent, 1, "%", atMost),
     target(

@@ -35,12 +35,12 @@ export const PEERS = [
     check: isHelloWorld,
   },
   {
-    // The same host with the data plane in the executors (they accept on the port themselves; see runtime/src/pool/README.md).
-    id: "wfn-accept-executors",
-    label: "wfn serve (bench/apps/hello, WFN_ACCEPT_IN=executors)",
+    // The same host with the main thread accepting every connection (the default off Linux; see runtime/src/pool/README.md).
+    id: "wfn-accept-main",
+    label: "wfn serve (bench/apps/hello, WFN_ACCEPT_IN=main)",
     wfn: true,
     command: (port) => [node, [WFN_CLI, "serve", HELLO_APP, "--port", String(port)]],
-    env: { WFN_ACCEPT_IN: "executors" },
+    env: { WFN_ACCEPT_IN: "main" },
     check: isHelloWorld,
   },
   {
