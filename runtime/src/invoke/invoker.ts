@@ -1,6 +1,7 @@
 // The invocation pipeline every trigger shares: resolve the version, hand
-// the event to its pool, classify how the call ended (./classify.ts), write
-// the invocation's log (START / lines / END / REPORT) and its metrics.
+// the event to its pool, then classify how the call ended and write its log
+// (START / lines / END / REPORT) and metrics (./record.ts, which an executor
+// answering HTTP itself uses too).
 import { randomUUID } from "node:crypto";
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
 import type { Resolved } from "../deploy/registry.js";
@@ -13,7 +14,7 @@ import type { InvocationSummary, TriggerKind } from "../observe/telemetry.js";
 import type { FunctionPool } from "../pool/pool.js";
 import type { HostSettings } from "../settings.js";
 import type { VersionRecord } from "../store/store.js";
-import { classify } from "./classify.js";
+import { recordInvocation } from "./record.js";
 
 /** What the invoker needs from the rest of the host. */
 export interface InvokerPort {
@@ -86,23 +87,11 @@ export class Invoker {
       if (failure.code === "WFN_INVALID_ARTIFACT") throw new WfnError("WFN_FUNCTION_UNAVAILABLE", `function ${name} is not available: ${failure.message}`, { cause: failure });
       throw error;
     }
-    const log = new InvocationLog(port.log, { function: name, version: executedVersion, requestId });
-    const classified = classify(scheduled, { requestId, functionName: name, functionVersion: executedVersion, memoryMB: config.memoryMB, maxResponseBytes: port.settings.maxResponseBytes });
+    const facts = { requestId, functionName: name, functionVersion: executedVersion, memoryMB: config.memoryMB, maxResponseBytes: port.settings.maxResponseBytes, version: versionLabel, trigger };
+    const { classified, log, summary } = recordInvocation(scheduled, facts, port.log);
     const { result } = classified;
-    log.guest(classified.guestLogs);
-    if (classified.hostError !== undefined) log.host("error", classified.hostError);
-    log.finish({ memorySizeMB: config.memoryMB, initMs: scheduled.initMs, durationMs: classified.durationMs, memoryUsedBytes: classified.memoryUsedBytes, timedOut: classified.timedOut });
     withLazyLog(result, log);
-    this.#observe({
-      function: name,
-      version: versionLabel,
-      trigger,
-      coldStart: scheduled.coldStart,
-      ...(scheduled.initMs === undefined ? {} : { initMs: scheduled.initMs }),
-      status: result.status,
-      durationMs: classified.durationMs,
-      ...(classified.errorType === undefined ? {} : { errorType: classified.errorType }),
-    });
+    this.#observe(summary);
     return result;
   }
 

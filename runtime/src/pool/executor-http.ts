@@ -16,8 +16,7 @@ import { WfnError } from "../errors.js";
 import { readChunks, tooLarge } from "../http/body.js";
 import { errorResponse } from "../http/errors.js";
 import type { InvocationResult } from "../invocation.js";
-import { classify } from "../invoke/classify.js";
-import { InvocationLog } from "../observe/invocation-log.js";
+import { recordInvocation } from "../invoke/record.js";
 import type { LogRecord } from "../observe/log.js";
 import type { InvocationSummary } from "../observe/telemetry.js";
 import type { SandboxInstance } from "../sandbox/instance.js";
@@ -118,7 +117,9 @@ export class FrontEnd {
   async listen(settings: ListenSettings): Promise<number> {
     this.#settings = settings;
     this.#connections = new Int32Array(settings.connections);
-    this.#agent = new Agent({ keepAlive: true });
+    // Idle connections to the main thread are closed here before its server's 5 s keep-alive timeout
+    // closes them there, so that a forwarded request is not sent on one the main thread is closing.
+    this.#agent = new Agent({ keepAlive: true, timeout: MAIN_IDLE_MS });
     const server = (this.#server = createServer((req, res) => this.#handle(req, res)));
     server.on("connection", (socket: Socket) => this.#admit(socket));
     server.on("clientError", (_error, socket) => {
@@ -268,22 +269,17 @@ export class FrontEnd {
 
   /** The invocation's log and summary, batched to the main thread; its result. */
   #record(scheduled: ScheduledResult, name: string, version: RoutedVersion, requestId: string): InvocationResult {
-    const memoryMB = version.memoryMB;
-    const classified = classify(scheduled, { requestId, functionName: name, functionVersion: version.executedVersion, memoryMB, maxResponseBytes: this.#settings?.maxResponseBytes ?? Infinity });
-    const log = new InvocationLog((record) => this.#logs.push(record), { function: name, version: version.executedVersion, requestId });
-    log.guest(classified.guestLogs);
-    if (classified.hostError !== undefined) log.host("error", classified.hostError);
-    log.finish({ memorySizeMB: memoryMB, initMs: undefined, durationMs: classified.durationMs, memoryUsedBytes: classified.memoryUsedBytes, timedOut: classified.timedOut });
-    const number = version.pool.slice(version.pool.lastIndexOf("@") + 1);
-    this.#invocations.push({
-      function: name,
-      version: number,
-      trigger: "http",
-      coldStart: false,
-      status: classified.result.status,
-      durationMs: classified.durationMs,
-      ...(classified.errorType === undefined ? {} : { errorType: classified.errorType }),
-    });
+    const facts = {
+      requestId,
+      functionName: name,
+      functionVersion: version.executedVersion,
+      memoryMB: version.memoryMB,
+      maxResponseBytes: this.#settings?.maxResponseBytes ?? Infinity,
+      version: version.pool.slice(version.pool.lastIndexOf("@") + 1),
+      trigger: "http" as const,
+    };
+    const { classified, summary } = recordInvocation(scheduled, facts, (record) => this.#logs.push(record));
+    this.#invocations.push(summary);
     this.#scheduleFlush();
     return classified.result;
   }
@@ -309,7 +305,7 @@ export class FrontEnd {
   }
 
   /** Sends a request to the main thread's server, as it came (its body, when already read), and its answer back. */
-  #forward(req: IncomingMessage, res: ServerResponse, draw: number | undefined, body: Uint8Array | undefined, origin = false): void {
+  #forward(req: IncomingMessage, res: ServerResponse, draw: number | undefined, body: Uint8Array | undefined, origin = false, retried = false): void {
     const settings = this.#settings;
     if (settings === undefined) return writeWeb(res, errorResponse(new WfnError("WFN_SHUTTING_DOWN"), randomUUID()));
     const headers: OutgoingHttpHeaders = {};
@@ -337,6 +333,9 @@ export class FrontEnd {
       res.sendDate = false;
       res.writeHead(answered.statusCode ?? 502, out);
       answered.pipe(res);
+      // Answered before it had the whole body: the main thread closes that connection soon (after
+      // reading and dropping the rest for a moment); it must not carry the next forwarded request.
+      if (!upstream.writableFinished) answered.once("end", () => upstream.destroy());
     });
     // The main thread may answer before it has read the whole body (a refused upload): the answer
     // goes out, then what the client still sends is read and dropped for a moment, so that it reads
@@ -344,8 +343,14 @@ export class FrontEnd {
     res.once("finish", () => {
       if (!req.complete) lingerThenClose(req);
     });
-    upstream.on("error", () => {
+    upstream.on("error", (error: NodeJS.ErrnoException) => {
       if (answer?.complete === true) return;
+      // A kept-alive connection the main thread closed just as it was reused: the request never
+      // reached it. Sent again once, when it can be (no body, or a body read whole already).
+      const replayable = body !== undefined || (req.complete && req.headers["content-length"] === undefined && req.headers["transfer-encoding"] === undefined);
+      if (answer === undefined && upstream.reusedSocket && error.code === "ECONNRESET" && replayable && !retried && !res.destroyed) {
+        return this.#forward(req, res, draw, body, origin, true);
+      }
       if (answer === undefined) writeWeb(res, errorResponse(new WfnError("WFN_INTERNAL", "the host's main thread did not answer"), randomUUID()));
       else res.destroy();
     });
@@ -485,6 +490,9 @@ function hashAddress(address: string): number {
   for (let i = 0; i < address.length; i++) hash = Math.imul(hash ^ address.charCodeAt(i), 0x01000193);
   return hash >>> 0;
 }
+
+/** How long a connection to the main thread's server stays open unused (below its 5 s keep-alive timeout). */
+const MAIN_IDLE_MS = 4000;
 
 /** How long, and how much, of a body nobody reads any more is dropped before its connection is closed. */
 const LINGER_MS = 500;
