@@ -38,8 +38,7 @@ interface Lent {
   id: number;
   pool: string;
   idleTimeoutMs: number;
-  busy: boolean;
-  /** Shared with the scheduler: word 0 is 1 while a request runs on it (for its pool's statistics). */
+  /** Shared with the scheduler: word 0 is 1 while a request runs on it (its pool's statistics read it). */
   running: Int32Array;
   recalled: boolean;
   lastUsedAt: number;
@@ -93,7 +92,7 @@ export class FrontEnd {
 
   lend(instance: number, pool: string, idleTimeoutMs: number, running: SharedArrayBuffer): void {
     if (!this.#port.instances.has(instance)) return void this.#port.reply({ op: "lost", instance });
-    const lent: Lent = { id: instance, pool, idleTimeoutMs, busy: false, running: new Int32Array(running), recalled: false, lastUsedAt: Date.now() };
+    const lent: Lent = { id: instance, pool, idleTimeoutMs, running: new Int32Array(running), recalled: false, lastUsedAt: Date.now() };
     this.#lent.set(instance, lent);
     this.#idleOf(pool).push(lent);
     this.#sweep ??= setInterval(() => this.#returnStale(), Math.max(1000, Math.min(30_000, idleTimeoutMs / 4))).unref();
@@ -102,7 +101,7 @@ export class FrontEnd {
   recall(instance: number): void {
     const lent = this.#lent.get(instance);
     if (lent === undefined) return;
-    if (lent.busy) lent.recalled = true;
+    if (isBusy(lent)) lent.recalled = true;
     else this.#giveBack(lent);
   }
 
@@ -162,7 +161,7 @@ export class FrontEnd {
     }
     this.#server = undefined;
     this.#settings = undefined;
-    for (const lent of [...this.#lent.values()]) if (!lent.busy) this.#giveBack(lent);
+    for (const lent of [...this.#lent.values()]) if (!isBusy(lent)) this.#giveBack(lent);
   }
 
   /** Counts a new connection against the host's limits (shared by every executor), or closes it. */
@@ -211,7 +210,6 @@ export class FrontEnd {
     const lent = this.#idleOf(version.pool).pop();
     const instance = lent === undefined ? undefined : this.#port.instances.get(lent.id);
     if (lent === undefined || instance === undefined) return this.#forward(req, res, draw, body, true);
-    lent.busy = true;
     Atomics.store(lent.running, 0, 1);
     const settings = this.#settings!;
     const headers: Array<[string, string]> = [];
@@ -340,9 +338,11 @@ export class FrontEnd {
     // The main thread may answer before it has read the whole body (a refused upload): the answer
     // goes out, then what the client still sends is read and dropped for a moment, so that it reads
     // the answer and stops, and the connection is closed (as the main thread's server does).
-    res.once("finish", () => {
-      if (!req.complete) lingerThenClose(req);
-    });
+    if (!retried) {
+      res.once("finish", () => {
+        if (!req.complete) lingerThenClose(req);
+      });
+    }
     upstream.on("error", (error: NodeJS.ErrnoException) => {
       if (answer?.complete === true) return;
       // A kept-alive connection the main thread closed just as it was reused: the request never
@@ -387,7 +387,6 @@ export class FrontEnd {
   }
 
   #release(lent: Lent): void {
-    lent.busy = false;
     Atomics.store(lent.running, 0, 0);
     lent.lastUsedAt = Date.now();
     if (lent.recalled || this.#settings === undefined) return this.#giveBack(lent);
@@ -411,7 +410,7 @@ export class FrontEnd {
   /** Idle lent instances unused for their pool's idle timeout go back, for the scheduler to reclaim. */
   #returnStale(): void {
     const now = Date.now();
-    for (const lent of [...this.#lent.values()]) if (!lent.busy && now - lent.lastUsedAt >= lent.idleTimeoutMs) this.#giveBack(lent);
+    for (const lent of [...this.#lent.values()]) if (!isBusy(lent) && now - lent.lastUsedAt >= lent.idleTimeoutMs) this.#giveBack(lent);
     if (this.#lent.size === 0) {
       clearInterval(this.#sweep);
       this.#sweep = undefined;
@@ -489,6 +488,11 @@ function hashAddress(address: string): number {
   let hash = 0x811c9dc5;
   for (let i = 0; i < address.length; i++) hash = Math.imul(hash ^ address.charCodeAt(i), 0x01000193);
   return hash >>> 0;
+}
+
+/** Whether a request runs on a lent instance now. */
+function isBusy(lent: Lent): boolean {
+  return Atomics.load(lent.running, 0) === 1;
 }
 
 /** How long a connection to the main thread's server stays open unused (below its 5 s keep-alive timeout). */

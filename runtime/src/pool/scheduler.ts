@@ -392,19 +392,22 @@ export class Scheduler implements PoolScheduler<Instance> {
   #settle(instance: Instance): void {
     instance.state = "idle";
     const pool = instance.pool;
-    const lendable =
+    const lendable = this.#lends(pool) && instance.slot.executor.alive && pool.waiting === 0 && Date.now() - instance.lastUsedAt < this.#options.idleTimeoutMs;
+    if (!lendable) return;
+    instance.state = "lent";
+    instance.slot.executor.lend(instance.id, pool.key, this.#options.idleTimeoutMs, instance.running);
+  }
+
+  /** Whether the pool's instances may be lent: executors accept, and its instances can be run there under the scheduler's rules. */
+  #lends(pool: FunctionPool): boolean {
+    return (
       this.#listen !== undefined &&
-      instance.slot.executor.alive &&
-      pool.waiting === 0 &&
       !pool.draining &&
       pool.isolation === "instance" &&
       this.#options.maxInvocationsPerInstance === 0 &&
       // Only a guest that can be interrupted: a runaway on an executor is stopped by its own check.
-      pool.component.interrupts.length > 0 &&
-      Date.now() - instance.lastUsedAt < this.#options.idleTimeoutMs;
-    if (!lendable) return;
-    instance.state = "lent";
-    instance.slot.executor.lend(instance.id, pool.key, this.#options.idleTimeoutMs, instance.running);
+      pool.component.interrupts.length > 0
+    );
   }
 
   /** A lent instance is back: idle here (the oldest waiting call takes it), or lent again. */
@@ -438,8 +441,7 @@ export class Scheduler implements PoolScheduler<Instance> {
    */
   #attract(pool: FunctionPool, origin: number): void {
     const slot = this.#slots[origin];
-    if (slot === undefined || this.#listen === undefined || !slot.executor.alive || pool.draining) return;
-    if (pool.isolation !== "instance" || this.#options.maxInvocationsPerInstance !== 0 || pool.component.interrupts.length === 0) return;
+    if (slot === undefined || !slot.executor.alive || !this.#lends(pool)) return;
     for (const instance of pool.instances) if (instance.slot === slot) return;
     if (pool.instances.size >= Math.min(pool.instanceLimit, pool.config.maxConcurrency) || this.#instanceCount >= this.#options.maxInstances) return;
     void this.#create(pool, slot).then(
