@@ -20,7 +20,7 @@ import { recordInvocation } from "../invoke/record.js";
 import type { LogRecord } from "../observe/log.js";
 import type { InvocationSummary } from "../observe/telemetry.js";
 import type { SandboxInstance } from "../sandbox/instance.js";
-import { INTERRUPT_FLAGS } from "../sandbox/interrupt.js";
+import { beforeNextSlice, INTERRUPT_FLAGS } from "../sandbox/interrupt.js";
 import { clientAddressOf, type HeaderView } from "../triggers/client-address.js";
 import { HOP_BY_HOP, invocationResponse, NULL_BODY_STATUS } from "../triggers/http.js";
 import { RouteTable } from "../triggers/routes.js";
@@ -71,7 +71,7 @@ export class FrontEnd {
   #connections: Int32Array | undefined;
   #logs: LogRecord[] = [];
   #invocations: InvocationSummary[] = [];
-  #flush: NodeJS.Immediate | undefined;
+  #flushQueued = false;
   /** Responses to write right after the next batch of records is sent. */
   #answers: Array<() => void> = [];
   #sweep: NodeJS.Timeout | undefined;
@@ -289,8 +289,10 @@ export class FrontEnd {
   }
 
   #scheduleFlush(): void {
-    this.#flush ??= setImmediate(() => {
-      this.#flush = undefined;
+    if (this.#flushQueued) return;
+    this.#flushQueued = true;
+    beforeNextSlice(() => {
+      this.#flushQueued = false;
       if (this.#logs.length > 0 || this.#invocations.length > 0) this.#port.reply({ op: "records", logs: this.#logs, invocations: this.#invocations });
       this.#logs = [];
       this.#invocations = [];

@@ -161,7 +161,7 @@ export class Executor extends EventEmitter<ExecutorEvents> {
     if (this.#watch !== undefined || this.#dead !== undefined) return;
     this.#quiet = 0;
     this.#watch = setInterval(() => {
-      if (computingFor(this.#flags) >= SLICE_MS) requestYield(this.#flags);
+      if (computingFor(this.#flags) >= SLICE_MS) requestYield(this.#flags, computingInstance(this.#flags));
       if (this.#calls > 0 || Atomics.load(this.#flags, INTERRUPT_FLAGS.LOCAL_CALLS) > 0) this.#quiet = 0;
       else if (++this.#quiet * SLICE_MS >= WATCH_LINGER_MS) {
         this.#stopWatch();
@@ -234,8 +234,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
    */
   #yieldToNewCall(instance: number): void {
     if (computingFor(this.#flags) < 0) return;
-    const computing = this.#functionOf.get(computingInstance(this.#flags));
-    if (computing !== this.#functionOf.get(instance)) requestYield(this.#flags);
+    const computingNow = computingInstance(this.#flags);
+    if (this.#functionOf.get(computingNow) !== this.#functionOf.get(instance)) requestYield(this.#flags, computingNow);
   }
 
   /**

@@ -22,7 +22,7 @@ export const INTERRUPT_FLAGS = {
   LOOK: 0,
   /** Since when a guest computes on the executor ({@link clockStamp} of when it started or resumed), 0 while none does. */
   COMPUTING_SINCE: 1,
-  /** 1: the guest computing should give the thread back. */
+  /** The executor's number for the instance asked to give the thread back, plus one; 0 when none is. */
   YIELD: 2,
   /** The executor's number for the instance whose guest computes (meaningful while COMPUTING_SINCE is set). */
   COMPUTING_INSTANCE: 3,
@@ -31,7 +31,7 @@ export const INTERRUPT_FLAGS = {
 } as const;
 
 /** The time slice: a guest computing this long (up to twice as long) is asked to give its thread back. */
-export const SLICE_MS = 5;
+export const SLICE_MS = 2;
 
 /** Stamps count tenths of a millisecond and wrap every 2^30 of them (30 hours); elapsed times are taken modulo that. */
 const STAMP_MASK = 0x3fff_ffff;
@@ -116,9 +116,14 @@ export function requestInterrupt(flags: Int32Array): void {
   Atomics.store(flags, INTERRUPT_FLAGS.LOOK, 1);
 }
 
-/** Asks whatever computes on the executor owning `flags` to give its thread back (any thread may call this). */
-export function requestYield(flags: Int32Array): void {
-  Atomics.store(flags, INTERRUPT_FLAGS.YIELD, 1);
+/**
+ * Asks the guest of `instance` to give the thread of the executor owning
+ * `flags` back, if it still computes there at its next check (any thread may
+ * call this). A request for a guest that suspended or returned meanwhile is
+ * dropped: the guest computing next has just begun its own slice.
+ */
+export function requestYield(flags: Int32Array, instance: number): void {
+  Atomics.store(flags, INTERRUPT_FLAGS.YIELD, instance + 1);
   Atomics.store(flags, INTERRUPT_FLAGS.LOOK, 1);
 }
 
@@ -154,7 +159,34 @@ export function guardCoreCall<F extends (...args: never[]) => unknown>(fn: F): F
 const turns: Array<() => void> = [];
 let pumping = false;
 
+/**
+ * Work for the next turn of the event loop that must not wait behind a
+ * guest's slice: answers written by the executor itself. `setImmediate`
+ * callbacks run in the order they were queued, and the resumption of a
+ * yielded guest was queued a turn earlier, so without this an answer ready
+ * in this turn went out only after another guest computed a whole slice.
+ */
+let early: Array<() => void> = [];
+let earlyQueued = false;
+
+function runEarly(): void {
+  earlyQueued = false;
+  const work = early;
+  early = [];
+  for (const job of work) job();
+}
+
+/** Runs `job` on the next turn of the event loop, before any guest that gave its thread back resumes then. */
+export function beforeNextSlice(job: () => void): void {
+  early.push(job);
+  if (!earlyQueued) {
+    earlyQueued = true;
+    setImmediate(runEarly);
+  }
+}
+
 function pump(): void {
+  if (early.length > 0) runEarly();
   turns.shift()?.();
   if (turns.length > 0) setImmediate(pump);
   else pumping = false;
@@ -192,7 +224,7 @@ function checkFor(flags: Int32Array, call: CallState): () => number {
       throw new Interrupted("the invocation ran past its timeout and was stopped");
     }
     // A request that cannot be served here is dropped: it comes again while the thread stays busy.
-    return Atomics.exchange(flags, INTERRUPT_FLAGS.YIELD, 0) === 1 && call.running && hostFrames === 0 ? 1 : 0;
+    return Atomics.exchange(flags, INTERRUPT_FLAGS.YIELD, 0) === call.instance + 1 && call.running && hostFrames === 0 ? 1 : 0;
   };
 }
 
