@@ -127,6 +127,8 @@ class WfnHost implements Host {
     await this.#triggers.recover();
     await loadAtStartup(this.#settings.startup, { deployments: this.#deployments, pools: this.#pools, store: this.#store, cacheDir: this.#settings.cacheDir, log: this.#hostLog });
     this.#triggers.start();
+    // On a shared store, what other hosts deploy from now on (what they deployed before is loaded).
+    this.#deployments.follow();
     // Ready for the first deployment (compiling the validators is ~100 ms), without delaying start-up.
     setImmediate(prepareValidators).unref();
   }
@@ -207,6 +209,7 @@ class WfnHost implements Host {
 
   close(): Promise<void> {
     this.#closing ??= (async () => {
+      this.#deployments.unfollow();
       await this.#triggers.close();
       await this.#deployments.settled();
       await this.#pools.close();

@@ -4,7 +4,11 @@
 // is planned on a copy of the registry, checked, prepared (its versions'
 // pools warm), persisted, and only then switched to in one synchronous
 // step; `onSwitched` then lets the triggers follow and old pools drain.
+// On a store many hosts share, a change is made under the fleet's lock on
+// what is persisted, after catching up with it, and the changes other hosts
+// make are followed the same way: prepared, then switched to (`follow`).
 // What a host loads when it starts is in ./startup.ts.
+import { isDeepStrictEqual } from "node:util";
 import { checkArtifact, readArtifact, type Artifact } from "../artifact/load.js";
 import { checkAppConfig, checkQueues, resolveFunctionConfig, resolveQueueConfig, type FunctionConfig, type QueueConfig } from "../config/function-config.js";
 import { asWfnError, WfnError } from "../errors.js";
@@ -51,6 +55,10 @@ export class Deployments {
   #changes: Promise<unknown> = Promise.resolve();
   #queues: Record<string, QueueConfig> = {};
   #routes = new RouteTable([]);
+  /** Stops following other hosts' changes (a shared store). */
+  #unfollow: (() => void) | undefined;
+  /** A catch-up with the store is queued behind the changes in progress. */
+  #catchUpQueued = false;
 
   constructor(port: DeploymentsPort) {
     this.#port = port;
@@ -158,8 +166,11 @@ export class Deployments {
       if (failed) this.#setRoutes(this.#routeTable(this.#registry));
       return failed;
     }
-    await this.#serialized(() => this.#commit({ deleteFunctions: [name] }, { touched: [name] }));
-    await this.#port.store.pruneComponents();
+    // Pruned in the same turn of the fleet's lock: no other host is between storing a component and saving the version that uses it.
+    await this.#serialized(async () => {
+      await this.#commit({ deleteFunctions: [name] }, { touched: [name] });
+      await this.#port.store.pruneComponents();
+    });
     this.#port.log("info", `function ${name} removed`);
     return true;
   }
@@ -186,8 +197,81 @@ export class Deployments {
   }
 
   async deleteVersion(name: string, version: number): Promise<void> {
-    await this.#serialized(() => this.#commit(this.#registry.planDeleteVersion(name, version), { touched: [name] }));
-    await this.#port.store.pruneComponents();
+    await this.#serialized(async () => {
+      await this.#commit(this.#registry.planDeleteVersion(name, version), { touched: [name] });
+      await this.#port.store.pruneComponents();
+    });
+  }
+
+  /**
+   * Follows what other hosts of a shared store deploy: each change they
+   * make is prepared here (its versions' pools warm) and then switched to,
+   * as a change made here is. Nothing to do on a store one host uses.
+   */
+  follow(): void {
+    const { store } = this.#port;
+    if (store.followRegistry === undefined || this.#unfollow !== undefined) return;
+    this.#unfollow = store.followRegistry(() => this.#queueCatchUp());
+  }
+
+  /** Stops following other hosts (the host is closing). */
+  unfollow(): void {
+    this.#unfollow?.();
+    this.#unfollow = undefined;
+  }
+
+  #queueCatchUp(): void {
+    if (this.#catchUpQueued || this.#port.closing()) return;
+    this.#catchUpQueued = true;
+    const run = this.#changes.then(async () => {
+      this.#catchUpQueued = false;
+      await this.#catchUp();
+    });
+    this.#changes = run.catch((error: unknown) => {
+      this.#port.log("error", `following what other hosts deployed failed: ${asWfnError(error, "WFN_INTERNAL").message}; trying again in ${CATCH_UP_RETRY_MS / 1000} s`);
+      setTimeout(() => this.#queueCatchUp(), CATCH_UP_RETRY_MS).unref();
+    });
+  }
+
+  /**
+   * Brings this host to what the shared store holds: the functions whose
+   * records, versions or aliases differ are prepared, then switched to in one
+   * step, like a change made here. Throws (nothing switched) when a version
+   * cannot be prepared.
+   */
+  async #catchUp(): Promise<void> {
+    const { store, pools } = this.#port;
+    if (store.followRegistry === undefined || this.#port.closing()) return;
+    const snapshot = await store.loadRegistry();
+    const next = Registry.from(snapshot);
+    const touched = changedFunctions(this.#registry, next);
+    const queues = snapshot.queues ?? this.#queues;
+    const queuesChanged = !isDeepStrictEqual(queues, this.#queues);
+    if (touched.length === 0 && !queuesChanged) return;
+    const created: VersionRecord[] = [];
+    try {
+      for (const name of touched) {
+        const fn = next.get(name);
+        if (fn === undefined) continue;
+        for (const number of next.referenced(fn)) {
+          const version = fn.versions.get(number)!;
+          if (pools.has(version)) continue;
+          created.push(version);
+          await pools.get(version);
+        }
+      }
+    } catch (error) {
+      pools.drain(created);
+      throw error;
+    }
+    // The switch, as in #commit.
+    this.#registry = next;
+    if (queuesChanged) this.#setQueues(queues);
+    for (const name of touched) if (next.get(name) !== undefined) this.#failures.delete(name);
+    this.#setRoutes(this.#routeTable(next));
+    for (const name of touched) await this.#switched(name);
+    this.#drainUnused(touched);
+    if (touched.length > 0) this.#port.log("info", `following another host: ${touched.map((name) => describeFunction(next, name)).join(", ")}`);
   }
 
   /** Waits for the change in progress. */
@@ -351,7 +435,17 @@ export class Deployments {
     await this.#port.onSwitched(name, config);
   }
 
-  #serialized<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs a change after those before it; on a shared store, under the fleet's lock and on what the fleet has. */
+  #serialized<T>(change: () => Promise<T>): Promise<T> {
+    const { store } = this.#port;
+    const work =
+      store.followRegistry === undefined
+        ? change
+        : () =>
+            store.withRegistryLock(async () => {
+              await this.#catchUp();
+              return change();
+            });
     const run = this.#changes.then(work, work);
     this.#changes = run.catch(() => undefined);
     return run;
@@ -383,3 +477,21 @@ export class Deployments {
   }
 }
 
+/** How soon a host tries again to follow a change it could not prepare. */
+const CATCH_UP_RETRY_MS = 5000;
+
+/** Names of the functions whose record, versions or aliases differ between two registries (added and removed ones too). */
+function changedFunctions(before: Registry, after: Registry): string[] {
+  const view = (fn: DeployedFunction | undefined) =>
+    fn === undefined ? undefined : { record: fn.record, versions: [...fn.versions.keys()].sort((a, b) => a - b), aliases: [...fn.aliases.values()].sort((a, b) => (a.name < b.name ? -1 : 1)) };
+  const names = new Set([...before.functions.keys(), ...after.functions.keys()]);
+  return [...names].filter((name) => !isDeepStrictEqual(view(before.get(name)), view(after.get(name))));
+}
+
+/** "hello (version 3)", or "hello (removed)", for the log. */
+function describeFunction(registry: Registry, name: string): string {
+  const fn = registry.get(name);
+  if (fn === undefined) return `${name} (removed)`;
+  const traffic = registry.trafficVersion(fn).version;
+  return `${name} (${fn.record.traffic === LATEST ? "" : `${fn.record.traffic} → `}version ${traffic})`;
+}

@@ -25,5 +25,5 @@ export async function openStore(url: string | undefined, dataDir: string | undef
   }
   // Loaded only when asked for: a host on the embedded store never loads the client.
   const { openPostgresStore } = await import("./postgres.js");
-  return openPostgresStore(url, { exclusive: true });
+  return openPostgresStore(url);
 }

@@ -1,8 +1,9 @@
 // The shared-server store: PostgreSQL through a node-postgres pool, versioned
-// migrations, the same behaviour as ./sqlite.ts method by method. Several
-// stores may use one database: claims skip rows another holds, and every
-// multi-statement change is one transaction (a host opens it `exclusive`
-// until registry changes reach every host: ./open.ts).
+// migrations, the same behaviour as ./sqlite.ts method by method. Many hosts
+// share one database: claims skip rows another holds, every multi-statement
+// change is one transaction, changes to what is deployed are made under a
+// fleet-wide lock and announced to the other hosts (NOTIFY, and a revision
+// they re-read now and then).
 import { randomInt, randomUUID } from "node:crypto";
 import pg from "pg";
 import type { Pool, PoolClient, QueryResult } from "pg";
@@ -26,14 +27,18 @@ import { isConnectionFailure, pgFailure, reason, redactStoreUrl } from "./postgr
 
 /** First half of the session advisory lock each open store holds while it lives ("wfn\1"); the second half is its owner key. */
 const OWNER_LOCK_CLASS = 0x77666e01;
-/** Advisory lock class of the one host a database (schema) serves while hosts cannot share one. */
-const EXCLUSIVE_LOCK_CLASS = 0x77666e02;
+/** Advisory lock class of the fleet-wide lock on changes to what is deployed ("wfn\3"; the second half hashes the schema). */
+const REGISTRY_LOCK_CLASS = 0x77666e03;
+/** The channel changes to what is deployed are announced on; the payload is `<schema> <owner key of the host that made it>`. */
+const REGISTRY_CHANNEL = "wfn_registry";
+/** How often a following host re-reads the registry's revision, in case an announcement was lost. */
+const REGISTRY_RECHECK_MS = 5000;
 
 /** How long a schedule's taken firings are remembered. */
 const FIRING_MEMORY_MS = 86_400_000;
 
 /** Opens (creating or migrating) the store in the PostgreSQL database at `url`, in `options.schema` when given. */
-export async function openPostgresStore(url: string, options: { schema?: string; exclusive?: boolean } = {}): Promise<Store> {
+export async function openPostgresStore(url: string, options: { schema?: string } = {}): Promise<Store> {
   const where = redactStoreUrl(url);
   const { schema } = options;
   let pool: Pool | undefined;
@@ -50,8 +55,8 @@ export async function openPostgresStore(url: string, options: { schema?: string;
     await migrate(pool, schema);
     owner = await pool.connect();
     const key = await holdOwnerLock(owner);
-    if (options.exclusive === true) await holdExclusiveLock(owner, where);
-    return new PostgresStore(pool, owner, key, where, options.exclusive === true);
+    const current = ((await owner.query("SELECT current_schema() AS name")).rows[0] as PgRow | undefined)?.name;
+    return new PostgresStore(pool, owner, key, where, typeof current === "string" ? current : "public");
   } catch (cause) {
     owner?.release(true);
     await pool?.end().catch(() => {});
@@ -72,21 +77,6 @@ async function holdOwnerLock(client: PoolClient): Promise<number> {
     const key = randomInt(1, 2 ** 31);
     const { rows } = await client.query("SELECT pg_try_advisory_lock($1, $2) AS locked", [OWNER_LOCK_CLASS, key]);
     if ((rows[0] as PgRow | undefined)?.locked === true) return key;
-  }
-}
-
-/**
- * One host per database (per schema) until hosts can share one: a session
- * lock on the kept connection, released when the host stops or its
- * connection ends (PostgreSQL ends the session of a killed process).
- */
-async function holdExclusiveLock(client: PoolClient, where: string): Promise<void> {
-  const { rows } = await client.query("SELECT pg_try_advisory_lock($1, hashtext(current_schema())) AS locked", [EXCLUSIVE_LOCK_CLASS]);
-  if ((rows[0] as PgRow | undefined)?.locked !== true) {
-    throw new WfnError(
-      "WFN_CONFLICT",
-      `another wfn host is using this database (${where}); hosts cannot share one PostgreSQL database yet: give each host its own database, or stop the other host`,
-    );
   }
 }
 
@@ -113,17 +103,20 @@ class PostgresStore implements Store {
   /** The owner key this store's claims carry. */
   readonly #key: number;
   readonly #where: string;
-  readonly #exclusive: boolean;
+  /** The schema the store's tables are in (announcements name it: several stores may share a database). */
+  readonly #schema: string;
+  /** Told when another host changed what is deployed (followRegistry). */
+  #registryChanged: (() => void) | undefined;
   #closed: Promise<void> | undefined;
 
   readonly kv: KvStore;
 
-  constructor(pool: Pool, owner: PoolClient, key: number, where: string, exclusive: boolean) {
+  constructor(pool: Pool, owner: PoolClient, key: number, where: string, schema: string) {
     this.#pool = pool;
     this.#owner = owner;
     this.#key = key;
     this.#where = where;
-    this.#exclusive = exclusive;
+    this.#schema = schema;
     const access: PgAccess = { query: (text, values) => this.#query(text, values), transaction: (body) => this.#transaction(body) };
     this.kv = new PostgresKv(access);
     this.#watch(owner);
@@ -146,9 +139,13 @@ class PostgresStore implements Store {
           client.on("error", () => {});
           const { rows } = await client.query("SELECT pg_try_advisory_lock($1, $2) AS locked", [OWNER_LOCK_CLASS, this.#key]);
           if ((rows[0] as PgRow | undefined)?.locked !== true) throw new Error("owner key taken");
-          if (this.#exclusive) await holdExclusiveLock(client, this.#where);
           this.#owner = client;
           this.#watch(client);
+          // Announcements made while the connection was down are lost: the follower looks again.
+          if (this.#registryChanged !== undefined) {
+            await this.#listen(client);
+            this.#registryChanged();
+          }
         } catch {
           client?.release(true);
           setTimeout(() => void relock(), RELOCK_DELAY_MS).unref();
@@ -187,6 +184,61 @@ class PostgresStore implements Store {
     } finally {
       // A connection that failed is destroyed, not handed to the next caller.
       client.release(broken);
+    }
+  }
+
+  /** LISTENs on the owner connection (held for the store's life), telling the follower of other hosts' announcements. */
+  async #listen(client: PoolClient): Promise<void> {
+    client.on("notification", (message) => {
+      if (message.channel !== REGISTRY_CHANNEL || message.payload === undefined) return;
+      const space = message.payload.lastIndexOf(" ");
+      if (message.payload.slice(0, space) === this.#schema && message.payload.slice(space + 1) !== String(this.#key)) this.#registryChanged?.();
+    });
+    await client.query(`LISTEN ${REGISTRY_CHANNEL}`);
+  }
+
+  followRegistry(changed: () => void): () => void {
+    this.#registryChanged = changed;
+    void this.#listen(this.#owner).catch(() => undefined); // a lost connection is listened on again once back
+    // The safety net: the revision every change moves, re-read now and then.
+    let seen: string | undefined;
+    const recheck = async (): Promise<void> => {
+      const row = (await this.#query("SELECT value FROM settings WHERE key = 'revision'")).rows[0];
+      const revision = (row?.value as string | undefined) ?? "0";
+      if (seen !== undefined && revision !== seen) this.#registryChanged?.();
+      seen = revision;
+    };
+    void recheck().catch(() => undefined);
+    const timer = setInterval(() => void recheck().catch(() => undefined), REGISTRY_RECHECK_MS);
+    timer.unref();
+    return () => {
+      clearInterval(timer);
+      this.#registryChanged = undefined;
+    };
+  }
+
+  async withRegistryLock<T>(body: () => Promise<T>): Promise<T> {
+    let client: PoolClient;
+    try {
+      client = await this.#pool.connect();
+    } catch (error) {
+      throw pgFailure(error, this.#where);
+    }
+    client.on("error", () => {});
+    try {
+      await client.query("SELECT pg_advisory_lock($1, hashtext(current_schema()))", [REGISTRY_LOCK_CLASS]);
+    } catch (error) {
+      client.release(true);
+      throw pgFailure(error, this.#where);
+    }
+    try {
+      return await body();
+    } finally {
+      // A connection that cannot unlock is destroyed, which unlocks too.
+      await client.query("SELECT pg_advisory_unlock($1, hashtext(current_schema()))", [REGISTRY_LOCK_CLASS]).then(
+        () => client.release(),
+        () => client.release(true),
+      );
     }
   }
 
@@ -239,6 +291,9 @@ class PostgresStore implements Store {
       if (change.queues !== undefined) {
         await query("INSERT INTO settings (key, value) VALUES ('queues', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [JSON.stringify(change.queues)]);
       }
+      // The other hosts learn of it once it commits (NOTIFY is sent then), or at their next re-read.
+      await query("INSERT INTO settings (key, value) VALUES ('revision', '1') ON CONFLICT (key) DO UPDATE SET value = (settings.value::bigint + 1)::text");
+      await query("SELECT pg_notify($1, $2)", [REGISTRY_CHANNEL, `${this.#schema} ${this.#key}`]);
     });
   }
 

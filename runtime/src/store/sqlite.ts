@@ -285,6 +285,11 @@ class SqliteStore implements Store {
     );
   }
 
+  /** One host uses this store: its own changes are already one at a time (deploy/deployments.ts). */
+  withRegistryLock<T>(body: () => Promise<T>): Promise<T> {
+    return body();
+  }
+
   async saveRegistry(change: RegistryChange): Promise<void> {
     this.#write(() => {
       for (const name of change.deleteFunctions ?? []) {

@@ -130,6 +130,18 @@ export interface Store {
   loadRegistry(): Promise<RegistrySnapshot>;
   /** Applies a change to what is deployed, all of it or none. */
   saveRegistry(change: RegistryChange): Promise<void>;
+  /**
+   * Runs `body` while no other host changes what is deployed: a lock across
+   * every host of a shared store, so that a change is planned on what the
+   * fleet has; the embedded store serves one host and just runs it.
+   */
+  withRegistryLock<T>(body: () => Promise<T>): Promise<T>;
+  /**
+   * Calls `changed` soon after another host changed what is deployed, and
+   * whenever that may have been missed (a lost connection, the periodic
+   * re-read); returns what stops it. Absent on a store only one host uses.
+   */
+  followRegistry?(changed: () => void): () => void;
   /** Keeps a component's bytes under their SHA-256 (idempotent). */
   putComponent(sha256: string, bytes: Uint8Array): Promise<void>;
   getComponent(sha256: string): Promise<Uint8Array | undefined>;
