@@ -84,6 +84,35 @@ function each(title: string, test: (store: Store, backend: Awaited<ReturnType<Ba
 }
 
 describe("the store's registry", () => {
+  it("tells the other hosts of a shared store when what is deployed changes, and makes changes one at a time across them (postgres)", async () => {
+    const schema = `test_${randomUUID().replace(/-/g, "")}`;
+    const [first, second] = await Promise.all([openPostgresStore(postgres!.url, { schema }), openPostgresStore(postgres!.url, { schema })]);
+    const unfollow: Array<() => void> = [];
+    try {
+      let heardFirst = 0;
+      let heardSecond = 0;
+      unfollow.push(first.followRegistry!(() => heardFirst++), second.followRegistry!(() => heardSecond++));
+      await new Promise((resolve) => setTimeout(resolve, 200)); // both LISTENing
+      await second.saveRegistry({ functions: [fnRecord("a", 1)], versions: [version("a", 1)] });
+      await expect.poll(() => heardFirst, { interval: 10, timeout: 3000 }).toBe(1);
+      // A host is not told of its own changes (until its revision re-read, seconds later).
+      expect(heardSecond).toBe(0);
+
+      const inside: string[] = [];
+      const hold = (store: Store, name: string) =>
+        store.withRegistryLock(async () => {
+          inside.push(`${name} in`);
+          await new Promise((resolve) => setTimeout(resolve, 150));
+          inside.push(`${name} out`);
+        });
+      await Promise.all([hold(first, "first"), hold(second, "second"), hold(first, "third")]);
+      for (let i = 0; i < inside.length; i += 2) expect(inside[i + 1]).toBe(inside[i]!.replace(" in", " out"));
+    } finally {
+      for (const stop of unfollow) stop();
+      await Promise.all([first.close(), second.close()]);
+    }
+  });
+
   each("keeps functions, versions, aliases and queues, and loads them back in order", async (store) => {
     expect(await store.loadRegistry()).toEqual({ functions: [], versions: [], aliases: [], queues: undefined });
     await store.saveRegistry({
@@ -221,6 +250,31 @@ describe("the store's asynchronous invocations and schedules", () => {
     const ids = claims.flat().map((c) => c.id);
     expect(ids).toHaveLength(30);
     expect(new Set(ids).size).toBe(30);
+  });
+
+  it("gives a host that is gone's claims to the live hosts, and leaves the live hosts' claims alone (postgres)", async () => {
+    const schema = `test_${randomUUID().replace(/-/g, "")}`;
+    const [alive, doomed] = await Promise.all([openPostgresStore(postgres!.url, { schema }), openPostgresStore(postgres!.url, { schema })]);
+    try {
+      expect(alive.recoverOrphanedAsync).toBeTypeOf("function");
+      for (const id of ["mine", "theirs"]) await alive.putAsync(invocation(id, 1000));
+      expect((await alive.claimAsync(1000, 60_000, 1)).map((i) => i.id)).toEqual(["mine"]);
+      expect((await doomed.claimAsync(1000, 60_000, 1)).map((i) => i.id)).toEqual(["theirs"]);
+      // Both hosts live: nothing is anybody's to take.
+      expect(await alive.recoverOrphanedAsync!(2000)).toBe(0);
+      await doomed.close();
+      expect(await alive.recoverOrphanedAsync!(2000)).toBe(1);
+      expect((await alive.claimAsync(2000, 60_000, 10)).map((i) => i.id)).toEqual(["theirs"]);
+    } finally {
+      await Promise.all([alive.close(), doomed.close()]);
+    }
+  });
+
+  it("has no orphaned claims to look for on the embedded store (one host)", async () => {
+    const store = await openSqliteStore(undefined);
+    expect(store.recoverOrphanedAsync).toBeUndefined();
+    expect(store.followRegistry).toBeUndefined();
+    await store.close();
   });
 
   each("lists failed invocations newest first, per function", async (store) => {

@@ -442,15 +442,23 @@ class PostgresStore implements Store {
    * Several hosts share this store, so "every claim left" is not every host's:
    * only this store's own claims and those whose owner's lock is gone end here.
    */
-  async recoverAsync(now: number): Promise<number> {
+  recoverAsync(now: number): Promise<number> {
+    return this.#recoverClaims(now, true);
+  }
+
+  recoverOrphanedAsync(now: number): Promise<number> {
+    return this.#recoverClaims(now, false);
+  }
+
+  async #recoverClaims(now: number, own: boolean): Promise<number> {
     return (
       await this.#query(
         `UPDATE async_invocations SET next_attempt_at = LEAST(next_attempt_at, $1), claimed_by = NULL
-         WHERE claimed_by IS NOT NULL AND (claimed_by = $2 OR claimed_by NOT IN (
+         WHERE claimed_by IS NOT NULL AND ((claimed_by = $2 AND $4) OR (claimed_by <> $2 AND claimed_by NOT IN (
            SELECT objid::bigint FROM pg_locks
            WHERE locktype = 'advisory' AND granted AND classid = $3::bigint::oid AND objsubid = 2
-             AND database = (SELECT oid FROM pg_database WHERE datname = current_database())))`,
-        [now, this.#key, OWNER_LOCK_CLASS],
+             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))))`,
+        [now, this.#key, OWNER_LOCK_CLASS, own],
       )
     ).rowCount;
   }

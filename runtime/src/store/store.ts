@@ -189,6 +189,12 @@ export interface Store {
    * start every claim left in it belongs to a host that crashed.
    */
   recoverAsync(now: number): Promise<number>;
+  /**
+   * Ends the claims of hosts that are gone while this one runs (a shared
+   * store; the others' claims are left alone), making those invocations due
+   * now; returns how many. Absent on a store only one host uses.
+   */
+  recoverOrphanedAsync?(now: number): Promise<number>;
   /** Forgets an invocation that is done (succeeded or recorded as failed). */
   deleteAsync(id: string): Promise<void>;
   countAsync(): Promise<number>;

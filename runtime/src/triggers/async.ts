@@ -36,6 +36,9 @@ export interface AsyncInvocationsOptions {
 
 type Condition = "RetriesExhausted" | "EventAgeExceeded" | "FunctionNotFound";
 
+/** How often a host of a shared store looks for claims whose host is gone. */
+const ORPHAN_CHECK_MS = 5000;
+
 export class AsyncInvocations {
   readonly #options: AsyncInvocationsOptions;
   readonly #running = new Set<Promise<void>>();
@@ -48,6 +51,8 @@ export class AsyncInvocations {
   #ticking: Promise<void> | undefined;
   #closed = false;
   #started = false;
+  /** When the claims of hosts that are gone were last looked for. */
+  #recoveredAt = 0;
 
   constructor(options: AsyncInvocationsOptions) {
     this.#options = options;
@@ -132,6 +137,7 @@ export class AsyncInvocations {
 
   async #claim(): Promise<void> {
     try {
+      await this.#recoverOrphans();
       const room = this.#options.concurrency - this.#running.size;
       if (room <= 0) return;
       const claimed = await this.#options.store.claimAsync(Date.now(), this.#options.leaseMs, room);
@@ -144,6 +150,17 @@ export class AsyncInvocations {
       }
     } catch (error) {
       this.#options.log({ time: Date.now(), level: "error", source: "host", message: `asynchronous invocations: ${(error as Error).message}` });
+    }
+  }
+
+  /** On a shared store, now and then: the claims of hosts that died run again here, without waiting for their leases. */
+  async #recoverOrphans(): Promise<void> {
+    const { store } = this.#options;
+    if (store.recoverOrphanedAsync === undefined || Date.now() - this.#recoveredAt < ORPHAN_CHECK_MS) return;
+    this.#recoveredAt = Date.now();
+    const recovered = await store.recoverOrphanedAsync(Date.now());
+    if (recovered > 0) {
+      this.#options.log({ time: Date.now(), level: "warn", source: "host", message: `${recovered} asynchronous invocation(s) were running on a host that is gone; running them again` });
     }
   }
 
