@@ -54,8 +54,11 @@ describe("the admin API", () => {
     expect((await app.get("/_wfn/metrics")).status).toBe(401);
   });
 
-  it("leaves liveness and the storage webhook (which has its own secret) open", async () => {
+  it("leaves liveness, readiness and the storage webhook (which has its own secret) open", async () => {
     expect((await app.get("/_wfn/health")).status).toBe(200);
+    const ready = await app.get("/_wfn/ready");
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: "ready" });
     const webhook = await app.get("/_wfn/events/storage/hello", { method: "POST", body: "{}" });
     expect(webhook.status).toBe(401);
     expect(((await webhook.json()) as { errorMessage: string }).errorMessage).toBe("missing or wrong storage trigger secret");

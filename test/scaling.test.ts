@@ -110,6 +110,11 @@ describe("shutdown", () => {
     expect(await response.json()).toEqual({ slept: 600 });
     await closed;
     await expect(host.invoke("sleepy", {})).rejects.toMatchObject({ code: "WFN_SHUTTING_DOWN" });
+    // Readiness says so (a load balancer stops sending), liveness does not.
+    const ready = await host.fetch(new Request("http://127.0.0.1/_wfn/ready"));
+    expect(ready.status).toBe(503);
+    expect(await ready.json()).toMatchObject({ status: "stopping" });
+    expect((await host.fetch(new Request("http://127.0.0.1/_wfn/health"))).status).toBe(200);
   });
 
   it("leaves nothing running: a process that used a host exits on its own", async () => {

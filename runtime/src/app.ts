@@ -27,8 +27,8 @@ export type HostEnv = { Variables: { requestId: string } };
 /** The ports of every part of the HTTP surface. */
 export interface HostRoutes {
   access: AccessPolicy;
-  /** For `/_wfn/health`. */
-  health(): { closing: boolean; functions: number };
+  /** For `/_wfn/health` and `/_wfn/ready`: `behind` says why the host does not serve what the fleet deployed (a shared store). */
+  health(): { closing: boolean; functions: number; behind: string | undefined };
   functions(): FunctionStatus[];
   operations: OperationsHost;
   admin: AdminHost;
@@ -47,6 +47,14 @@ export function mountRoutes(app: Hono<HostEnv>, routes: HostRoutes): void {
   app.get("/_wfn/health", (c) => {
     const health = routes.health();
     return c.json({ status: health.closing ? "stopping" : "ok", functions: health.functions });
+  });
+  // Readiness (a load balancer's or Kubernetes' probe): 503 while stopping, or while what other hosts
+  // deployed could not be prepared here; liveness stays /_wfn/health.
+  app.get("/_wfn/ready", (c) => {
+    const health = routes.health();
+    if (health.closing) return c.json({ status: "stopping", functions: health.functions }, 503);
+    if (health.behind !== undefined) return c.json({ status: "behind", functions: health.functions, reason: health.behind }, 503);
+    return c.json({ status: "ready", functions: health.functions });
   });
   app.get("/_wfn/functions", (c) => c.json({ functions: routes.functions() }));
   mountOperations(app, routes.operations);
@@ -81,7 +89,7 @@ export function hostRoutes(rooms: HostRooms): HostRoutes {
   };
   return {
     access: settings.access,
-    health: () => ({ closing: closing(), functions: host.functions().length }),
+    health: () => ({ closing: closing(), functions: host.functions().length, behind: deployments.behind }),
     functions: () => host.functions(),
     operations: {
       queues: triggers.queues,

@@ -30,7 +30,8 @@ Options:
                         and crashes, and keeps what \`wfn deploy\` shipped
   --store <url>         keep that state in PostgreSQL instead
                         (postgres://user:password@host:5432/database; also
-                        WFN_STORE); one host per database for now
+                        WFN_STORE), which many hosts may share
+                        (docs/scaling.md)
   --admin-key <key>     a key for the admin API under /_wfn/ (repeatable; also
                         WFN_ADMIN_KEYS, comma-separated). Without one, the
                         host makes a key for this run and writes it to

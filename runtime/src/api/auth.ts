@@ -26,7 +26,7 @@ export interface AccessPolicy {
 }
 
 /** Host routes anyone may call: liveness, and the storage webhook (it has its own secret). */
-const PUBLIC = [/^\/_wfn\/health$/, /^\/_wfn\/events\/storage\/[^/]+$/];
+const PUBLIC = [/^\/_wfn\/health$/, /^\/_wfn\/ready$/, /^\/_wfn\/events\/storage\/[^/]+$/];
 
 /** Guards the host's own routes (everything under /_wfn/ but the public ones). */
 export function adminGuard(policy: AccessPolicy): MiddlewareHandler<{ Variables: { requestId: string } }> {

@@ -59,6 +59,8 @@ export class Deployments {
   #unfollow: (() => void) | undefined;
   /** A catch-up with the store is queued behind the changes in progress. */
   #catchUpQueued = false;
+  /** Why the last catch-up with the store failed (cleared by one that succeeds). */
+  #behind: string | undefined;
 
   constructor(port: DeploymentsPort) {
     this.#port = port;
@@ -226,11 +228,18 @@ export class Deployments {
     const run = this.#changes.then(async () => {
       this.#catchUpQueued = false;
       await this.#catchUp();
+      this.#behind = undefined;
     });
     this.#changes = run.catch((error: unknown) => {
-      this.#port.log("error", `following what other hosts deployed failed: ${asWfnError(error, "WFN_INTERNAL").message}; trying again in ${CATCH_UP_RETRY_MS / 1000} s`);
+      this.#behind = asWfnError(error, "WFN_INTERNAL").message;
+      this.#port.log("error", `following what other hosts deployed failed: ${this.#behind}; trying again in ${CATCH_UP_RETRY_MS / 1000} s`);
       setTimeout(() => this.#queueCatchUp(), CATCH_UP_RETRY_MS).unref();
     });
+  }
+
+  /** Why this host does not serve what the shared store holds (its last catch-up failed), or undefined. */
+  get behind(): string | undefined {
+    return this.#behind;
   }
 
   /**
