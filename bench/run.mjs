@@ -100,7 +100,13 @@ try {
   await section("store", async () => {
     const store = await runScript(fileURLToPath(new URL("./store.mjs", import.meta.url)), quick ? ["--quick"] : [], { timeoutMs: 300_000 });
     for (const row of Object.values(store.stores)) {
-      log(row.skipped ? `  ${row.label}: skipped (${row.skipped})` : `  ${row.label}: ${Math.round(row.endToEndPerS)} messages/s end to end, sends ${Math.round(row.sendPerS)}/s; the store alone ${Math.round(row.storeAlonePerS)}/s`);
+      log(
+        row.skipped
+          ? `  ${row.label}: skipped (${row.skipped})`
+          : `  ${row.label}: ${Math.round(row.endToEndPerS)} messages/s end to end, sends ${Math.round(row.sendPerS)}/s; ${Math.round(row.asyncPerS)} async invocations/s` +
+              (row.storeAlonePerS === undefined ? "" : `; the store alone ${Math.round(row.storeAlonePerS)}/s`) +
+              (row.propagationMs === undefined ? "" : `; a deploy reaches the other hosts in ${row.propagationMs.p50.toFixed(0)} ms (p50, max ${row.propagationMs.max.toFixed(0)})`),
+      );
     }
     return store;
   });

@@ -1,49 +1,106 @@
 // Queue throughput on each store, side by side in one run: the embedded
 // SQLite store (on disk) and PostgreSQL (a throwaway local server, the same
-// one the tests use). Two figures per store:
-// - end to end: messages sent through a host (`host.queues.send`, 20 at a
-//   time) until its consumer (bench/apps/queue's `drain`, batches of 10) has
-//   taken and deleted every one;
+// one the tests use), and a fleet of three hosts on that PostgreSQL. Per row:
+// - end to end: messages sent through the host(s) (`host.queues.send`, 20 at
+//   a time, round robin over the hosts) until the consumers (bench/apps/queue's
+//   `drain`, batches of 10) have taken and deleted every one;
+// - asynchronous invocations: `trivial` invoked with the Event type, 20 at a
+//   time over the hosts, until none is pending;
 // - the store alone: send in batches of 10, receive 10, delete them, with
-//   no host — what the store costs per message.
-// `node bench/store.mjs [--quick]` prints JSON; run.mjs runs it as the "store" section.
+//   no host — what the store costs per message;
+// - for the fleet, deploy propagation: a configuration change made through
+//   one host, until each of the other two runs the new version.
+// The three hosts of the fleet share this process (one executor each) and
+// its two cores. `node bench/store.mjs [--quick]` prints JSON; run.mjs runs
+// it as the "store" section.
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { createHost, silentSink } from "../runtime/dist/index.js";
+import { createHost, readArtifact, silentSink } from "../runtime/dist/index.js";
 import { openSqliteStore } from "../runtime/dist/store/sqlite.js";
 import { openPostgresStore } from "../runtime/dist/store/postgres.js";
 import { postgresBin, startPostgres } from "../test/helpers/postgres.ts";
-import { QUEUE_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
+import { HELLO_BUILD, QUEUE_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
 
 const quick = process.argv.includes("--quick");
 const MESSAGES = quick ? 500 : 3000;
 const DIRECT = quick ? 500 : 2000;
+const INVOCATIONS = quick ? 300 : 1500;
 const SENDERS = 20;
+const KEY = "bench-store-admin-key-0123456789";
 
-async function endToEnd(hostOptions) {
-  const host = await createHost({ dir: QUEUE_BUILD, cacheDir: WFN_CACHE_DIR, log: silentSink, executors: 1, ...hostOptions });
-  try {
+/** Hosts on one store (one executor each), with the queue app and `trivial`. */
+async function startHosts(count, hostOptions) {
+  const trivial = await readArtifact(join(HELLO_BUILD, "trivial"));
+  const hosts = [];
+  // One after another: each deploys the same versions, the later ones finding them there.
+  for (let i = 0; i < count; i++) hosts.push(await createHost({ dir: QUEUE_BUILD, functions: [trivial], cacheDir: WFN_CACHE_DIR, log: silentSink, executors: 1, adminKeys: [KEY], ...hostOptions(i) }));
+  return hosts;
+}
+
+/** Runs `total` operations, `SENDERS` at a time, each on the next host in turn. */
+async function spread(hosts, total, operation) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: SENDERS }, async () => {
+      while (next < total) {
+        const n = next++;
+        await operation(hosts[n % hosts.length], n);
+      }
+    }),
+  );
+}
+
+async function until(done) {
+  while (!(await done())) await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+async function endToEnd(hosts) {
+  const started = performance.now();
+  await spread(hosts, MESSAGES, (host, n) => host.queues.send("jobs", `message ${n}`));
+  const sentMs = performance.now() - started;
+  await until(async () => {
+    const jobs = (await hosts[0].queues.stats()).find((q) => q.name === "jobs");
+    return jobs.visible === 0 && jobs.inFlight === 0;
+  });
+  const doneMs = performance.now() - started;
+  return { sendPerS: MESSAGES / (sentMs / 1000), endToEndPerS: MESSAGES / (doneMs / 1000) };
+}
+
+async function asyncInvocations(hosts) {
+  const started = performance.now();
+  await spread(hosts, INVOCATIONS, (host) => host.invokeAsync("trivial", {}));
+  const pending = async () => (await (await hosts[0].fetch(new Request("http://bench/_wfn/async", { headers: { authorization: `Bearer ${KEY}` } }))).json()).pending;
+  await until(async () => (await pending()) === 0);
+  return INVOCATIONS / ((performance.now() - started) / 1000);
+}
+
+/** A configuration change through the first host: how long until each of the others runs the new version (ms, each). */
+async function propagation(hosts, rounds) {
+  const times = [];
+  for (let round = 0; round < rounds; round++) {
     const started = performance.now();
-    let next = 0;
+    const { functions } = await hosts[0].updateConfiguration("drain", { env: { ROUND: String(round) } });
+    const version = functions[0].to;
+    const deployedMs = performance.now() - started;
     await Promise.all(
-      Array.from({ length: SENDERS }, async () => {
-        while (next < MESSAGES) {
-          next++;
-          await host.queues.send("jobs", `message ${next}`);
-        }
+      hosts.slice(1).map(async (host) => {
+        await until(async () => host.function("drain")?.latestVersion === version);
+        times.push(performance.now() - started - deployedMs);
       }),
     );
-    const sentMs = performance.now() - started;
-    for (;;) {
-      const jobs = (await host.queues.stats()).find((q) => q.name === "jobs");
-      if (jobs.visible === 0 && jobs.inFlight === 0) break;
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-    const doneMs = performance.now() - started;
-    return { sendPerS: MESSAGES / (sentMs / 1000), endToEndPerS: MESSAGES / (doneMs / 1000) };
+  }
+  return times.sort((a, b) => a - b);
+}
+
+async function row(label, count, hostOptions, extra = async () => ({})) {
+  const hosts = await startHosts(count, hostOptions);
+  try {
+    const queue = await endToEnd(hosts);
+    const asyncPerS = await asyncInvocations(hosts);
+    return { label, hosts: count, ...queue, asyncPerS, ...(await extra(hosts)) };
   } finally {
-    await host.close();
+    await Promise.all(hosts.map((host) => host.close()));
   }
 }
 
@@ -58,12 +115,12 @@ async function storeAlone(store) {
   return DIRECT / ((performance.now() - started) / 1000);
 }
 
-const result = { messages: MESSAGES, senders: SENDERS, directMessages: DIRECT, stores: {} };
+const result = { messages: MESSAGES, invocations: INVOCATIONS, senders: SENDERS, directMessages: DIRECT, stores: {} };
 const scratch = await mkdtemp(join(tmpdir(), "wfn-bench-store-"));
 let postgres;
 try {
   const dataDir = join(scratch, "host");
-  result.stores.sqlite = { label: "SQLite (on disk)", ...(await endToEnd({ dataDir })) };
+  result.stores.sqlite = await row("SQLite (on disk), one host", 1, () => ({ dataDir }));
   const direct = await openSqliteStore(join(scratch, "direct"));
   try {
     result.stores.sqlite.storeAlonePerS = await storeAlone(direct);
@@ -74,7 +131,14 @@ try {
     result.stores.postgres = { label: "PostgreSQL", skipped: "PostgreSQL is not installed (apt-get install -y postgresql)" };
   } else {
     postgres = await startPostgres();
-    result.stores.postgres = { label: "PostgreSQL (local, fsync off)", ...(await endToEnd({ store: await postgres.database("host") })) };
+    const one = await postgres.database("host");
+    result.stores.postgres = await row("PostgreSQL (local, fsync off), one host", 1, () => ({ store: one }));
+    const fleet = await postgres.database("fleet");
+    const dirs = await Promise.all([0, 1, 2].map((i) => mkdtemp(join(scratch, `fleet-${i}-`))));
+    result.stores.fleet = await row("PostgreSQL, three hosts", 3, (i) => ({ store: fleet, dataDir: dirs[i] }), async (hosts) => {
+      const times = await propagation(hosts, quick ? 2 : 5);
+      return { propagationMs: { p50: times[Math.floor(times.length / 2)], max: times.at(-1), samples: times.length } };
+    });
     const pgDirect = await openPostgresStore(await postgres.database("direct"));
     try {
       result.stores.postgres.storeAlonePerS = await storeAlone(pgDirect);
