@@ -3,6 +3,7 @@
 // triggers, the status read model — wires them together through narrow
 // ports and mounts the HTTP surface (./app.ts); the Host methods delegate.
 // docs/architecture.md walks through the rooms and the path of a request.
+import { join } from "node:path";
 import { Hono } from "hono";
 import type { EventValue } from "@wfn/sdk/abi";
 import { hostRoutes, mountRoutes, type HostEnv } from "./app.js";
@@ -22,6 +23,7 @@ import { Pools } from "./pool/pools.js";
 import type { ListenSettings } from "./pool/protocol.js";
 import { ACCEPT_IN_EXECUTORS, STOP_ACCEPTING } from "./accept.js";
 import { hostSettings, type HostSettings } from "./settings.js";
+import { cachedComponent } from "./store/component-cache.js";
 import { openStore } from "./store/open.js";
 import type { Store } from "./store/store.js";
 import { Triggers } from "./triggers/triggers.js";
@@ -81,6 +83,8 @@ class WfnHost implements Host {
     });
     this.#deployments = new Deployments({
       store,
+      // A store other hosts share is across a network: what this host fetched from it stays on its disk.
+      ...(store.followRegistry === undefined ? {} : { componentCache: (sha256, fetch) => cachedComponent(join(settings.cacheDir, "components"), sha256, fetch) }),
       pools: this.#pools,
       maxQueues: settings.maxQueues,
       hasKeys: settings.access.keys.admin.length + settings.access.keys.invoke.length > 0,

@@ -30,6 +30,8 @@ export interface LoadFailure {
 /** What the deploy control plane needs from the rest of the host. */
 export interface DeploymentsPort {
   store: Store;
+  /** Keeps the components fetched from a shared store on this host's disk (undefined: read from the store each time). */
+  componentCache?: (sha256: string, fetch: () => Promise<Uint8Array | undefined>) => Promise<Uint8Array | undefined>;
   pools: Pools;
   maxQueues: number;
   /** Whether the host has invoke or admin keys (a function with `"auth": "key"` needs them). */
@@ -357,7 +359,9 @@ export class Deployments {
   }
 
   async componentBytes(sha256: string): Promise<Uint8Array> {
-    const bytes = await this.#port.store.getComponent(sha256);
+    const { store, componentCache } = this.#port;
+    const fetch = () => store.getComponent(sha256);
+    const bytes = componentCache === undefined ? await fetch() : await componentCache(sha256, fetch);
     if (bytes === undefined) throw new WfnError("WFN_INVALID_ARTIFACT", `component ${sha256.slice(0, 12)}… is missing from the host's store`);
     return bytes;
   }
