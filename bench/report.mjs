@@ -229,18 +229,19 @@ function storeTable(results) {
   lines.push(
     `${formatInt(r.messages)} messages sent through the host(s) (${r.senders} at a time, round robin) until the consumers (batches of 10) have deleted every one; ${formatInt(r.invocations ?? 0)} asynchronous invocations of a trivial function until none is pending; the store alone: send 10, receive 10, delete them, ${formatInt(r.directMessages)} messages, no host; a deploy's propagation: a configuration change through one host until each other host runs it. The three hosts share one process and two cores:`,
     "",
-    "| store | queue end to end | sends | async invocations | the store alone | deploy reaches the other hosts |",
-    "|---|---:|---:|---:|---:|---:|",
+    "| store | queue end to end | sends | async invocations | the store alone | PostgreSQL commits per message / per invocation | deploy reaches the other hosts |",
+    "|---|---:|---:|---:|---:|---:|---:|",
   );
   for (const row of Object.values(r.stores)) {
     if (row.skipped) {
-      lines.push(`| ${cell(row.label)} | skipped: ${cell(row.skipped)} | | | | |`);
+      lines.push(`| ${cell(row.label)} | skipped: ${cell(row.skipped)} | | | | | |`);
       continue;
     }
     const alone = row.storeAlonePerS === undefined ? "" : `${formatInt(row.storeAlonePerS)} msg/s`;
     const spread = row.propagationMs === undefined ? "" : `${row.propagationMs.p50.toFixed(0)} ms (p50), max ${row.propagationMs.max.toFixed(0)} ms`;
     const invocations = row.asyncPerS === undefined ? "" : `${formatInt(row.asyncPerS)} /s`;
-    lines.push(`| ${cell(row.label)} | ${formatInt(row.endToEndPerS)} msg/s | ${formatInt(row.sendPerS)} /s | ${invocations} | ${alone} | ${spread} |`);
+    const commits = row.commitsPerMessage === undefined ? "" : `${row.commitsPerMessage.toFixed(2)} / ${row.commitsPerInvocation.toFixed(2)}`;
+    lines.push(`| ${cell(row.label)} | ${formatInt(row.endToEndPerS)} msg/s | ${formatInt(row.sendPerS)} /s | ${invocations} | ${alone} | ${commits} | ${spread} |`);
   }
   return lines;
 }

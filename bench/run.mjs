@@ -105,6 +105,7 @@ try {
           ? `  ${row.label}: skipped (${row.skipped})`
           : `  ${row.label}: ${Math.round(row.endToEndPerS)} messages/s end to end, sends ${Math.round(row.sendPerS)}/s; ${Math.round(row.asyncPerS)} async invocations/s` +
               (row.storeAlonePerS === undefined ? "" : `; the store alone ${Math.round(row.storeAlonePerS)}/s`) +
+              (row.commitsPerMessage === undefined ? "" : `; ${row.commitsPerMessage.toFixed(2)} commits per message, ${row.commitsPerInvocation.toFixed(2)} per async invocation`) +
               (row.propagationMs === undefined ? "" : `; a deploy reaches the other hosts in ${row.propagationMs.p50.toFixed(0)} ms (p50, max ${row.propagationMs.max.toFixed(0)})`),
       );
     }

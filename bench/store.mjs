@@ -14,6 +14,7 @@
 // its two cores. `node bench/store.mjs [--quick]` prints JSON; run.mjs runs
 // it as the "store" section.
 import { mkdtemp, rm } from "node:fs/promises";
+import pg from "pg";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { createHost, readArtifact, silentSink } from "../runtime/dist/index.js";
@@ -93,15 +94,43 @@ async function propagation(hosts, rounds) {
   return times.sort((a, b) => a - b);
 }
 
-async function row(label, count, hostOptions, extra = async () => ({})) {
-  const hosts = await startHosts(count, hostOptions);
+/**
+ * Transactions PostgreSQL committed in database `url` (every statement outside a transaction is
+ * one). Read with no host connected: a backend may hold its counts until it is idle for 10 s, or
+ * until it ends.
+ */
+async function commits(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
   try {
-    const queue = await endToEnd(hosts);
-    const asyncPerS = await asyncInvocations(hosts);
-    return { label, hosts: count, ...queue, asyncPerS, ...(await extra(hosts)) };
+    const { rows } = await client.query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
+    return Number(rows[0].xact_commit);
+  } finally {
+    await client.end();
+  }
+}
+
+/** `work` on fresh hosts, closed afterwards; with `url`, what PostgreSQL committed meanwhile (start-up and close included: a few dozen). */
+async function onHosts(count, hostOptions, url, work) {
+  const before = url === undefined ? 0 : await commits(url);
+  const hosts = await startHosts(count, hostOptions);
+  let result;
+  try {
+    result = await work(hosts);
   } finally {
     await Promise.all(hosts.map((host) => host.close()));
   }
+  // The ended sessions' counts reach the statistics shortly after.
+  if (url !== undefined) await new Promise((resolve) => setTimeout(resolve, 1000));
+  return { result, commits: url === undefined ? undefined : (await commits(url)) - before };
+}
+
+async function row(label, count, hostOptions, extra = async () => ({}), url = undefined) {
+  const queue = await onHosts(count, hostOptions, url, endToEnd);
+  const invocations = await onHosts(count, hostOptions, url, asyncInvocations);
+  const rest = await onHosts(count, hostOptions, undefined, extra);
+  const perUnit = url === undefined ? {} : { commitsPerMessage: queue.commits / MESSAGES, commitsPerInvocation: invocations.commits / INVOCATIONS };
+  return { label, hosts: count, ...queue.result, asyncPerS: invocations.result, ...perUnit, ...rest.result };
 }
 
 async function storeAlone(store) {
@@ -132,13 +161,13 @@ try {
   } else {
     postgres = await startPostgres();
     const one = await postgres.database("host");
-    result.stores.postgres = await row("PostgreSQL (local, fsync off), one host", 1, () => ({ store: one }));
+    result.stores.postgres = await row("PostgreSQL (local, fsync off), one host", 1, () => ({ store: one }), undefined, one);
     const fleet = await postgres.database("fleet");
     const dirs = await Promise.all([0, 1, 2].map((i) => mkdtemp(join(scratch, `fleet-${i}-`))));
     result.stores.fleet = await row("PostgreSQL, three hosts", 3, (i) => ({ store: fleet, dataDir: dirs[i] }), async (hosts) => {
       const times = await propagation(hosts, quick ? 2 : 5);
       return { propagationMs: { p50: times[Math.floor(times.length / 2)], max: times.at(-1), samples: times.length } };
-    });
+    }, fleet);
     const pgDirect = await openPostgresStore(await postgres.database("direct"));
     try {
       result.stores.postgres.storeAlonePerS = await storeAlone(pgDirect);
