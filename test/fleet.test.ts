@@ -202,17 +202,20 @@ describe("three hosts on one PostgreSQL", { shuffle: false }, () => {
     await startHost(2, victim.port);
   });
 
-  it("fire a 1-second schedule once per second across the fleet, never twice", async () => {
-    const firings = () =>
-      started.flatMap((process) =>
-        [...process.output().matchAll(/tick (\{.*"fn":"ticker"\})/g)].map((match) => (JSON.parse(match[1]!) as { time: string }).time),
-      );
-    const before = firings().length;
-    // A loaded machine may fire late (each host arms its next firing once the last one it ran ended), never twice.
-    await expect.poll(() => firings().length - before, { interval: 100, timeout: 30_000 }).toBeGreaterThanOrEqual(3);
-    const all = firings();
+  it("fire a 1-second schedule once per second across the fleet, never twice, and a slow one never over itself", async () => {
+    const firings = (fn: string) =>
+      started.flatMap((process) => [...process.output().matchAll(new RegExp(`tick (\\{.*"fn":"${fn}"\\})`, "g"))].map((match) => (JSON.parse(match[1]!) as { time: string }).time));
+    const before = firings("ticker").length;
+    // A loaded machine may fire late, never twice.
+    await expect.poll(() => firings("ticker").length - before, { interval: 100, timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    const all = firings("ticker");
     // Across every host that ran, each due time once.
     expect(all.length, all.join(" ")).toBe(new Set(all).size);
+    // slow-ticker runs 2.5 s every second without allowOverlap: whichever host takes a firing skips it while
+    // the previous one runs on any host, so consecutive firings are at least 3 s apart across the fleet.
+    await expect.poll(() => firings("slow-ticker").length, { interval: 100, timeout: 30_000 }).toBeGreaterThanOrEqual(3);
+    const slow = [...new Set(firings("slow-ticker"))].map((time) => Date.parse(time)).sort((a, b) => a - b);
+    for (let i = 1; i < slow.length; i++) expect(slow[i]! - slow[i - 1]!, slow.map((t) => new Date(t).toISOString()).join(" ")).toBeGreaterThanOrEqual(3000);
   });
 });
 

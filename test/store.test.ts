@@ -293,6 +293,20 @@ describe("the store's asynchronous invocations and schedules", () => {
     expect(await store.claimFiring("s", 120_000, 120_001)).toBe(true);
     expect(await other.lastFiring("s")).toBe(120_000);
   });
+
+  each("says a schedule's firing still runs while its invocation is in the store, to every host", async (store, opened) => {
+    const other = (await opened.second?.()) ?? store;
+    expect(await store.claimFiring("t", 1000, 1000, "run-1")).toBe(true);
+    // Taken, not yet accepted as an invocation (or skipped): nothing runs.
+    expect(await other.firingRunning("t")).toBe(false);
+    await store.putAsync(invocation("run-1", 1000));
+    expect(await other.firingRunning("t")).toBe(true);
+    expect(await other.firingRunning("another schedule")).toBe(false);
+    await store.claimAsync(1000, 60_000, 1);
+    expect(await other.firingRunning("t")).toBe(true);
+    await store.deleteAsync("run-1");
+    expect(await other.firingRunning("t")).toBe(false);
+  });
 });
 
 describe("the store's key-value namespaces", () => {

@@ -78,7 +78,7 @@ export function mountOperations(app: App, host: OperationsHost): void {
 
   app.post("/_wfn/queues/:name/redrive", async (c) => c.json({ moved: await host.queues.redrive(c.req.param("name")!) }));
 
-  app.get("/_wfn/schedules", async (c) => c.json({ schedules: host.schedules.list() }));
+  app.get("/_wfn/schedules", async (c) => c.json({ schedules: await host.schedules.list() }));
 
   app.get(
     "/_wfn/async",

@@ -89,6 +89,8 @@ export const MIGRATIONS: string[] = [
      bytes BYTEA NOT NULL
    );`,
   PG_KV_MIGRATION,
+  // The invocation that runs each taken firing: overlap is judged, fleet-wide, by whether it is still in the store.
+  `ALTER TABLE schedule_firings ADD COLUMN request_id TEXT;`,
 ];
 
 /** `pg_advisory_xact_lock` key held while migrating ("wfn\0"). */

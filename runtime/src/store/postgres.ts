@@ -488,14 +488,24 @@ class PostgresStore implements Store {
     return rows.map(toFailure);
   }
 
-  async claimFiring(schedule: string, dueAt: number, now: number): Promise<boolean> {
+  async claimFiring(schedule: string, dueAt: number, now: number, requestId?: string): Promise<boolean> {
     return this.#transaction(async (query) => {
       // A second host taking the same firing waits for the first's commit, then inserts nothing.
-      const inserted = await query("INSERT INTO schedule_firings (schedule, due_at, fired_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING", [schedule, dueAt, now]);
+      const inserted = await query("INSERT INTO schedule_firings (schedule, due_at, fired_at, request_id) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING", [
+        schedule,
+        dueAt,
+        now,
+        requestId ?? null,
+      ]);
       // Only recent firings matter (the latest, and any a clock step could repeat).
       await query("DELETE FROM schedule_firings WHERE schedule = $1 AND due_at < $2", [schedule, dueAt - FIRING_MEMORY_MS]);
       return inserted.rowCount === 1;
     });
+  }
+
+  async firingRunning(schedule: string): Promise<boolean> {
+    const row = (await this.#query("SELECT EXISTS (SELECT 1 FROM schedule_firings f JOIN async_invocations a ON a.id = f.request_id WHERE f.schedule = $1) AS running", [schedule])).rows[0];
+    return row?.running === true;
   }
 
   async lastFiring(schedule: string): Promise<number | undefined> {

@@ -101,6 +101,8 @@ const MIGRATIONS: string[] = [
      value TEXT NOT NULL
    );`,
   KV_MIGRATION,
+  // The invocation that runs each taken firing: overlap is judged by whether it is still in the store.
+  `ALTER TABLE schedule_firings ADD COLUMN request_id TEXT;`,
 ];
 
 
@@ -483,13 +485,18 @@ class SqliteStore implements Store {
     return rows.map(toFailure);
   }
 
-  async claimFiring(schedule: string, dueAt: number, now: number): Promise<boolean> {
+  async claimFiring(schedule: string, dueAt: number, now: number, requestId?: string): Promise<boolean> {
     return this.#write(() => {
-      const result = this.#sql("INSERT OR IGNORE INTO schedule_firings (schedule, due_at, fired_at) VALUES (?, ?, ?)").run(schedule, dueAt, now);
+      const result = this.#sql("INSERT OR IGNORE INTO schedule_firings (schedule, due_at, fired_at, request_id) VALUES (?, ?, ?, ?)").run(schedule, dueAt, now, requestId ?? null);
       // Only recent firings matter (the latest, and any a clock step could repeat).
       this.#sql("DELETE FROM schedule_firings WHERE schedule = ? AND due_at < ?").run(schedule, dueAt - FIRING_MEMORY_MS);
       return Number(result.changes) === 1;
     });
+  }
+
+  async firingRunning(schedule: string): Promise<boolean> {
+    const row = this.#sql("SELECT EXISTS (SELECT 1 FROM schedule_firings f JOIN async_invocations a ON a.id = f.request_id WHERE f.schedule = ?) AS running").get(schedule) as Row;
+    return Number(row.running) === 1;
   }
 
   async lastFiring(schedule: string): Promise<number | undefined> {

@@ -202,8 +202,13 @@ export interface Store {
   putAsyncFailure(failure: AsyncFailure): Promise<void>;
   listAsyncFailures(functionName: string | undefined, limit: number): Promise<AsyncFailure[]>;
 
-  /** Marks a schedule's firing as taken; false if it already was (it never runs twice). */
-  claimFiring(schedule: string, dueAt: number, now: number): Promise<boolean>;
+  /**
+   * Marks a schedule's firing as taken, to be run by the asynchronous
+   * invocation `requestId`; false if it already was (it never runs twice).
+   */
+  claimFiring(schedule: string, dueAt: number, now: number, requestId?: string): Promise<boolean>;
+  /** Whether the invocation of a taken firing of `schedule` is still pending or running, on any host (it is in the store until done). */
+  firingRunning(schedule: string): Promise<boolean>;
   /** The latest firing taken for a schedule. */
   lastFiring(schedule: string): Promise<number | undefined>;
 

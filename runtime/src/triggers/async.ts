@@ -42,7 +42,6 @@ const ORPHAN_CHECK_MS = 5000;
 export class AsyncInvocations {
   readonly #options: AsyncInvocationsOptions;
   readonly #running = new Set<Promise<void>>();
-  readonly #settled = new Map<string, Array<() => void>>();
   #timer: NodeJS.Timeout | undefined;
   /** When the pending timer fires (epoch ms). */
   #dueAt = 0;
@@ -80,13 +79,6 @@ export class AsyncInvocations {
     const now = Date.now();
     await this.#options.store.putAsync({ id: requestId, function: name, qualifier, event: encodeEvent(event), attempts: 0, createdAt: now, nextAttemptAt: now, lastError: undefined });
     this.#schedule(0);
-  }
-
-  /** Calls `listener` once the invocation `id` is done (succeeded or failed for good) in this host. */
-  onSettled(id: string, listener: () => void): void {
-    const listeners = this.#settled.get(id) ?? [];
-    listeners.push(listener);
-    this.#settled.set(id, listeners);
   }
 
   /** Invocations accepted and not yet done. */
@@ -180,7 +172,6 @@ export class AsyncInvocations {
       result = await this.#options.run(invocation.function, event, { requestId: invocation.id, qualifier: invocation.qualifier });
       if (result.status === "ok") {
         await store.deleteAsync(invocation.id);
-        this.#notify(invocation.id);
         return;
       }
       failure = result.status === "error" ? `${result.error.errorType}: ${result.error.message}` : result.error.message;
@@ -229,12 +220,5 @@ export class AsyncInvocations {
       requestId: invocation.id,
       message: `asynchronous invocation failed for good (${condition} after ${invocation.attempts} attempt(s)${failure ? `: ${failure}` : ""}); recorded in ${queue === undefined ? "the dead-letter store" : `queue ${queue}`}`,
     });
-    this.#notify(invocation.id);
-  }
-
-  #notify(id: string): void {
-    const listeners = this.#settled.get(id);
-    this.#settled.delete(id);
-    for (const listener of listeners ?? []) listener();
   }
 }

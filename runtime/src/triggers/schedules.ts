@@ -1,8 +1,10 @@
 // Schedules: each function with a `schedule` is invoked asynchronously at
 // every due time, with an EventBridge-style Scheduled Event. Every firing is
 // claimed in the store first, so it never runs twice; a firing due while the
-// previous one still runs is skipped unless the schedule allows overlap; a
-// firing missed while the host was down is replayed only with `catchUp`.
+// previous one still runs (its invocation is still in the store, whichever
+// host of a shared store took it) is skipped unless the schedule allows
+// overlap; a firing missed while the host was down is replayed only with
+// `catchUp`.
 import { randomUUID } from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import type { EventValue } from "@wfn/sdk/abi";
@@ -29,8 +31,6 @@ interface Armed {
   timer: NodeJS.Timeout | undefined;
   next: number | undefined;
   last: number | undefined;
-  /** Firings accepted and not yet done (shared with the schedule this one replaced). */
-  runs: { running: number };
 }
 
 /** The longest a Node timer can wait. */
@@ -39,24 +39,16 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export class Schedules {
   readonly #store: Store;
   readonly #fire: (fn: string, event: EventValue, requestId: string) => Promise<void>;
-  readonly #onDone: (requestId: string, listener: () => void) => void;
   readonly #log: LogSink;
   readonly #armed = new Map<string, Armed>();
   #closed = false;
 
   /**
-   * @param fire accepts the firing as an asynchronous invocation
-   * @param onDone tells when that invocation is done (for overlap control)
+   * @param fire accepts the firing as an asynchronous invocation (stored until it is done)
    */
-  constructor(
-    store: Store,
-    fire: (fn: string, event: EventValue, requestId: string) => Promise<void>,
-    onDone: (requestId: string, listener: () => void) => void,
-    log: LogSink,
-  ) {
+  constructor(store: Store, fire: (fn: string, event: EventValue, requestId: string) => Promise<void>, log: LogSink) {
     this.#store = store;
     this.#fire = fire;
-    this.#onDone = onDone;
     this.#log = log;
   }
 
@@ -71,9 +63,8 @@ export class Schedules {
     if (config === undefined || this.#closed) return;
     const schedule = parseSchedule(config.expression, config.timezone);
     if (typeof schedule === "string") throw new Error(`function ${fn}: schedule ${schedule}`);
-    // Firings still running under the previous schedule count against overlap under the new one.
-    const runs = previous?.runs ?? { running: 0 };
-    const armed: Armed = { fn, config, schedule, timer: undefined, next: undefined, last: await this.#store.lastFiring(fn), runs };
+    // Firings still running under the previous schedule count against overlap under the new one (the store knows them).
+    const armed: Armed = { fn, config, schedule, timer: undefined, next: undefined, last: await this.#store.lastFiring(fn) };
     this.#armed.set(fn, armed);
     if (config.catchUp && armed.last !== undefined) {
       const missed = schedule.previous(Date.now());
@@ -82,17 +73,19 @@ export class Schedules {
     this.#arm(armed);
   }
 
-  list(): ScheduleStatus[] {
-    return [...this.#armed.values()]
-      .sort((a, b) => a.fn.localeCompare(b.fn))
-      .map((armed) => ({
+  /** The armed schedules; `running` asks the store, so it is the fleet's answer on a shared one. */
+  async list(): Promise<ScheduleStatus[]> {
+    const armed = [...this.#armed.values()].sort((a, b) => a.fn.localeCompare(b.fn));
+    return Promise.all(
+      armed.map(async (armed) => ({
         function: armed.fn,
         expression: armed.config.expression,
         timezone: armed.config.timezone,
         next: armed.next === undefined ? undefined : new Date(armed.next).toISOString(),
         last: armed.last === undefined ? undefined : new Date(armed.last).toISOString(),
-        running: armed.runs.running > 0,
-      }));
+        running: await this.#store.firingRunning(armed.fn),
+      })),
+    );
   }
 
   close(): void {
@@ -115,32 +108,19 @@ export class Schedules {
 
   async #due(armed: Armed, dueAt: number, why: string): Promise<void> {
     try {
-      if (!(await this.#store.claimFiring(armed.fn, dueAt, Date.now()))) return;
+      const requestId = randomUUID();
+      if (!(await this.#store.claimFiring(armed.fn, dueAt, Date.now(), requestId))) return;
       armed.last = Math.max(armed.last ?? 0, dueAt);
-      if (armed.runs.running > 0 && !armed.config.allowOverlap) {
+      // The previous firing's invocation is still in the store: pending, running or retrying, on this host or another.
+      if (!armed.config.allowOverlap && (await this.#store.firingRunning(armed.fn))) {
         this.#log({ time: Date.now(), level: "warn", source: "host", function: armed.fn, message: `schedule ${armed.config.expression}: firing due ${new Date(dueAt).toISOString()} skipped, the previous one still runs` });
         return;
       }
-      const requestId = randomUUID();
-      const { runs } = armed;
-      let done = false;
-      const finish = () => {
-        if (done) return;
-        done = true;
-        runs.running--;
-      };
-      runs.running++;
-      this.#onDone(requestId, finish);
-      try {
-        await this.#fire(
-          armed.fn,
-          { tag: "schedule", val: { id: requestId, name: armed.fn, expression: armed.config.expression, time: new Date(dueAt).toISOString() } },
-          requestId,
-        );
-      } catch (error) {
-        finish();
-        throw error;
-      }
+      await this.#fire(
+        armed.fn,
+        { tag: "schedule", val: { id: requestId, name: armed.fn, expression: armed.config.expression, time: new Date(dueAt).toISOString() } },
+        requestId,
+      );
       if (why !== "due") this.#log({ time: Date.now(), level: "info", source: "host", function: armed.fn, requestId, message: `schedule ${armed.config.expression}: ${why} the firing due ${new Date(dueAt).toISOString()}` });
     } catch (error) {
       this.#log({ time: Date.now(), level: "error", source: "host", function: armed.fn, message: `schedule ${armed.config.expression}: ${(error as Error).message}` });

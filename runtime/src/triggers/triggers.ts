@@ -69,12 +69,7 @@ export class Triggers {
       concurrency: port.settings.asyncConcurrency,
       onAttempt: (name, ageMs) => port.onAsyncAttempt(name, ageMs),
     });
-    const schedules = new Schedules(
-      port.store,
-      (name, event, requestId) => invocations.accept(name, event, requestId, traffic(name)),
-      (requestId, listener) => invocations.onSettled(requestId, listener),
-      port.log,
-    );
+    const schedules = new Schedules(port.store, (name, event, requestId) => invocations.accept(name, event, requestId, traffic(name)), port.log);
     this.queues = queues;
     this.schedules = schedules;
     this.async = invocations;
