@@ -81,6 +81,9 @@ describe("executors accepting connections, as the main thread would", { skip: pr
         expect(app.logs.filter((record) => record.requestId === requestId).map((record) => record.message.split(" ")[0])).toEqual(["START", "END", "REPORT"]);
       }
       expect(await rawHeaderNames(`${app.url}/sleepy?ms=1`)).toContain("content-length");
+      // A percent-encoded query string (most of them) runs on the executor too; only an encoded path goes to the main thread.
+      expect(await rawHeaderNames(`${app.url}/sleepy?ms=1&note=a%20b`)).toContain("content-length");
+      expect(await rawHeaderNames(`${app.url}/sl%65epy?ms=1`)).toContain("Content-Length");
       const slow = fetch(`${app.url}/sleepy?ms=600`);
       await expect.poll(() => app.host.function("sleepy")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(1);
       const closed = app.server.close();

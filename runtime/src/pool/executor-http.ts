@@ -185,11 +185,13 @@ export class FrontEnd {
     const settings = this.#settings;
     const url = req.url ?? "/";
     const host = req.headers.host;
-    if (settings === undefined || host === undefined || url.includes("%") || !url.startsWith("/") || url.startsWith("/_wfn/") || url.startsWith("/2015-03-31/")) {
+    const query = url.indexOf("?");
+    const path = query < 0 ? url : url.slice(0, query);
+    // A percent-encoded path is matched by the main thread, which decodes it; a query string is the guest's to read.
+    if (settings === undefined || host === undefined || path.includes("%") || !url.startsWith("/") || url.startsWith("/_wfn/") || url.startsWith("/2015-03-31/")) {
       return this.#forward(req, res, undefined, undefined);
     }
-    const query = url.indexOf("?");
-    const match = this.#table.match(req.method ?? "GET", query < 0 ? url : url.slice(0, query));
+    const match = this.#table.match(req.method ?? "GET", path);
     const target = match === undefined ? undefined : this.#routing.targets[match.name];
     if (match === undefined || target === undefined || (target.requiresKey && !authorizationAllows(req.headers.authorization, settings.keys))) {
       return this.#forward(req, res, undefined, undefined);
