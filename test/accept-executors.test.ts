@@ -4,7 +4,7 @@
 import { Agent, get } from "node:http";
 import { createServer, type AddressInfo } from "node:net";
 import { join } from "node:path";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createHost, readArtifact, serve, type HostOptions, type LogRecord } from "@wfn/runtime";
 import { eventually } from "./helpers/collector.js";
 import { APP_BUILD, CACHE_DIR, HOSTILE_BUILD } from "./helpers/paths.js";
@@ -127,6 +127,70 @@ describe("executors accepting connections, as the main thread would", { skip: pr
 });
 
 /** The response's header names exactly as they came over the wire. */
+describe("executors accepting connections, keeping requests for their busy instances", { skip: process.platform !== "linux" }, () => {
+  // WFN_EXECUTOR_WAIT_AT=0: an executor keeps a request for its own busy lent instance whatever its load
+  // (by default only when its event loop is busy), one waiter per lent instance.
+  const saved = process.env.WFN_EXECUTOR_WAIT_AT;
+  beforeAll(() => void (process.env.WFN_EXECUTOR_WAIT_AT = "0"));
+  afterAll(() => (saved === undefined ? delete process.env.WFN_EXECUTOR_WAIT_AT : void (process.env.WFN_EXECUTOR_WAIT_AT = saved)));
+
+  it("run a waiting request on the instance once it is free, skip one whose client left, and answer waiters on close", async () => {
+    const app = await start([[HOSTILE_BUILD, "sleepy"]], { executors: 1 }, { closeAfterAll: false });
+    try {
+      // One instance, lent to the one executor: the second request waits for it there.
+      expect((await rawAnswer(`${app.url}/sleepy?ms=1`)).status).toBe(200);
+      // Served by the executor: the instance is lent there now.
+      await expect.poll(async () => (await rawAnswer(`${app.url}/sleepy?ms=1`)).headers, { interval: 20, timeout: 10_000 }).toContain("content-length");
+      const first = rawAnswer(`${app.url}/sleepy?ms=300`);
+      await expect.poll(() => app.host.function("sleepy")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(1);
+      const second = rawAnswer(`${app.url}/sleepy?ms=1`);
+      const [a, b] = await Promise.all([first, second]);
+      expect([a.status, b.status], b.body).toEqual([200, 200]);
+      expect(JSON.parse(b.body)).toEqual({ slept: 1 });
+      // Both written by the executor: the second was not forwarded.
+      expect(a.headers).toContain("content-length");
+      expect(b.headers).toContain("content-length");
+
+      // A client that leaves while its request waits: the instance goes to the next request, nothing leaks.
+      const busy = rawAnswer(`${app.url}/sleepy?ms=300`);
+      await expect.poll(() => app.host.function("sleepy")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(1);
+      const leaving = new AbortController();
+      const left = fetch(`${app.url}/sleepy?ms=1`, { signal: leaving.signal }).catch((error: unknown) => error);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      leaving.abort();
+      expect(await left).toBeInstanceOf(Error);
+      expect((await busy).status).toBe(200);
+      const after = await rawAnswer(`${app.url}/sleepy?ms=1`);
+      expect(after.status).toBe(200);
+      await expect.poll(() => app.host.function("sleepy")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(0);
+
+      // Closing with a request waiting: it is answered all the same.
+      const running = rawAnswer(`${app.url}/sleepy?ms=400`);
+      await expect.poll(() => app.host.function("sleepy")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(1);
+      const waiting = rawAnswer(`${app.url}/sleepy?ms=1`);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const closed = app.server.close();
+      const [r, w] = await Promise.all([running, waiting]);
+      expect([r.status, w.status], w.body).toEqual([200, 200]);
+      await closed;
+    } finally {
+      await app.server.close();
+    }
+  });
+});
+
+/** Status, body and raw header names of a GET on a connection of its own. */
+function rawAnswer(url: string): Promise<{ status: number; body: string; headers: string[] }> {
+  return new Promise((resolve, reject) => {
+    get(url, { agent: false }, (response) => {
+      let body = "";
+      response.setEncoding("utf8");
+      response.on("data", (chunk: string) => (body += chunk));
+      response.on("end", () => resolve({ status: response.statusCode ?? 0, body, headers: response.rawHeaders.filter((_, index) => index % 2 === 0) }));
+    }).on("error", reject);
+  });
+}
+
 function rawHeaderNames(url: string, agent?: Agent): Promise<string[]> {
   return new Promise((resolve, reject) => {
     get(url, agent === undefined ? {} : { agent }, (response) => {

@@ -10,6 +10,7 @@
 import { randomUUID } from "node:crypto";
 import { Agent, createServer, request as httpRequest, type ClientRequest, validateHeaderName, validateHeaderValue, type IncomingMessage, type OutgoingHttpHeaders, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
+import { performance, type EventLoopUtilization } from "node:perf_hooks";
 import type { ContextRecord, HttpRequestRecord } from "@wfn/sdk/abi";
 import { authorizationAllows } from "../api/auth.js";
 import { WfnError } from "../errors.js";
@@ -31,6 +32,19 @@ import type { FromExecutor, ListenSettings, RoutedTarget, RoutedVersion, Routing
 export const FORWARD_HEADER = "x-wfn-forwarded-by-executor";
 /** Per-client connection counters in {@link ListenSettings.connections}. */
 export const CONNECTION_BUCKETS = 1024;
+/**
+ * Event-loop utilization at which an executor keeps requests for its own busy lent instances rather than
+ * forward them (`WFN_EXECUTOR_WAIT_AT`: 0 always, above 1 never). A busy thread spends less on a request
+ * that waits one invocation here than on two more hops; one with time to spare forwards, so that the main
+ * thread sees the demand and grows the pool. A/B in ./README.md.
+ */
+const WAIT_AT_UTILIZATION = utilizationSetting(process.env.WFN_EXECUTOR_WAIT_AT, 0.7);
+const UTILIZATION_EVERY_MS = 100;
+
+function utilizationSetting(value: string | undefined, fallback: number): number {
+  const parsed = value === undefined || value.trim() === "" ? Number.NaN : Number(value);
+  return Number.isFinite(parsed) && parsed >= 0 ? parsed : fallback;
+}
 
 
 /** An instance lent to this executor. */
@@ -42,6 +56,12 @@ interface Lent {
   running: Int32Array;
   recalled: boolean;
   lastUsedAt: number;
+}
+
+/** A request waiting for an instance lent here: it runs on the next one freed, or goes to the main thread. */
+interface Waiter {
+  run(lent: Lent): void;
+  forward(): void;
 }
 
 /** What the front end needs from the executor it runs in. */
@@ -59,9 +79,17 @@ export class FrontEnd {
   /** Lent instances by number, and the idle ones of each pool (most recently used last). */
   readonly #lent = new Map<number, Lent>();
   readonly #idle = new Map<string, Lent[]>();
+  /** Requests waiting for a busy instance lent here, per pool (at most one per such instance). */
+  readonly #waiters = new Map<string, Waiter[]>();
+  /** Whether this thread's event loop was busy most of the last measure (see {@link BUSY_UTILIZATION}). */
+  #busy = WAIT_AT_UTILIZATION <= 0;
+  #utilization: EventLoopUtilization | undefined;
+  #measure: NodeJS.Timeout | undefined;
   #routing: RoutingSnapshot = { routes: [], targets: {} };
   #table = new RouteTable([]);
   #settings: ListenSettings | undefined;
+  /** The settings of the listener unlisten() stopped, for the requests that were waiting then. */
+  #drainingSettings: ListenSettings | undefined;
   #server: Server | undefined;
   /** Servers stopped by unlisten() whose connections may still be open. */
   readonly #stopped = new Set<Server>();
@@ -94,7 +122,9 @@ export class FrontEnd {
     if (!this.#port.instances.has(instance)) return void this.#port.reply({ op: "lost", instance });
     const lent: Lent = { id: instance, pool, idleTimeoutMs, running: new Int32Array(running), recalled: false, lastUsedAt: Date.now() };
     this.#lent.set(instance, lent);
-    this.#idleOf(pool).push(lent);
+    const waiter = this.#waiters.get(pool)?.shift();
+    if (waiter !== undefined) waiter.run(lent);
+    else this.#idleOf(pool).push(lent);
     this.#sweep ??= setInterval(() => this.#returnStale(), Math.max(1000, Math.min(30_000, idleTimeoutMs / 4))).unref();
   }
 
@@ -111,14 +141,21 @@ export class FrontEnd {
     if (lent === undefined) return;
     this.#lent.delete(instance);
     this.#unidle(lent);
+    this.#overflow(lent.pool);
   }
 
   async listen(settings: ListenSettings): Promise<number> {
     this.#settings = settings;
+    this.#drainingSettings = undefined;
     this.#connections = new Int32Array(settings.connections);
     // Idle connections to the main thread are closed here before its server's 5 s keep-alive timeout
     // closes them there, so that a forwarded request is not sent on one the main thread is closing.
     this.#agent = new Agent({ keepAlive: true, timeout: MAIN_IDLE_MS });
+    this.#measure ??= setInterval(() => {
+      const now = performance.eventLoopUtilization();
+      this.#busy = performance.eventLoopUtilization(now, this.#utilization).utilization >= WAIT_AT_UTILIZATION;
+      this.#utilization = now;
+    }, UTILIZATION_EVERY_MS).unref();
     const server = (this.#server = createServer((req, res) => this.#handle(req, res)));
     server.on("connection", (socket: Socket) => this.#admit(socket));
     server.on("clientError", (_error, socket) => {
@@ -160,6 +197,8 @@ export class FrontEnd {
       server.closeIdleConnections();
     }
     this.#server = undefined;
+    // Requests waiting for a busy lent instance still run on it once it is free (the host waits for lent instances).
+    this.#drainingSettings = this.#settings;
     this.#settings = undefined;
     for (const lent of [...this.#lent.values()]) if (!isBusy(lent)) this.#giveBack(lent);
   }
@@ -210,10 +249,26 @@ export class FrontEnd {
 
   #run(req: IncomingMessage, res: ServerResponse, name: string, target: RoutedTarget, version: RoutedVersion, draw: number, body: Uint8Array, url: string, match: { route: string; params: Record<string, string> }): void {
     const lent = this.#idleOf(version.pool).pop();
-    const instance = lent === undefined ? undefined : this.#port.instances.get(lent.id);
-    if (lent === undefined || instance === undefined) return this.#forward(req, res, draw, body, true);
+    const forward = () => this.#forward(req, res, draw, body, true);
+    if (lent === undefined) {
+      // Every instance of the pool lent here is running. When this thread is busy, the request waits for one
+      // of them (at most one waiter per instance, so each waits about one invocation) rather than cross to
+      // the main thread and back; with time to spare, it goes there, where the pool can grow.
+      const waiting = this.#waitersOf(version.pool);
+      if (this.#busy && waiting.length < this.#lentCount(version.pool)) {
+        waiting.push({ run: (freed) => (req.destroyed ? this.#release(freed) : this.#runOn(freed, req, res, name, target, version, body, url, match)), forward });
+        return;
+      }
+      return forward();
+    }
+    this.#runOn(lent, req, res, name, target, version, body, url, match);
+  }
+
+  #runOn(lent: Lent, req: IncomingMessage, res: ServerResponse, name: string, target: RoutedTarget, version: RoutedVersion, body: Uint8Array, url: string, match: { route: string; params: Record<string, string> }): void {
+    const instance = this.#port.instances.get(lent.id);
+    if (instance === undefined) return this.#forward(req, res, undefined, body, true);
     Atomics.store(lent.running, 0, 1);
-    const settings = this.#settings!;
+    const settings = (this.#settings ?? this.#drainingSettings)!;
     const headers: Array<[string, string]> = [];
     const raw = req.rawHeaders;
     for (let i = 0; i + 1 < raw.length; i += 2) headers.push([raw[i]!.toLowerCase(), raw[i + 1]!]);
@@ -274,7 +329,7 @@ export class FrontEnd {
       functionName: name,
       functionVersion: version.executedVersion,
       memoryMB: version.memoryMB,
-      maxResponseBytes: this.#settings?.maxResponseBytes ?? Infinity,
+      maxResponseBytes: (this.#settings ?? this.#drainingSettings)?.maxResponseBytes ?? Infinity,
       version: version.pool.slice(version.pool.lastIndexOf("@") + 1),
       trigger: "http" as const,
     };
@@ -393,8 +448,34 @@ export class FrontEnd {
   #release(lent: Lent): void {
     Atomics.store(lent.running, 0, 0);
     lent.lastUsedAt = Date.now();
+    if (!this.#lent.has(lent.id)) return;
+    // The requests already waiting go first, even on an instance asked back (no new one waits for it).
+    const waiter = this.#waiters.get(lent.pool)?.shift();
+    if (waiter !== undefined) return waiter.run(lent);
     if (lent.recalled || this.#settings === undefined) return this.#giveBack(lent);
-    if (this.#lent.has(lent.id)) this.#idleOf(lent.pool).push(lent);
+    this.#idleOf(lent.pool).push(lent);
+  }
+
+  /** Requests waiting for an instance of `pool` lent here to finish its request. */
+  #waitersOf(pool: string): Waiter[] {
+    let waiting = this.#waiters.get(pool);
+    if (waiting === undefined) this.#waiters.set(pool, (waiting = []));
+    return waiting;
+  }
+
+  /** Instances of `pool` lent here and not asked back: how many requests may wait for them. */
+  #lentCount(pool: string): number {
+    let count = 0;
+    for (const lent of this.#lent.values()) if (lent.pool === pool && !lent.recalled) count++;
+    return count;
+  }
+
+  /** Fewer instances of `pool` are lent here: the waiters beyond one per instance go to the main thread (or, closing, are refused). */
+  #overflow(pool: string): void {
+    const waiting = this.#waiters.get(pool);
+    if (waiting === undefined) return;
+    const room = this.#lentCount(pool);
+    while (waiting.length > room) waiting.pop()!.forward();
   }
 
   #lose(lent: Lent): void {
@@ -403,12 +484,14 @@ export class FrontEnd {
     this.#unidle(lent);
     this.#port.instances.delete(lent.id);
     this.#port.reply({ op: "lost", instance: lent.id });
+    this.#overflow(lent.pool);
   }
 
   #giveBack(lent: Lent): void {
     if (!this.#lent.delete(lent.id)) return;
     this.#unidle(lent);
     this.#port.reply({ op: "returned", instance: lent.id, lastUsedAt: lent.lastUsedAt });
+    this.#overflow(lent.pool);
   }
 
   /** Idle lent instances unused for their pool's idle timeout go back, for the scheduler to reclaim. */
