@@ -39,6 +39,7 @@ export const CONNECTION_BUCKETS = 1024;
  * thread sees the demand and grows the pool. A/B in ./README.md.
  */
 const WAIT_AT_UTILIZATION = utilizationSetting(process.env.WFN_EXECUTOR_WAIT_AT, 0.7);
+/** The shortest stretch of the event loop the utilization is measured over, in ms. */
 const UTILIZATION_EVERY_MS = 100;
 
 function utilizationSetting(value: string | undefined, fallback: number): number {
@@ -81,10 +82,9 @@ export class FrontEnd {
   readonly #idle = new Map<string, Lent[]>();
   /** Requests waiting for a busy instance lent here, per pool (at most one per such instance). */
   readonly #waiters = new Map<string, Waiter[]>();
-  /** Whether this thread's event loop was busy most of the last measure (see {@link BUSY_UTILIZATION}). */
-  #busy = WAIT_AT_UTILIZATION <= 0;
+  /** Whether this thread's event loop was busy over the last measure (see {@link WAIT_AT_UTILIZATION}), and that measure. */
+  #busy = false;
   #utilization: EventLoopUtilization | undefined;
-  #measure: NodeJS.Timeout | undefined;
   #routing: RoutingSnapshot = { routes: [], targets: {} };
   #table = new RouteTable([]);
   #settings: ListenSettings | undefined;
@@ -151,11 +151,6 @@ export class FrontEnd {
     // Idle connections to the main thread are closed here before its server's 5 s keep-alive timeout
     // closes them there, so that a forwarded request is not sent on one the main thread is closing.
     this.#agent = new Agent({ keepAlive: true, timeout: MAIN_IDLE_MS });
-    this.#measure ??= setInterval(() => {
-      const now = performance.eventLoopUtilization();
-      this.#busy = performance.eventLoopUtilization(now, this.#utilization).utilization >= WAIT_AT_UTILIZATION;
-      this.#utilization = now;
-    }, UTILIZATION_EVERY_MS).unref();
     const server = (this.#server = createServer((req, res) => this.#handle(req, res)));
     server.on("connection", (socket: Socket) => this.#admit(socket));
     server.on("clientError", (_error, socket) => {
@@ -255,7 +250,7 @@ export class FrontEnd {
       // of them (at most one waiter per instance, so each waits about one invocation) rather than cross to
       // the main thread and back; with time to spare, it goes there, where the pool can grow.
       const waiting = this.#waitersOf(version.pool);
-      if (this.#busy && waiting.length < this.#lentCount(version.pool)) {
+      if (this.#isBusy() && waiting.length < this.#lentCount(version.pool)) {
         waiting.push({ run: (freed) => (req.destroyed ? this.#release(freed) : this.#runOn(freed, req, res, name, target, version, body, url, match)), forward });
         return;
       }
@@ -461,6 +456,18 @@ export class FrontEnd {
     let waiting = this.#waiters.get(pool);
     if (waiting === undefined) this.#waiters.set(pool, (waiting = []));
     return waiting;
+  }
+
+  /** Whether this thread's event loop was busy enough to keep requests, measured when asked (no timer: an idle host does nothing). */
+  #isBusy(): boolean {
+    if (WAIT_AT_UTILIZATION <= 0) return true;
+    const now = performance.eventLoopUtilization();
+    const since = performance.eventLoopUtilization(now, this.#utilization);
+    if (this.#utilization === undefined || since.active + since.idle >= UTILIZATION_EVERY_MS) {
+      this.#busy = since.utilization >= WAIT_AT_UTILIZATION;
+      this.#utilization = now;
+    }
+    return this.#busy;
   }
 
   /** Instances of `pool` lent here and not asked back: how many requests may wait for them. */
