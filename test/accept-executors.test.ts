@@ -179,6 +179,23 @@ describe("executors accepting connections, keeping requests for their busy insta
   });
 });
 
+describe("executors accepting connections, keeping requests for their busy instances, within the host's queue", { skip: process.platform !== "linux" }, () => {
+  const saved = process.env.WFN_EXECUTOR_WAIT_AT;
+  beforeAll(() => void (process.env.WFN_EXECUTOR_WAIT_AT = "0"));
+  afterAll(() => (saved === undefined ? delete process.env.WFN_EXECUTOR_WAIT_AT : void (process.env.WFN_EXECUTOR_WAIT_AT = saved)));
+
+  it("count a request waiting on an executor in the function's queue: 429 beyond it, as when the main thread queues", async () => {
+    const app = await start([[HOSTILE_BUILD, "sleepy"]], { executors: 1, maxQueueLength: 1, maxQueueWaitMs: 300 });
+    await expect.poll(async () => (await rawAnswer(`${app.url}/sleepy?ms=1`)).headers, { interval: 20, timeout: 10_000 }).toContain("content-length");
+    const answers = await Promise.all(Array.from({ length: 6 }, () => rawAnswer(`${app.url}/sleepy?ms=800`)));
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 200, 429, 429, 429, 429]);
+    const throttledAnswer = answers.find((answer) => answer.status === 429)!;
+    expect(JSON.parse(throttledAnswer.body)).toMatchObject({ errorType: "TooManyRequestsException", errorMessage: "Rate Exceeded." });
+    // The waiting request is counted while it waits: nothing is left counted once all are answered.
+    await expect.poll(() => app.host.function("sleepy")!.instances.busy, { interval: 5, timeout: 5000 }).toBe(0);
+  });
+});
+
 /** Status, body and raw header names of a GET on a connection of its own. */
 function rawAnswer(url: string): Promise<{ status: number; body: string; headers: string[] }> {
   return new Promise((resolve, reject) => {

@@ -141,8 +141,8 @@ class WfnHost implements Host {
 
   /** serve(): executors accept the connections (pool/README.md, "The data plane"); resolves with the port. */
   [ACCEPT_IN_EXECUTORS](listen: Pick<ListenSettings, "port" | "hostname" | "mainPort" | "secret" | "connections" | "maxConnections" | "maxConnectionsPerClient">): Promise<number> {
-    const { access, maxRequestBytes, maxResponseBytes, maxUploadBytes } = this.#settings;
-    return this.#pools.listen({ ...listen, maxRequestBytes, maxResponseBytes, maxUploadBytes, trustProxy: access.trustProxy, keys: access.keys });
+    const { access, maxRequestBytes, maxResponseBytes, maxUploadBytes, maxQueueLength, maxQueueWaitMs } = this.#settings;
+    return this.#pools.listen({ ...listen, maxRequestBytes, maxResponseBytes, maxUploadBytes, trustProxy: access.trustProxy, keys: access.keys, maxQueueLength, maxQueueWaitMs });
   }
 
   [STOP_ACCEPTING](): void {

@@ -25,7 +25,7 @@ import { beforeNextSlice, INTERRUPT_FLAGS } from "../sandbox/interrupt.js";
 import { clientAddressOf, type HeaderView } from "../triggers/client-address.js";
 import { HOP_BY_HOP, invocationResponse, NULL_BODY_STATUS } from "../triggers/http.js";
 import { RouteTable } from "../triggers/routes.js";
-import { RECYCLE_AT_MEMORY_SHARE, type ScheduledResult } from "./pool.js";
+import { RECYCLE_AT_MEMORY_SHARE, throttled, type ScheduledResult } from "./pool.js";
 import type { FromExecutor, ListenSettings, RoutedTarget, RoutedVersion, RoutingSnapshot } from "./protocol.js";
 
 /** The header an executor adds to what it forwards: `<secret> <client address> <draw> <its index, when it had no idle instance>` (the main thread strips it). */
@@ -41,6 +41,15 @@ export const CONNECTION_BUCKETS = 1024;
 const WAIT_AT_UTILIZATION = utilizationSetting(process.env.WFN_EXECUTOR_WAIT_AT, 0.7);
 /** The shortest stretch of the event loop the utilization is measured over, in ms. */
 const UTILIZATION_EVERY_MS = 100;
+
+/** Counts one more request waiting on an executor in a pool's queue, unless the queue (main thread's and executors') is full. */
+function joinQueue(queue: Int32Array, max: number): boolean {
+  for (;;) {
+    const onExecutors = Atomics.load(queue, 1);
+    if (Atomics.load(queue, 0) + onExecutors >= max) return false;
+    if (Atomics.compareExchange(queue, 1, onExecutors, onExecutors + 1) === onExecutors) return true;
+  }
+}
 
 function utilizationSetting(value: string | undefined, fallback: number): number {
   const parsed = value === undefined || value.trim() === "" ? Number.NaN : Number(value);
@@ -82,6 +91,8 @@ export class FrontEnd {
   readonly #idle = new Map<string, Lent[]>();
   /** Requests waiting for a busy instance lent here, per pool (at most one per such instance). */
   readonly #waiters = new Map<string, Waiter[]>();
+  /** Each pool's queue counts, shared with the scheduler (FunctionPool.queue). */
+  readonly #queues = new Map<string, Int32Array>();
   /** Whether this thread's event loop was busy over the last measure (see {@link WAIT_AT_UTILIZATION}), and that measure. */
   #busy = false;
   #utilization: EventLoopUtilization | undefined;
@@ -118,7 +129,8 @@ export class FrontEnd {
     this.#table = new RouteTable(snapshot.routes);
   }
 
-  lend(instance: number, pool: string, idleTimeoutMs: number, running: SharedArrayBuffer): void {
+  lend(instance: number, pool: string, idleTimeoutMs: number, running: SharedArrayBuffer, queue: SharedArrayBuffer): void {
+    if (!this.#queues.has(pool)) this.#queues.set(pool, new Int32Array(queue));
     if (!this.#port.instances.has(instance)) return void this.#port.reply({ op: "lost", instance });
     const lent: Lent = { id: instance, pool, idleTimeoutMs, running: new Int32Array(running), recalled: false, lastUsedAt: Date.now() };
     this.#lent.set(instance, lent);
@@ -250,8 +262,34 @@ export class FrontEnd {
       // of them (at most one waiter per instance, so each waits about one invocation) rather than cross to
       // the main thread and back; with time to spare, it goes there, where the pool can grow.
       const waiting = this.#waitersOf(version.pool);
-      if (this.#isBusy() && waiting.length < this.#lentCount(version.pool)) {
-        waiting.push({ run: (freed) => (req.destroyed ? this.#release(freed) : this.#runOn(freed, req, res, name, target, version, body, url, match)), forward });
+      const settings = this.#settings!;
+      const queue = this.#queues.get(version.pool);
+      // A waiting request is a queued one: it joins the pool's queue (the main thread's and the
+      // executors'), for as long as the host would queue it.
+      if (queue !== undefined && this.#isBusy() && waiting.length < this.#lentCount(version.pool) && joinQueue(queue, settings.maxQueueLength)) {
+        const leave = () => {
+          clearTimeout(timer);
+          Atomics.sub(queue, 1, 1);
+        };
+        const waiter: Waiter = {
+          run: (freed) => {
+            leave();
+            if (req.destroyed) this.#release(freed);
+            else this.#runOn(freed, req, res, name, target, version, body, url, match);
+          },
+          forward: () => {
+            leave();
+            forward();
+          },
+        };
+        const timer = setTimeout(() => {
+          const at = waiting.indexOf(waiter);
+          if (at < 0) return;
+          waiting.splice(at, 1);
+          Atomics.sub(queue, 1, 1);
+          writeWeb(res, errorResponse(throttled(`no instance of ${name} became free within ${settings.maxQueueWaitMs} ms`), randomUUID()));
+        }, settings.maxQueueWaitMs);
+        waiting.push(waiter);
         return;
       }
       return forward();

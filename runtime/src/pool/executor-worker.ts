@@ -122,7 +122,7 @@ port.on("message", (message: ToExecutor) => {
       instances.delete(message.instance);
       break;
     case "lend":
-      frontEnd.lend(message.instance, message.pool, message.idleTimeoutMs, message.running);
+      frontEnd.lend(message.instance, message.pool, message.idleTimeoutMs, message.running, message.queue);
       break;
     case "recall":
       frontEnd.recall(message.instance);

@@ -185,8 +185,8 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   }
 
   /** Lends an idle instance to the executor, which runs routed requests on it until {@link recall}. */
-  lend(instance: number, pool: string, idleTimeoutMs: number, running: Int32Array): void {
-    if (this.alive) this.#send({ op: "lend", instance, pool, idleTimeoutMs, running: running.buffer as SharedArrayBuffer });
+  lend(instance: number, pool: string, idleTimeoutMs: number, running: Int32Array, queue: Int32Array): void {
+    if (this.alive) this.#send({ op: "lend", instance, pool, idleTimeoutMs, running: running.buffer as SharedArrayBuffer, queue: queue.buffer as SharedArrayBuffer });
   }
 
   /** Asks for a lent instance back; `returned` is emitted when it is (after its running request). */

@@ -1,6 +1,7 @@
 // The pool of one function version: its configuration and its instances.
 // The scheduler decides when and where they run; see ./README.md.
 import type { ContextRecord, EventValue } from "@wfn/sdk/abi";
+import { WfnError } from "../errors.js";
 import type { FunctionConfig } from "../config/function-config.js";
 import type { CallResult } from "../sandbox/instance.js";
 import type { InstanceSettings, LoadableComponent } from "./protocol.js";
@@ -48,8 +49,12 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
   readonly component: LoadableComponent;
   readonly instanceSettings: InstanceSettings;
   readonly instances = new Set<I>();
-  /** Invocations queued for an instance. */
-  waiting = 0;
+  /**
+   * Invocations queued for an instance, shared with the executors: [0] those on the main thread
+   * ({@link waiting}), [1] requests waiting on an executor for a busy instance lent to it (the
+   * executors count them themselves). Both count against the host's queue.
+   */
+  readonly queue = new Int32Array(new SharedArrayBuffer(8));
   /** Invocations holding an instance (starting it or running on it). */
   running = 0;
   /** Set once the pool is being replaced or removed. */
@@ -93,6 +98,20 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
     return [...this.instances].filter((instance) => instance.state === "idle").sort((a, b) => b.lastUsedAt - a.lastUsedAt);
   }
 
+  /** Invocations queued on the main thread for an instance. */
+  get waiting(): number {
+    return this.queue[0]!;
+  }
+
+  set waiting(count: number) {
+    Atomics.store(this.queue, 0, count);
+  }
+
+  /** Requests waiting on executors for busy instances lent to them. */
+  get waitingOnExecutors(): number {
+    return Atomics.load(this.queue, 1);
+  }
+
   get stats(): { instances: number; idle: number; busy: number; starting: number; waiting: number } {
     let idle = 0;
     let starting = 0;
@@ -101,7 +120,7 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
       if (instance.state === "idle" || (instance.state === "lent" && (instance.running === undefined || Atomics.load(instance.running, 0) === 0))) idle++;
       else if (instance.state === "starting") starting++;
     }
-    return { instances: this.instances.size, idle, busy: this.instances.size - idle, starting, waiting: this.waiting };
+    return { instances: this.instances.size, idle, busy: this.instances.size - idle, starting, waiting: this.waiting + this.waitingOnExecutors };
   }
 
   /** Starts the minimum number of warm instances and resolves when they are ready. */
@@ -117,4 +136,9 @@ export class FunctionPool<I extends PoolInstance = PoolInstance> {
   drain(): Promise<void> {
     return this.#scheduler.drain(this);
   }
+}
+
+/** The 429 of an invocation that found its function's concurrency and queue full (TooManyRequestsException). */
+export function throttled(detail: string): WfnError {
+  return new WfnError("WFN_THROTTLED", "Rate Exceeded.", { details: { reason: "ReservedFunctionConcurrentInvocationLimitExceeded", detail } });
 }

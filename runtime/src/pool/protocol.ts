@@ -88,6 +88,13 @@ export interface ListenSettings {
   maxUploadBytes: number;
   trustProxy: boolean;
   keys: { admin: readonly string[]; invoke: readonly string[] };
+  /**
+   * The host's queue rules, which a request waiting on an executor for a busy lent instance is held to:
+   * it joins its pool's queue while that holds fewer than `maxQueueLength` (counted with the main
+   * thread's), for at most `maxQueueWaitMs` (then 429, as the main thread answers).
+   */
+  maxQueueLength: number;
+  maxQueueWaitMs: number;
 }
 
 export type ToExecutor =
@@ -102,7 +109,8 @@ export type ToExecutor =
   | { op: "host-reply"; id: number; error: string }
   /** The instance is this executor's to run routed requests on until recalled. */
   /** `running`: one shared word the executor sets to 1 while a request runs on the instance. */
-  | { op: "lend"; instance: number; pool: string; idleTimeoutMs: number; running: SharedArrayBuffer }
+  /** `queue`: the pool's queue counts (FunctionPool.queue), which a request waiting on the executor joins. */
+  | { op: "lend"; instance: number; pool: string; idleTimeoutMs: number; running: SharedArrayBuffer; queue: SharedArrayBuffer }
   /** Give the instance back (`returned`) as soon as its running request is done. */
   | { op: "recall"; instance: number }
   | { op: "listen"; id: number; settings: ListenSettings }

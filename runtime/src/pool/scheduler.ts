@@ -12,7 +12,7 @@ import { Executor, type ExecutorHandle, type HostCallHandler } from "./executor.
 import type { LogRecord } from "../observe/log.js";
 import type { InvocationSummary } from "../observe/telemetry.js";
 import type { HostCallRequest, ListenSettings, RoutingSnapshot } from "./protocol.js";
-import { RECYCLE_AT_MEMORY_SHARE, type FunctionPool as AnyPool, type PoolScheduler, type ScheduledResult } from "./pool.js";
+import { RECYCLE_AT_MEMORY_SHARE, throttled, type FunctionPool as AnyPool, type PoolScheduler, type ScheduledResult } from "./pool.js";
 
 export type { ScheduledResult };
 
@@ -225,7 +225,7 @@ export class Scheduler implements PoolScheduler<Instance> {
       this.#pump();
       if (!this.#queue.includes(call)) return;
       // Calls waiting while the pool grows toward its concurrency do not count against the queue.
-      if (pool.waiting > this.#options.maxQueueLength + Math.max(0, pool.config.maxConcurrency - pool.running)) {
+      if (pool.waiting + pool.waitingOnExecutors > this.#options.maxQueueLength + Math.max(0, pool.config.maxConcurrency - pool.running)) {
         this.#unqueue(call);
         reject(throttled(`${pool.name} already has ${this.#options.maxQueueLength} invocation(s) waiting`));
         return;
@@ -395,7 +395,7 @@ export class Scheduler implements PoolScheduler<Instance> {
     const lendable = this.#lends(pool) && instance.slot.executor.alive && pool.waiting === 0 && Date.now() - instance.lastUsedAt < this.#options.idleTimeoutMs;
     if (!lendable) return;
     instance.state = "lent";
-    instance.slot.executor.lend(instance.id, pool.key, this.#options.idleTimeoutMs, instance.running);
+    instance.slot.executor.lend(instance.id, pool.key, this.#options.idleTimeoutMs, instance.running, pool.queue);
   }
 
   /** Whether the pool's instances may be lent: executors accept, and its instances can be run there under the scheduler's rules. */
@@ -767,8 +767,3 @@ export class Scheduler implements PoolScheduler<Instance> {
 }
 
 const startWorkerExecutor = (index: number, hostCalls: HostCallHandler): ExecutorHandle => new Executor(index, hostCalls);
-
-
-function throttled(detail: string): WfnError {
-  return new WfnError("WFN_THROTTLED", "Rate Exceeded.", { details: { reason: "ReservedFunctionConcurrentInvocationLimitExceeded", detail } });
-}
