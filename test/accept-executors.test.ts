@@ -77,8 +77,11 @@ describe("executors accepting connections, as the main thread would", { skip: pr
         const response = await fetch(`${app.url}/sleepy?ms=1`);
         const requestId = response.headers.get("x-wfn-request-id");
         await response.arrayBuffer();
-        // The invocation's lines are in the host's log by the time its answer is read.
-        expect(app.logs.filter((record) => record.requestId === requestId).map((record) => record.message.split(" ")[0])).toEqual(["START", "END", "REPORT"]);
+        // The executor posts the invocation's lines before it writes the answer; a reader in the host's own
+        // thread (this test) may see the answer's bytes a moment before that message, never much later.
+        await expect
+          .poll(() => app.logs.filter((record) => record.requestId === requestId).map((record) => record.message.split(" ")[0]), { interval: 2, timeout: 1000 })
+          .toEqual(["START", "END", "REPORT"]);
       }
       expect(await rawHeaderNames(`${app.url}/sleepy?ms=1`)).toContain("content-length");
       // A percent-encoded query string (most of them) runs on the executor too; only an encoded path goes to the main thread.
