@@ -261,16 +261,7 @@ export class Deployments {
     if (touched.length === 0 && !queuesChanged) return;
     const created: VersionRecord[] = [];
     try {
-      for (const name of touched) {
-        const fn = next.get(name);
-        if (fn === undefined) continue;
-        for (const number of next.referenced(fn)) {
-          const version = fn.versions.get(number)!;
-          if (pools.has(version)) continue;
-          created.push(version);
-          await pools.get(version);
-        }
-      }
+      await this.#prepare(next, touched, created);
     } catch (error) {
       pools.drain(created);
       throw error;
@@ -390,16 +381,7 @@ export class Deployments {
     stored.catch(() => undefined); // awaited below; a failure there fails the deployment
     try {
       // Prepare and warm every version that will be in use, before anything switches.
-      for (const name of context.touched) {
-        const fn = next.get(name);
-        if (fn === undefined) continue;
-        for (const number of next.referenced(fn)) {
-          const version = fn.versions.get(number)!;
-          if (pools.has(version)) continue;
-          created.push(version);
-          await pools.get(version, context.components);
-        }
-      }
+      await this.#prepare(next, context.touched, created, context.components);
       await stored;
       await store.saveRegistry(change);
     } catch (error) {
@@ -418,6 +400,24 @@ export class Deployments {
     for (const name of context.touched) this.#updating.delete(name);
     for (const name of context.touched) await this.#switched(name);
     this.#drainUnused(context.touched);
+  }
+
+  /**
+   * Prepares and warms every version of `names` that `next` has in use and no pool has yet, each
+   * recorded in `created` as it starts (the caller drains them if the change fails).
+   */
+  async #prepare(next: Registry, names: readonly string[], created: VersionRecord[], components?: ReadonlyMap<string, Uint8Array>): Promise<void> {
+    const { pools } = this.#port;
+    for (const name of names) {
+      const fn = next.get(name);
+      if (fn === undefined) continue;
+      for (const number of next.referenced(fn)) {
+        const version = fn.versions.get(number)!;
+        if (pools.has(version)) continue;
+        created.push(version);
+        await pools.get(version, components);
+      }
+    }
   }
 
   /** Throws WFN_INVALID_CONFIG when a planned registry would not work: clashing routes, undeclared queues. */

@@ -517,10 +517,13 @@ export class FrontEnd {
 
   /** Fewer instances of `pool` are lent here: the waiters beyond one per instance go to the main thread (or, closing, are refused). */
   #overflow(pool: string): void {
-    const waiting = this.#waiters.get(pool);
-    if (waiting === undefined) return;
+    const waiting = this.#waiters.get(pool) ?? [];
     const room = this.#lentCount(pool);
     while (waiting.length > room) waiting.pop()!.forward();
+    // No instance of the pool is lent here any more: forget its waiting list and its queue counts.
+    for (const lent of this.#lent.values()) if (lent.pool === pool) return;
+    this.#waiters.delete(pool);
+    this.#queues.delete(pool);
   }
 
   #lose(lent: Lent): void {
