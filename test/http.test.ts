@@ -1,131 +1,141 @@
-// The HTTP trigger, through real HTTP on loopback to real components.
+// The HTTP trigger, through real HTTP on loopback to real components: the
+// same functions (the app fixture, the hello and Hono examples) built for
+// each engine, StarlingMonkey and QuickJS (test/fixtures/quickjs builds the
+// same sources with "engine": "quickjs").
 import { beforeAll, describe, expect, it } from "vitest";
-import { APP_BUILD, HELLO_BUILD, HONO_BUILD } from "./helpers/paths.js";
+import { APP_BUILD, HELLO_BUILD, HONO_BUILD, QUICKJS_BUILD } from "./helpers/paths.js";
 import { startHost, type TestHost } from "./helpers/host.js";
 
-let app: TestHost;
+const ENGINES: Array<[string, string[]]> = [
+  ["starlingmonkey", [APP_BUILD, HELLO_BUILD, HONO_BUILD]],
+  ["quickjs", [QUICKJS_BUILD]],
+];
 
-beforeAll(async () => {
-  app = await startHost({ dir: [APP_BUILD, HELLO_BUILD, HONO_BUILD], maxRequestBytes: 64 * 1024 });
-});
+describe.each(ENGINES)("on %s", (_engine, dirs) => {
+  let app: TestHost;
 
-describe("requests reach the guest unchanged", () => {
-  it("answers the hello example with JSON and tags the response with its request id", async () => {
-    const response = await app.get("/hello/there?x=1&y=two");
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toMatch(/application\/json/);
-    const body = (await response.json()) as Record<string, unknown>;
-    expect(body).toMatchObject({ hello: "world", method: "GET", path: "/hello/there", query: { x: "1", y: "two" } });
-    expect(body.id).toBe(response.headers.get("x-wfn-request-id"));
-    expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
+  beforeAll(async () => {
+    app = await startHost({ dir: dirs, maxRequestBytes: 64 * 1024 });
   });
 
-  it("round-trips a non-UTF-8 binary body byte for byte", async () => {
-    const bytes = new Uint8Array(4096);
-    for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 255) % 256;
-    bytes[0] = 0xff;
-    bytes[1] = 0xfe;
-    bytes[2] = 0xc3; // truncated UTF-8 sequence
-    const response = await app.get("/echo/raw", { method: "POST", body: bytes, headers: { "content-type": "application/x-test" } });
-    expect(response.status).toBe(200);
-    expect(response.headers.get("content-type")).toBe("application/x-test");
-    expect(response.headers.get("x-echo-method")).toBe("POST");
-    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
+  describe("requests reach the guest unchanged", () => {
+    it("answers the hello example with JSON and tags the response with its request id", async () => {
+      const response = await app.get("/hello/there?x=1&y=two");
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toMatch(/application\/json/);
+      const body = (await response.json()) as Record<string, unknown>;
+      expect(body).toMatchObject({ hello: "world", method: "GET", path: "/hello/there", query: { x: "1", y: "two" } });
+      expect(body.id).toBe(response.headers.get("x-wfn-request-id"));
+      expect(body.id).toMatch(/^[0-9a-f-]{36}$/);
+    });
+
+    it("round-trips a non-UTF-8 binary body byte for byte", async () => {
+      const bytes = new Uint8Array(4096);
+      for (let i = 0; i < bytes.length; i++) bytes[i] = (i * 7 + 255) % 256;
+      bytes[0] = 0xff;
+      bytes[1] = 0xfe;
+      bytes[2] = 0xc3; // truncated UTF-8 sequence
+      const response = await app.get("/echo/raw", { method: "POST", body: bytes, headers: { "content-type": "application/x-test" } });
+      expect(response.status).toBe(200);
+      expect(response.headers.get("content-type")).toBe("application/x-test");
+      expect(response.headers.get("x-echo-method")).toBe("POST");
+      expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
+    });
+
+    it("passes method, full URL, query and headers to the guest", async () => {
+      const response = await app.get("/echo/info?a=1&a=2", { method: "PUT", headers: { "x-custom": "value", "content-type": "text/plain" }, body: "hello" });
+      const info = (await response.json()) as { method: string; url: string; headers: Array<[string, string]>; bodyLength: number; functionName: string };
+      expect(info.method).toBe("PUT");
+      expect(info.url).toBe(`${app.url}/echo/info?a=1&a=2`);
+      expect(info.headers).toContainEqual(["x-custom", "value"]);
+      expect(info.headers).toContainEqual(["content-type", "text/plain"]);
+      expect(info.bodyLength).toBe(5);
+      expect(info.functionName).toBe("echo");
+    });
+
+    it("keeps repeated set-cookie headers apart on the way out", async () => {
+      const response = await app.get("/echo/cookies");
+      expect(response.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/; HttpOnly"]);
+      expect(response.headers.get("x-multi")).toBe("one");
+      expect(await response.text()).toBe("cookies");
+    });
+
+    it("routes by method and path parameters", async () => {
+      const created = await app.get("/items/42", { method: "POST" });
+      expect(created.status).toBe(201);
+      expect(await created.json()).toMatchObject({ path: "/items/42", method: "POST" });
+      expect((await app.get("/items/42")).status).toBe(404);
+    });
+
+    it("answers HEAD on a GET route without a body", async () => {
+      const response = await app.get("/hello/head", { method: "HEAD" });
+      expect(response.status).toBe(200);
+      expect(await response.text()).toBe("");
+    });
+
+    it("passes through a 204 with no body", async () => {
+      const response = await app.get("/echo/no-content");
+      expect(response.status).toBe(204);
+      expect(await response.text()).toBe("");
+    });
+
+    it("runs a Hono app inside a function", async () => {
+      const user = await app.get("/api/users/2");
+      expect(user.status).toBe(200);
+      expect(user.headers.get("x-app")).toBe("hono-app");
+      expect(await user.json()).toEqual({ id: "2", name: "Grace" });
+      const echo = await app.get("/api/echo", { method: "POST", body: JSON.stringify({ hi: 1 }), headers: { "content-type": "application/json" } });
+      expect(await echo.json()).toMatchObject({ youSent: { hi: 1 } });
+      expect((await app.get("/api/users/99")).status).toBe(404);
+    });
   });
 
-  it("passes method, full URL, query and headers to the guest", async () => {
-    const response = await app.get("/echo/info?a=1&a=2", { method: "PUT", headers: { "x-custom": "value", "content-type": "text/plain" }, body: "hello" });
-    const info = (await response.json()) as { method: string; url: string; headers: Array<[string, string]>; bodyLength: number; functionName: string };
-    expect(info.method).toBe("PUT");
-    expect(info.url).toBe(`${app.url}/echo/info?a=1&a=2`);
-    expect(info.headers).toContainEqual(["x-custom", "value"]);
-    expect(info.headers).toContainEqual(["content-type", "text/plain"]);
-    expect(info.bodyLength).toBe(5);
-    expect(info.functionName).toBe("echo");
-  });
+  describe("errors are JSON with the request id, never a host stack trace", () => {
+    it("answers an unknown route with 404", async () => {
+      const response = await app.get("/no/such/route");
+      expect(response.status).toBe(404);
+      const body = (await response.json()) as Record<string, string>;
+      expect(body.errorType).toBe("ResourceNotFoundException");
+      expect(body.errorMessage).toContain("GET /no/such/route");
+      expect(body.requestId).toBe(response.headers.get("x-wfn-request-id"));
+    });
 
-  it("keeps repeated set-cookie headers apart on the way out", async () => {
-    const response = await app.get("/echo/cookies");
-    expect(response.headers.getSetCookie()).toEqual(["a=1; Path=/", "b=2; Path=/; HttpOnly"]);
-    expect(response.headers.get("x-multi")).toBe("one");
-    expect(await response.text()).toBe("cookies");
-  });
+    it("keeps /_wfn/ for the host", async () => {
+      expect(await (await app.get("/_wfn/health")).json()).toMatchObject({ status: "ok" });
+      const unknown = await app.get("/_wfn/nothing");
+      expect(unknown.status).toBe(404);
+      expect(unknown.headers.get("x-wfn-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    });
 
-  it("routes by method and path parameters", async () => {
-    const created = await app.get("/items/42", { method: "POST" });
-    expect(created.status).toBe(201);
-    expect(await created.json()).toMatchObject({ path: "/items/42", method: "POST" });
-    expect((await app.get("/items/42")).status).toBe(404);
-  });
+    it("turns a thrown error into 500 with its type and message", async () => {
+      const response = await app.get("/echo/throw");
+      expect(response.status).toBe(500);
+      const text = await response.text();
+      expect(JSON.parse(text)).toEqual({ errorType: "TypeError", errorMessage: "boom from the guest", requestId: response.headers.get("x-wfn-request-id") });
+      expect(text).not.toMatch(/\bat \/|node:internal|runtime\/dist/);
+    });
 
-  it("answers HEAD on a GET route without a body", async () => {
-    const response = await app.get("/hello/head", { method: "HEAD" });
-    expect(response.status).toBe(200);
-    expect(await response.text()).toBe("");
-  });
+    it("turns a rejected promise into 500", async () => {
+      const response = await app.get("/echo/reject");
+      expect(response.status).toBe(500);
+      expect(await response.json()).toMatchObject({ errorType: "RangeError", errorMessage: "async boom" });
+    });
 
-  it("passes through a 204 with no body", async () => {
-    const response = await app.get("/echo/no-content");
-    expect(response.status).toBe(204);
-    expect(await response.text()).toBe("");
-  });
+    it("reports a handler that does not return a Response", async () => {
+      const response = await app.get("/echo/not-a-response");
+      expect(response.status).toBe(500);
+      expect(await response.json()).toMatchObject({ errorType: "FunctionShapeError", errorMessage: expect.stringContaining("must return a Response") });
+    });
 
-  it("runs a Hono app inside a function", async () => {
-    const user = await app.get("/api/users/2");
-    expect(user.status).toBe(200);
-    expect(user.headers.get("x-app")).toBe("hono-app");
-    expect(await user.json()).toEqual({ id: "2", name: "Grace" });
-    const echo = await app.get("/api/echo", { method: "POST", body: JSON.stringify({ hi: 1 }), headers: { "content-type": "application/json" } });
-    expect(await echo.json()).toMatchObject({ youSent: { hi: 1 } });
-    expect((await app.get("/api/users/99")).status).toBe(404);
-  });
-});
+    it("refuses a body over the limit with 413 before running the function", async () => {
+      const response = await app.get("/echo/raw", { method: "POST", body: new Uint8Array(64 * 1024 + 1) });
+      expect(response.status).toBe(413);
+      expect(await response.json()).toMatchObject({ errorType: "RequestEntityTooLargeException" });
+    });
 
-describe("errors are JSON with the request id, never a host stack trace", () => {
-  it("answers an unknown route with 404", async () => {
-    const response = await app.get("/no/such/route");
-    expect(response.status).toBe(404);
-    const body = (await response.json()) as Record<string, string>;
-    expect(body.errorType).toBe("ResourceNotFoundException");
-    expect(body.errorMessage).toContain("GET /no/such/route");
-    expect(body.requestId).toBe(response.headers.get("x-wfn-request-id"));
-  });
-
-  it("keeps /_wfn/ for the host", async () => {
-    expect(await (await app.get("/_wfn/health")).json()).toMatchObject({ status: "ok" });
-    const unknown = await app.get("/_wfn/nothing");
-    expect(unknown.status).toBe(404);
-    expect(unknown.headers.get("x-wfn-request-id")).toMatch(/^[0-9a-f-]{36}$/);
-  });
-
-  it("turns a thrown error into 500 with its type and message", async () => {
-    const response = await app.get("/echo/throw");
-    expect(response.status).toBe(500);
-    const text = await response.text();
-    expect(JSON.parse(text)).toEqual({ errorType: "TypeError", errorMessage: "boom from the guest", requestId: response.headers.get("x-wfn-request-id") });
-    expect(text).not.toMatch(/\bat \/|node:internal|runtime\/dist/);
-  });
-
-  it("turns a rejected promise into 500", async () => {
-    const response = await app.get("/echo/reject");
-    expect(response.status).toBe(500);
-    expect(await response.json()).toMatchObject({ errorType: "RangeError", errorMessage: "async boom" });
-  });
-
-  it("reports a handler that does not return a Response", async () => {
-    const response = await app.get("/echo/not-a-response");
-    expect(response.status).toBe(500);
-    expect(await response.json()).toMatchObject({ errorType: "FunctionShapeError", errorMessage: expect.stringContaining("must return a Response") });
-  });
-
-  it("refuses a body over the limit with 413 before running the function", async () => {
-    const response = await app.get("/echo/raw", { method: "POST", body: new Uint8Array(64 * 1024 + 1) });
-    expect(response.status).toBe(413);
-    expect(await response.json()).toMatchObject({ errorType: "RequestEntityTooLargeException" });
-  });
-
-  it("keeps serving after errors", async () => {
-    const response = await app.get("/echo/count");
-    expect(response.status).toBe(200);
+    it("keeps serving after errors", async () => {
+      const response = await app.get("/echo/count");
+      expect(response.status).toBe(200);
+    });
   });
 });

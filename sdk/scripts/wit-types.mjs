@@ -18,8 +18,12 @@ export async function generate() {
   const { _setPreopens } = await import("@bytecodealliance/preview2-shim/filesystem");
   _setPreopens({ "/": "/" });
   const { generateGuestTypes } = await import("@bytecodealliance/jco-transpile");
-  const files = await generateGuestTypes(WIT_DIR, { worldName: "function" });
-  return Object.fromEntries(Object.entries(files).map(([name, bytes]) => [name, HEADER + new TextDecoder().decode(bytes)]));
+  const out = {};
+  for (const worldName of ["function", "function-async"]) {
+    const files = await generateGuestTypes(WIT_DIR, { worldName });
+    for (const [name, bytes] of Object.entries(files)) out[name] = HEADER + new TextDecoder().decode(bytes);
+  }
+  return out;
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -19,3 +19,4 @@ export const QUEUE_WORKER_BUILD = join(ROOT, "examples", "queue-worker", ".wfn",
 export const CRON_REPORT_BUILD = join(ROOT, "examples", "cron-report", ".wfn", "build");
 export const STORAGE_INDEXER_BUILD = join(ROOT, "examples", "storage-indexer", ".wfn", "build");
 export const KV_BUILD = join(ROOT, "test", "fixtures", "kv", ".wfn", "build");
+export const QUICKJS_BUILD = join(ROOT, "test", "fixtures", "quickjs", ".wfn", "build");

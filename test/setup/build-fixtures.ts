@@ -16,6 +16,7 @@ export const PROJECTS = [
   "test/fixtures/triggers",
   "test/fixtures/schedules",
   "test/fixtures/kv",
+  "test/fixtures/quickjs",
   "examples/hello",
   "examples/hono-app",
   "examples/lambda-api",

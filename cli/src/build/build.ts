@@ -8,6 +8,7 @@ import {
   COMPONENT_FILE,
   MANIFEST_FILE,
   MANIFEST_VERSION,
+  ASYNC_WORLD,
   WORLD,
   defaultCacheDir,
   lambdaEnvironment,
@@ -18,7 +19,7 @@ import {
 import type { Project } from "../project/project.js";
 import { CliError } from "../errors.js";
 import { BundleError, bundleFunction, CLI_SDK_DIR, formatProblem, type SourceProblem } from "./bundle.js";
-import { componentize, engineVersion } from "./componentize.js";
+import { componentize, componentizeQuickJs, engineVersion, quickJsVersion } from "./componentize.js";
 import { buildPrebuilt, isPrebuiltEntry, PrebuiltError } from "./prebuilt.js";
 import { typecheck } from "./typecheck.js";
 import { loadWorld } from "./world.js";
@@ -102,7 +103,7 @@ export async function buildProject(project: Project, options: BuildOptions = {})
     const manifest: Manifest = {
       manifestVersion: MANIFEST_VERSION,
       name,
-      world: WORLD,
+      world: made.world,
       engine: made.engine,
       sdkVersion: made.sdkVersion,
       component: { file: COMPONENT_FILE, sha256: sha256Hex(made.component), size: made.component.byteLength },
@@ -150,6 +151,7 @@ interface Made {
   /** Web or Lambda style; prebuilt components are neither, and count as web. */
   style: "web" | "lambda";
   engine: Manifest["engine"];
+  world: Manifest["world"];
   sdkVersion: string;
   sourceSha256: string;
   inputs: string[];
@@ -160,11 +162,12 @@ interface Made {
   sdkDir?: string;
 }
 
-/** A JavaScript or TypeScript function: bundle, then componentize with StarlingMonkey. */
+/** A JavaScript or TypeScript function: bundle, then componentize with its engine (StarlingMonkey or QuickJS). */
 async function fromSource(project: Project, name: string, config: FunctionConfig, cacheDir: string, progress: (event: BuildProgress) => void, started: number): Promise<Made> {
+  const engine = config.engine ?? "starlingmonkey";
   let bundle;
   try {
-    bundle = await bundleFunction(project.dir, config.entry, { style: config.style, lambdaEnv: lambdaEnvironment(name, config) });
+    bundle = await bundleFunction(project.dir, config.entry, { style: config.style, lambdaEnv: lambdaEnvironment(name, config), engine });
   } catch (error) {
     if (error instanceof BundleError) throw new BuildError(name, error.problems, `function "${name}" does not build`);
     throw error;
@@ -175,14 +178,16 @@ async function fromSource(project: Project, name: string, config: FunctionConfig
   const world = await loadWorld(bundle.sdkDir);
   let output;
   try {
-    output = await componentize({ source: bundle.code, witDir: world.witDir, witFingerprint: world.fingerprint, cacheDir });
+    const input = { source: bundle.code, witDir: world.witDir, witFingerprint: world.fingerprint, cacheDir };
+    output = engine === "quickjs" ? await componentizeQuickJs(input) : await componentize(input);
   } catch (error) {
     throw new BuildError(name, [{ file: config.entry, message: (error as Error).message }], `function "${name}" does not componentize`);
   }
   return {
     component: output.component,
     style: bundle.style,
-    engine: { name: "starlingmonkey", version: engineVersion() },
+    engine: engine === "quickjs" ? { name: "quickjs", version: quickJsVersion() } : { name: "starlingmonkey", version: engineVersion() },
+    world: engine === "quickjs" ? ASYNC_WORLD : WORLD,
     sdkVersion: bundle.sdkVersion,
     sourceSha256: bundle.sha256,
     inputs: bundle.inputs,
@@ -202,6 +207,7 @@ async function prebuilt(project: Project, name: string, config: FunctionConfig):
       component,
       style: "web",
       engine: { name: "prebuilt", version: kind },
+      world: WORLD,
       sdkVersion: JSON.parse(await readFile(join(CLI_SDK_DIR, "package.json"), "utf8")).version as string,
       sourceSha256: sha256Hex(await readFile(join(project.dir, config.entry))),
       inputs: [config.entry.replaceAll("\\", "/")],
@@ -279,7 +285,7 @@ async function removeUndeclared(outDir: string, declared: Set<string>): Promise<
 }
 
 function toolchain(): string {
-  return `componentize-js ${engineVersion()}; world ${WORLD}`;
+  return `componentize-js ${engineVersion()}; componentize-qjs ${quickJsVersion()}; world ${WORLD}`;
 }
 
 /**

@@ -58,6 +58,8 @@ export interface BundleOptions {
   style: "auto" | "web" | "lambda";
   /** For Lambda-style functions: what `process.env` holds while the module's top level runs (at build time). */
   lambdaEnv: Record<string, string>;
+  /** The engine the bundle is for: QuickJS needs the web globals from the sdk and the async world's `handle`. */
+  engine?: "starlingmonkey" | "quickjs";
 }
 
 /** Bundles `entry` (relative to `projectDir`). */
@@ -65,11 +67,18 @@ export async function bundleFunction(projectDir: string, entry: string, options:
   const entryPath = resolve(projectDir, entry);
   const style = detectStyle(entry, await entryExports(projectDir, entryPath), options.style);
   let sdkDir = CLI_SDK_DIR;
-  const wrapper = [
-    `import * as fn from ${JSON.stringify(entryPath)};`,
-    style === "web" ? `import { createGuest as create } from "@wfn/sdk/guest";` : `import { createLambdaGuest as create } from "@wfn/sdk/guest";`,
-    `export const handle = create(fn);`,
-  ].join("\n");
+  const create = style === "web" ? `import { createGuest as create } from "@wfn/sdk/guest";` : `import { createLambdaGuest as create } from "@wfn/sdk/guest";`;
+  const wrapper = (
+    options.engine === "quickjs"
+      ? [
+          // First, so that the web globals exist before any other module runs.
+          `import { asyncHandle } from "@wfn/sdk/guest/quickjs";`,
+          `import * as fn from ${JSON.stringify(entryPath)};`,
+          create,
+          `export const handle = asyncHandle(create(fn));`,
+        ]
+      : [`import * as fn from ${JSON.stringify(entryPath)};`, create, `export const handle = create(fn);`]
+  ).join("\n");
   const build = (inject: string[]) =>
     run(projectDir, {
       stdin: { contents: wrapper, resolveDir: projectDir, sourcefile: "wfn-entry.js", loader: "js" },

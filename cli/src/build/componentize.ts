@@ -36,24 +36,46 @@ export function engineVersion(): string {
   return packageVersion("@bytecodealliance/componentize-js");
 }
 
-/** Componentizes `source`, or returns the cached component for the same inputs. */
-export async function componentize(input: ComponentizeInput): Promise<ComponentizeOutput> {
+/** Componentizes `source` with StarlingMonkey, or returns the cached component for the same inputs. */
+export function componentize(input: ComponentizeInput): Promise<ComponentizeOutput> {
+  return cached(input, ["starlingmonkey", engineVersion(), DISABLED_FEATURES], () => runComponentize(input));
+}
+
+export function quickJsVersion(): string {
+  return packageVersion("componentize-qjs");
+}
+
+/** Componentizes `source` with QuickJS (componentize-qjs, world `function-async`), or returns the cached component. */
+export function componentizeQuickJs(input: ComponentizeInput): Promise<ComponentizeOutput> {
+  return cached(input, ["quickjs", quickJsVersion()], async () => {
+    const { componentize: run } = await import("componentize-qjs");
+    try {
+      const { component } = await run({ witPath: input.witDir, jsSource: input.source, world: "function-async" });
+      return new Uint8Array(component.buffer, component.byteOffset, component.byteLength);
+    } catch (error) {
+      throw new ComponentizeError(cleanMessage(error));
+    }
+  });
+}
+
+/** The component for these inputs from the build cache, or made and cached. */
+async function cached(input: ComponentizeInput, engine: readonly unknown[], make: () => Promise<Uint8Array>): Promise<ComponentizeOutput> {
   const key = createHash("sha256")
-    .update(JSON.stringify([PIPELINE_VERSION, engineVersion(), DISABLED_FEATURES, input.witFingerprint]))
+    .update(JSON.stringify([PIPELINE_VERSION, ...engine, input.witFingerprint]))
     .update("\0")
     .update(input.source)
     .digest("hex");
-  const cached = join(input.cacheDir, "components", `${key}.wasm`);
+  const path = join(input.cacheDir, "components", `${key}.wasm`);
   try {
-    return { component: await readFile(cached), cached: true };
+    return { component: await readFile(path), cached: true };
   } catch {
     // not cached yet
   }
-  const component = await runComponentize(input);
-  await mkdir(dirname(cached), { recursive: true });
-  const temp = `${cached}.tmp-${process.pid}`;
+  const component = await make();
+  await mkdir(dirname(path), { recursive: true });
+  const temp = `${path}.tmp-${process.pid}`;
   await writeFile(temp, component);
-  await rename(temp, cached);
+  await rename(temp, path);
   return { component, cached: false };
 }
 

@@ -3,8 +3,10 @@ import type { FunctionConfig } from "../config/function-config.js";
 import { FUNCTION_NAME_PATTERN } from "../config/names.js";
 import { PROJECT_SCHEMA_ID, validatorFor, type SchemaProblem } from "../config/schema.js";
 
-/** The WIT world every component must target. */
+/** The WIT world components target. */
 export const WORLD = "wfn:function/function@0.1.0";
+/** The same world with `handle` lifted async, for engines that run promises inside the component (QuickJS). */
+export const ASYNC_WORLD = "wfn:function/function-async@0.1.0";
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_FILE = "manifest.json";
 export const COMPONENT_FILE = "component.wasm";
@@ -13,13 +15,13 @@ export const COMPONENT_FILE = "component.wasm";
 export interface Manifest {
   manifestVersion: typeof MANIFEST_VERSION;
   name: string;
-  world: typeof WORLD;
+  world: typeof WORLD | typeof ASYNC_WORLD;
   /**
-   * What runs the function's code inside the component: StarlingMonkey for
-   * JavaScript/TypeScript, or `prebuilt` for a component made by another
-   * toolchain (the version then says what the entry was).
+   * What runs the function's code inside the component: StarlingMonkey or
+   * QuickJS for JavaScript/TypeScript, or `prebuilt` for a component made
+   * by another toolchain (the version then says what the entry was).
    */
-  engine: { name: "starlingmonkey" | "prebuilt"; version: string };
+  engine: { name: "starlingmonkey" | "quickjs" | "prebuilt"; version: string };
   /** Version of @wfn/sdk the function was built with. */
   sdkVersion: string;
   component: {
@@ -41,12 +43,12 @@ const MANIFEST_SCHEMA = {
   properties: {
     manifestVersion: { const: MANIFEST_VERSION },
     name: { type: "string", pattern: FUNCTION_NAME_PATTERN.source },
-    world: { const: WORLD },
+    world: { enum: [WORLD, ASYNC_WORLD] },
     engine: {
       type: "object",
       required: ["name", "version"],
       additionalProperties: false,
-      properties: { name: { enum: ["starlingmonkey", "prebuilt"] }, version: { type: "string" } },
+      properties: { name: { enum: ["starlingmonkey", "quickjs", "prebuilt"] }, version: { type: "string" } },
     },
     sdkVersion: { type: "string" },
     component: {

@@ -35,6 +35,11 @@ export interface FunctionConfig extends CapabilityConfig {
    * function's manifest always says which.
    */
   style: "auto" | "web" | "lambda";
+  /**
+   * What runs a JavaScript or TypeScript function inside its component:
+   * StarlingMonkey (absent: the default) or QuickJS (docs/engines.md).
+   */
+  engine?: "starlingmonkey" | "quickjs";
   /** Consumes a queue, in batches. */
   queue?: QueueTriggerConfig;
   /** Runs on a schedule. */
@@ -249,6 +254,7 @@ export function resolveFunctionConfig(input: FunctionConfigInput): FunctionConfi
     isolation: input.isolation ?? FUNCTION_DEFAULTS.isolation,
     allowedOutboundHosts: [...(input.allowedOutboundHosts ?? FUNCTION_DEFAULTS.allowedOutboundHosts)],
     style: input.style ?? FUNCTION_DEFAULTS.style,
+    ...(input.engine === undefined || input.engine === "starlingmonkey" ? {} : { engine: input.engine }),
     ...(input.queue === undefined ? {} : { queue: resolveQueueTrigger(input.queue) }),
     ...(input.schedule === undefined ? {} : { schedule: resolveSchedule(input.schedule) }),
     ...(input.storage === undefined ? {} : { storage: { ...input.storage, events: input.storage.events ?? ["*"] } }),

@@ -28,7 +28,7 @@ export function guardFetch(): void {
   globalThis.fetch = async function fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const mode = redirectMode(input, init);
     const given = init?.body ?? (input instanceof Request && input.body !== null ? STREAMED : null);
-    const replay: Replay = given instanceof ReadableStream ? STREAMED : given;
+    const replay: Replay = typeof ReadableStream === "function" && given instanceof ReadableStream ? STREAMED : given;
     let request = new Request(input, init);
     for (let redirects = 0; ; redirects++) {
       const response = await send(native, request);

@@ -22,13 +22,13 @@ export function kv(namespace: string): KvNamespace {
   return {
     get: (key) => attempt(namespace, "get", () => {
       const value = get(namespace, String(key));
-      return value === undefined ? null : decoder.decode(value);
+      return value === undefined || value === null ? null : decoder.decode(value);
     }),
     getBytes: (key) => attempt(namespace, "get", () => get(namespace, String(key)) ?? null),
     getJSON: <T = unknown>(key: string) =>
       attempt(namespace, "get", () => {
         const value = get(namespace, String(key));
-        return value === undefined ? null : (JSON.parse(decoder.decode(value)) as T);
+        return value === undefined || value === null ? null : (JSON.parse(decoder.decode(value)) as T);
       }),
     set: (key, value, options?: KvSetOptions) =>
       attempt(namespace, "set", () => {
