@@ -6,8 +6,8 @@ import { removeCallStatements } from "../util/js-scan.js";
 import { leanExports } from "./glue-exports.js";
 import { leanImports, type SiteCount } from "./glue-imports.js";
 
-/** Bump when a patch changes, so cached glue is regenerated. */
-export const GLUE_PATCH_LEVEL = 3;
+/** Bump when a patch or the transpile options (prepare.ts) change, so cached glue is regenerated. */
+export const GLUE_PATCH_LEVEL = 4;
 
 /** The import name under which patched glue looks for {@link GlueHooks}. */
 export const GLUE_HOOKS_IMPORT = "wfn:glue";

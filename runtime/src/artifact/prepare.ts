@@ -4,6 +4,7 @@
 // on disk by component hash; compiling happens once per function version and
 // the compiled WebAssembly.Modules are shared with every executor.
 import { CAPABILITY_INTERFACES, SUSPENDING_IMPORTS } from "../capabilities/index.js";
+import { OUTBOUND_INTERFACE, OUTBOUND_SUSPENDING } from "../sandbox/capabilities/outbound-fetch.js";
 import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
 import { setFlagsFromString } from "node:v8";
 import { join } from "node:path";
@@ -41,7 +42,8 @@ const WASI_IMPORT = /^wasi:(cli|clocks|io|random|filesystem|http|sockets)\/[a-z-
 
 /** Whether the host provides an import: WASI, or an interface of the capability table. */
 function isProvided(name: string): boolean {
-  return WASI_IMPORT.test(name) || CAPABILITY_INTERFACES.includes(name.replace(/@[\d.]+$/, ""));
+  const bare = name.replace(/@[\d.]+$/, "");
+  return WASI_IMPORT.test(name) || bare === OUTBOUND_INTERFACE || CAPABILITY_INTERFACES.includes(bare);
 }
 
 // The interrupt checks are marked unlikely in a branch-hint section; V8 reads such hints only with
@@ -62,7 +64,7 @@ export const TRANSPILE_OPTIONS = {
   // and the capabilities' host calls) suspend its stack instead of blocking the thread, so one
   // executor interleaves many invocations.
   asyncMode: "jspi",
-  asyncImports: ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", ...SUSPENDING_IMPORTS],
+  asyncImports: ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", ...OUTBOUND_SUSPENDING, ...SUSPENDING_IMPORTS],
   asyncExports: ["handle"],
 } satisfies Parameters<typeof transpileBytes>[1];
 const META_FILE = "meta.json";

@@ -13,6 +13,7 @@ import { LogCollector, stdioImports } from "./capabilities/logs.js";
 import { randomImports } from "./capabilities/random.js";
 import { socketImports } from "./capabilities/sockets.js";
 import { outboundHandler } from "../outbound/client.js";
+import { outboundFetchImports } from "./capabilities/outbound-fetch.js";
 
 /** What one instance is allowed to see and do. */
 export interface Capabilities {
@@ -40,6 +41,16 @@ let shared: Record<string, object> | undefined;
 /** Builds an instance's imports; `logs` receives what the guest writes. */
 export function createImports(capabilities: Capabilities, logs: LogCollector, call: CallState): Record<string, object> {
   shared ??= { ...randomImports(), ...filesystemImports(), ...socketImports() };
+  const outbound = {
+    functionName: capabilities.functionName,
+    allowedHosts: capabilities.allowedOutboundHosts,
+    enabled: capabilities.outbound !== false,
+    logs,
+    maxRequestBodyBytes: capabilities.maxOutboundRequestBytes,
+    maxResponseBytes: capabilities.maxOutboundResponseBytes,
+    remainingMs: () => call.deadlineMs - Date.now(),
+    state: call,
+  };
   const imports: Record<string, object> = {
     ...shared,
     ...ioImports(call),
@@ -47,19 +58,8 @@ export function createImports(capabilities: Capabilities, logs: LogCollector, ca
     ...environmentImports(capabilities.env),
     ...stdioImports(logs),
     ...hostImports(logs),
-    ...httpImports(
-      outboundHandler({
-        functionName: capabilities.functionName,
-        allowedHosts: capabilities.allowedOutboundHosts,
-        enabled: capabilities.outbound !== false,
-        logs,
-        maxRequestBodyBytes: capabilities.maxOutboundRequestBytes,
-        maxResponseBytes: capabilities.maxOutboundResponseBytes,
-        remainingMs: () => call.deadlineMs - Date.now(),
-        state: call,
-      }),
-      capabilities.maxOutboundRequestBytes,
-    ),
+    ...httpImports(outboundHandler(outbound), capabilities.maxOutboundRequestBytes),
+    ...outboundFetchImports(outbound),
   };
   for (const [name, functions] of Object.entries(capabilityImports(capabilities.capabilities, capabilities.hostCall, call))) imports[name] = { ...imports[name], ...functions };
   return imports;

@@ -5,8 +5,8 @@
 // URLSearchParams, structuredClone, atob/btoa and queueMicrotask (core-js,
 // which follows the standards closely and is tested against them), and
 // TextEncoder/TextDecoder, Headers, Request, Response, crypto and console
-// (ours, small), and timers (./timers.ts). fetch() is not here yet: it
-// throws, saying so.
+// (ours, small), timers (./timers.ts) and fetch() through the host
+// (./fetch.ts).
 import atob from "core-js-pure/actual/atob.js";
 import btoa from "core-js-pure/actual/btoa.js";
 import queueMicrotask from "core-js-pure/actual/queue-microtask.js";
@@ -15,6 +15,7 @@ import URL from "core-js-pure/actual/url/index.js";
 import URLSearchParams from "core-js-pure/actual/url-search-params/index.js";
 import { getRandomBytes } from "wasi:random/random@0.2.10";
 import { Headers, Request, Response } from "./fetch-api.js";
+import { fetch } from "./fetch.js";
 import { TextDecoder, TextEncoder } from "./text.js";
 import { clearInterval, clearTimeout, setInterval, setTimeout } from "./timers.js";
 
@@ -41,12 +42,6 @@ function randomUUID(): string {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-function notYet(name: string): () => never {
-  return () => {
-    throw new TypeError(`${name} is not available on the quickjs engine yet; use "engine": "starlingmonkey" (the default) for this function`);
-  };
-}
-
 const globals: Record<string, unknown> = {
   URL,
   URLSearchParams,
@@ -62,7 +57,7 @@ const globals: Record<string, unknown> = {
   crypto: { getRandomValues, randomUUID },
   // Replaced by the guest glue with methods that write to the invocation's log.
   console: {},
-  fetch: notYet("fetch()"),
+  fetch,
   setTimeout,
   setInterval,
   clearTimeout,

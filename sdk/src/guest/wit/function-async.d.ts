@@ -5,6 +5,7 @@
 /// <reference path="./interfaces/wasi-random-random.d.ts" />
 /// <reference path="./interfaces/wfn-function-host.d.ts" />
 /// <reference path="./interfaces/wfn-function-kv.d.ts" />
+/// <reference path="./interfaces/wfn-function-outbound.d.ts" />
 /// <reference path="./interfaces/wfn-function-types.d.ts" />
 declare module 'wfn:function/function-async@0.1.0' {
   export type Event = import('wfn:function/types@0.1.0').Event;
@@ -17,6 +18,7 @@ declare module 'wfn:function/function-async@0.1.0' {
   export type * as WasiRandomRandom0210 from 'wasi:random/random@0.2.10'; // import wasi:random/random@0.2.10
   export type * as WfnFunctionHost010 from 'wfn:function/host@0.1.0'; // import wfn:function/host@0.1.0
   export type * as WfnFunctionKv010 from 'wfn:function/kv@0.1.0'; // import wfn:function/kv@0.1.0
+  export type * as WfnFunctionOutbound010 from 'wfn:function/outbound@0.1.0'; // import wfn:function/outbound@0.1.0
   export type * as WfnFunctionTypes010 from 'wfn:function/types@0.1.0'; // import wfn:function/types@0.1.0
   /**
   * Handles one invocation.
