@@ -73,7 +73,12 @@ export function inspect(value: unknown, depth = 0, seen: Set<object> = new Set()
       return String(value);
   }
   if (value === null) return "null";
-  if (value instanceof Error) return value.stack ?? `${value.name}: ${value.message}`;
+  if (value instanceof Error) {
+    // SpiderMonkey's and QuickJS's stacks are the frames alone, without V8's "Name: message" line.
+    const head = `${value.name}: ${value.message}`;
+    const stack = typeof value.stack === "string" ? value.stack.trimEnd() : "";
+    return stack.length === 0 ? head : stack.startsWith(head) ? stack : `${head}\n${stack}`;
+  }
   if (value instanceof Date) return value.toISOString();
   if (seen.has(value)) return "[Circular]";
   if (depth > 4) return Array.isArray(value) ? "[Array]" : "[Object]";

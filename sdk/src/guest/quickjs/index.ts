@@ -4,7 +4,8 @@
 // generates `import { asyncHandle } from "@wfn/sdk/guest/quickjs"` as the
 // entry's first import, so the globals exist before any other module runs.
 import "./globals.js";
-import type { ContextRecord, EventValue, OutcomeValue } from "../../abi.js";
+import type { ContextRecord, EventValue, HandleResult, OutcomeValue } from "../../abi.js";
+import { toFunctionError } from "../errors.js";
 import type { Handle } from "../index.js";
 import { settle } from "./timers.js";
 
@@ -16,8 +17,14 @@ import { settle } from "./timers.js";
  */
 export function asyncHandle(handle: Handle): (event: EventValue, context: ContextRecord) => Promise<OutcomeValue> {
   return async function asyncHandle(event, context) {
-    // QuickJS has no event loop: settle() runs the promise jobs and timers the handler waits on.
-    const result = await settle(handle(withoutNulls(event), withoutNulls(context)));
+    let result: HandleResult;
+    try {
+      // QuickJS has no event loop: settle() runs the promise jobs and timers the handler waits on.
+      result = await settle(handle(withoutNulls(event), withoutNulls(context)));
+    } catch (thrown) {
+      // Anything else thrown from here would trap the instance: only a function-error record may leave.
+      throw toFunctionError(thrown);
+    }
     if (result.tag === "err") throw result.val;
     return result.val;
   };
