@@ -173,7 +173,7 @@ describe("a deployment target", { shuffle: false }, () => {
     const other = { ...manifest, name: "other", config: { ...(manifest.config as object), routes: ["GET /"] } };
     const cases: Array<[Record<string, string | Uint8Array>, number, RegExp]> = [
       [{ "hello/manifest.json": JSON.stringify(manifest), "hello/component.wasm": flipped }, 400, /does not match the manifest/],
-      [{ "hello/manifest.json": JSON.stringify({ ...manifest, world: "other:world@1.0.0" }), "hello/component.wasm": component }, 400, /invalid manifest: world must be "wfn:function\/function@0.1.0"/],
+      [{ "hello/manifest.json": JSON.stringify({ ...manifest, world: "other:world@1.0.0" }), "hello/component.wasm": component }, 400, /invalid manifest: world must be one of "wfn:function\/function@0.1.0", "wfn:function\/function-async@0.1.0"/],
       [{ "hello/manifest.json": "{ nope", "hello/component.wasm": component }, 400, /hello\/manifest.json is not JSON/],
       [{ "hello/manifest.json": JSON.stringify(manifest) }, 400, /function hello: the upload has its manifest but no component.wasm/],
       // Atomic: hello would change, but "other" clashes with hello's route, so nothing changes.

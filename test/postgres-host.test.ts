@@ -2,7 +2,7 @@
 // what is deployed and queued survives a restart with no data directory of
 // its own; hosts sharing a database serve what any of them deployed; bad or
 // unreachable URLs are refused in words.
-import { cp, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -48,6 +48,10 @@ async function project(from: string): Promise<string> {
   const dir = await tempDir("wfn-pg-project-");
   for (const file of ["wfn.json", "tsconfig.json", "package.json"]) await cp(join(ROOT, "examples", "hello", file), join(dir, file));
   await cp(join(ROOT, "examples", "hello", "src"), join(dir, "src"), { recursive: true });
+  // QuickJS: each deploy builds new sources, and QuickJS componentizes them in about a second (StarlingMonkey: 8 s).
+  const config = JSON.parse(await readFile(join(dir, "wfn.json"), "utf8")) as { functions: Record<string, Record<string, unknown>> };
+  for (const fn of Object.values(config.functions)) fn.engine = "quickjs";
+  await writeFile(join(dir, "wfn.json"), JSON.stringify(config));
   await writeFile(join(dir, "src", "index.ts"), `import { defineFunction } from "@wfn/sdk";\nexport default defineFunction({ async fetch() { return Response.json({ from: ${JSON.stringify(from)} }); } });\n`);
   return dir;
 }
