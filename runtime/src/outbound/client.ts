@@ -8,8 +8,8 @@ import { denialReason, isOutboundAllowed, parseOutboundRules } from "./policy.js
 import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER } from "./protocol.js";
 import { perform } from "./transport.js";
 
-/** Builds an instance's outbound handler: its allow-list, its log, its limits. */
-export function outboundHandler(options: {
+/** What an instance's outbound requests are checked against and limited by (wasi:http and wfn:function/outbound alike). */
+export interface OutboundOptions {
   functionName: string;
   allowedHosts: readonly string[];
   /** Whether requests may leave at all (false: every one is refused). */
@@ -21,7 +21,10 @@ export function outboundHandler(options: {
   remainingMs: () => number;
   /** The instance's wait state: its pending requests settle into nothing once it is abandoned. */
   state: WaitState;
-}): OutboundHandler {
+}
+
+/** Builds an instance's outbound handler: its allow-list, its log, its limits. */
+export function outboundHandler(options: OutboundOptions): OutboundHandler {
   const rules = parseOutboundRules(options.allowedHosts);
   const decoder = new TextDecoder();
   return (outgoing) => {

@@ -12,7 +12,7 @@ import { capabilityImports, type CapabilityCall, type InstanceCapability } from 
 import { LogCollector, stdioImports } from "./capabilities/logs.js";
 import { randomImports } from "./capabilities/random.js";
 import { socketImports } from "./capabilities/sockets.js";
-import { outboundHandler } from "../outbound/client.js";
+import { outboundHandler, type OutboundOptions } from "../outbound/client.js";
 import { outboundFetchImports } from "./capabilities/outbound-fetch.js";
 
 /** What one instance is allowed to see and do. */
@@ -41,7 +41,7 @@ let shared: Record<string, object> | undefined;
 /** Builds an instance's imports; `logs` receives what the guest writes. */
 export function createImports(capabilities: Capabilities, logs: LogCollector, call: CallState): Record<string, object> {
   shared ??= { ...randomImports(), ...filesystemImports(), ...socketImports() };
-  const outbound = {
+  const outbound: OutboundOptions = {
     functionName: capabilities.functionName,
     allowedHosts: capabilities.allowedOutboundHosts,
     enabled: capabilities.outbound !== false,

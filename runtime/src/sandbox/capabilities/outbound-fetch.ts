@@ -6,9 +6,8 @@
 // sentence, which the SDK throws as a TypeError.
 import { denialReason, isOutboundAllowed, parseOutboundRules } from "../../outbound/policy.js";
 import { perform } from "../../outbound/transport.js";
+import type { OutboundOptions } from "../../outbound/client.js";
 import { resuming } from "../interrupt.js";
-import type { WaitState } from "../call-state.js";
-import type { LogCollector } from "./logs.js";
 
 /** The interface, and its one suspending function (for the transpiler's asyncImports). */
 export const OUTBOUND_INTERFACE = "wfn:function/outbound";
@@ -27,16 +26,7 @@ interface HttpResponseRecord {
   body: Uint8Array;
 }
 
-export function outboundFetchImports(options: {
-  functionName: string;
-  allowedHosts: readonly string[];
-  enabled: boolean;
-  logs: LogCollector;
-  maxRequestBodyBytes: number;
-  maxResponseBytes: number;
-  remainingMs: () => number;
-  state: WaitState;
-}): Record<string, object> {
+export function outboundFetchImports(options: OutboundOptions): Record<string, object> {
   const rules = parseOutboundRules(options.allowedHosts);
   const refuse = (sentence: string): Promise<never> => {
     options.logs.log("warn", sentence);
