@@ -18,7 +18,7 @@ export { WfnError, isWfnError, errorKind } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export { APP_FILE, checkArtifact, readAppConfig, readArtifact, readArtifacts, sha256Hex } from "./artifact/load.js";
 export type { AppConfig, Artifact, ArtifactFailure } from "./artifact/load.js";
-export { COMPONENT_FILE, MANIFEST_FILE, MANIFEST_VERSION, ASYNC_WORLD, WORLD, validateManifest } from "./artifact/manifest.js";
+export { COMPONENT_FILE, MANIFEST_FILE, MANIFEST_VERSION, ASYNC_WORLD, PROXY_WORLD, WORLD, validateManifest } from "./artifact/manifest.js";
 export type { Manifest } from "./artifact/manifest.js";
 export {
   FUNCTION_DEFAULTS,

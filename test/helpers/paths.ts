@@ -20,3 +20,5 @@ export const CRON_REPORT_BUILD = join(ROOT, "examples", "cron-report", ".wfn", "
 export const STORAGE_INDEXER_BUILD = join(ROOT, "examples", "storage-indexer", ".wfn", "build");
 export const KV_BUILD = join(ROOT, "test", "fixtures", "kv", ".wfn", "build");
 export const QUICKJS_BUILD = join(ROOT, "test", "fixtures", "quickjs", ".wfn", "build");
+export const WASI_HTTP = join(ROOT, "test", "fixtures", "wasi-http");
+export const WASI_HTTP_BUILD = join(WASI_HTTP, ".wfn", "build");

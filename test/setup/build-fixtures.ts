@@ -17,6 +17,7 @@ export const PROJECTS = [
   "test/fixtures/schedules",
   "test/fixtures/kv",
   "test/fixtures/quickjs",
+  "test/fixtures/wasi-http",
   "examples/hello",
   "examples/hono-app",
   "examples/lambda-api",
@@ -28,6 +29,13 @@ export const PROJECTS = [
 
 export default async function setup(project: TestProject): Promise<void> {
   const started = performance.now();
+  // The wasi:http components come from other toolchains (componentize-js, wasm-tools) before `wfn build` packages them.
+  try {
+    await run(process.execPath, [join(ROOT, "test", "setup", "wasi-http.mjs"), join(ROOT, "test", "fixtures", "wasi-http"), CACHE_DIR], { maxBuffer: 1 << 24 });
+  } catch (error) {
+    const { stderr } = error as { stderr?: string };
+    throw new Error(`building the wasi:http components for the tests failed:\n${stderr ?? String(error)}`);
+  }
   for (const dir of PROJECTS) {
     try {
       await run(process.execPath, [WFN, "build", join(ROOT, dir)], { env: { ...process.env, WFN_CACHE_DIR: CACHE_DIR }, maxBuffer: 1 << 24 });

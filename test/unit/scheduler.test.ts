@@ -126,7 +126,7 @@ function pool(name: string, config: Partial<FunctionConfigInput> = {}): Function
     config: resolveFunctionConfig({ entry: "index.js", ...config }),
     component,
     scheduler: scheduler!,
-    instanceSettings: { functionName: name, env: {}, logLimitBytes: 1024, allowedOutboundHosts: [], maxOutboundRequestBytes: 1024, maxOutboundResponseBytes: 1024, capabilities: [] },
+    instanceSettings: { functionName: name, env: {}, logLimitBytes: 1024, allowedOutboundHosts: [], maxOutboundRequestBytes: 1024, maxOutboundResponseBytes: 1024, maxResponseBytes: 1024, capabilities: [] },
   });
 }
 

@@ -9,6 +9,7 @@ import {
   MANIFEST_FILE,
   MANIFEST_VERSION,
   ASYNC_WORLD,
+  PROXY_WORLD,
   WORLD,
   defaultCacheDir,
   lambdaEnvironment,
@@ -108,7 +109,7 @@ export async function buildProject(project: Project, options: BuildOptions = {})
       sdkVersion: made.sdkVersion,
       component: { file: COMPONENT_FILE, sha256: sha256Hex(made.component), size: made.component.byteLength },
       sourceSha256: made.sourceSha256,
-      config: { ...config, style: made.style },
+      config: { ...config, ...made.defaults, style: made.style },
     };
     const dir = join(outDir, name);
     const info: BuildInfo = { toolchain: toolchain(), configSha256: configHash(config), inputs: await hashInputs(project.dir, made.inputs) };
@@ -160,6 +161,8 @@ interface Made {
   cached: boolean;
   /** The SDK bundled into the guest (none for a prebuilt component). */
   sdkDir?: string;
+  /** Configuration this kind of function defaults differently (a wasi:http component's isolation). */
+  defaults?: Partial<FunctionConfig>;
 }
 
 /** A JavaScript or TypeScript function: bundle, then componentize with its engine (StarlingMonkey or QuickJS). */
@@ -202,12 +205,17 @@ async function fromSource(project: Project, name: string, config: FunctionConfig
 async function prebuilt(project: Project, name: string, config: FunctionConfig): Promise<Made> {
   const started = performance.now();
   try {
-    const { component, kind } = await buildPrebuilt(project.dir, config.entry, await loadWorld(CLI_SDK_DIR));
+    const { component, kind, proxy } = await buildPrebuilt(project.dir, config.entry, await loadWorld(CLI_SDK_DIR));
+    if (proxy) refuseNonHttpTriggers(name, config);
+    // wasi:http/proxy components are written for an instance per request (wasmtime serve and Spin
+    // make one for each; StarlingMonkey's fetch-event cannot answer a second request), unless wfn.json says otherwise.
+    const defaults: Partial<FunctionConfig> = proxy && !(await declaresIsolation(project, name)) ? { isolation: "request" } : {};
     return {
+      defaults,
       component,
       style: "web",
       engine: { name: "prebuilt", version: kind },
-      world: WORLD,
+      world: proxy ? PROXY_WORLD : WORLD,
       sdkVersion: JSON.parse(await readFile(join(CLI_SDK_DIR, "package.json"), "utf8")).version as string,
       sourceSha256: sha256Hex(await readFile(join(project.dir, config.entry))),
       inputs: [config.entry.replaceAll("\\", "/")],
@@ -219,6 +227,23 @@ async function prebuilt(project: Project, name: string, config: FunctionConfig):
     if (error instanceof PrebuiltError) throw new BuildError(name, [error.problem], `function "${name}" does not build`);
     throw error;
   }
+}
+
+/** Whether wfn.json sets the function's isolation itself (rather than taking the default). */
+async function declaresIsolation(project: Project, name: string): Promise<boolean> {
+  const file = JSON.parse(await readFile(project.file, "utf8")) as { functions?: Record<string, { isolation?: unknown }> };
+  return file.functions?.[name]?.isolation !== undefined;
+}
+
+/** A wasi:http/proxy component answers HTTP requests (and invokes, as a POST): it has no handler for other events. */
+function refuseNonHttpTriggers(name: string, config: FunctionConfig): void {
+  const triggers = (["queue", "schedule", "storage"] as const).filter((trigger) => config[trigger] !== undefined);
+  if (triggers.length === 0) return;
+  throw new BuildError(
+    name,
+    [{ file: "wfn.json", message: `functions.${name}: a wasi:http/proxy component serves HTTP requests and invokes only; remove its ${triggers.join(", ")} trigger${triggers.length > 1 ? "s" : ""}` }],
+    `function "${name}" does not build`,
+  );
 }
 
 /** Names of the functions whose build output is missing or older than their sources or configuration. */

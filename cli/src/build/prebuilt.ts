@@ -1,7 +1,10 @@
 // Functions written in other languages: an entry that is already a
 // component (`.wasm`), a core module (`.wasm`) or core-module text (`.wat`)
 // implementing the world's canonical ABI. Core modules get the world
-// embedded and are wrapped into a component; components are checked.
+// embedded and are wrapped into a component; components are checked: they
+// target the wfn world (export `handle`) or the standard wasi:http/proxy
+// world (export wasi:http/incoming-handler, as Spin's SDKs, componentize-js,
+// cargo-component and TinyGo build them).
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { SourceProblem } from "./bundle.js";
@@ -20,8 +23,18 @@ export class PrebuiltError extends Error {
   }
 }
 
+/** The wasi:http versions a proxy component may export its incoming handler at. */
+const PROXY_EXPORT = /^\s*export wasi:http\/incoming-handler@0\.2\.(\d+);$/m;
+
+/** A component a prebuilt entry produced: `proxy` when it targets wasi:http/proxy rather than the wfn world. */
+export interface PrebuiltComponent {
+  component: Uint8Array;
+  kind: string;
+  proxy: boolean;
+}
+
 /** Produces the component for a `.wasm` or `.wat` entry. */
-export async function buildPrebuilt(projectDir: string, entry: string, world: World): Promise<{ component: Uint8Array; kind: string }> {
+export async function buildPrebuilt(projectDir: string, entry: string, world: World): Promise<PrebuiltComponent> {
   const bytes = await readFile(join(projectDir, entry));
   // Loaded only for prebuilt entries (it instantiates wasm-tools, ~60 ms).
   const { componentEmbed, componentNew, componentWit, parse } = await import("@bytecodealliance/jco-transpile/wasm-tools");
@@ -46,10 +59,15 @@ export async function buildPrebuilt(projectDir: string, entry: string, world: Wo
     throw new PrebuiltError({ file: entry, message: `does not implement the world wfn:function/function@0.1.0: ${firstLine(error)}` });
   }
   const wit = await componentWit(component).catch(() => "");
+  const kind = isComponent ? "component" : /\.wat$/i.test(entry) ? "wat" : "core module";
+  if (isComponent && PROXY_EXPORT.test(wit)) return { component, kind: "wasi:http component", proxy: true };
   if (!/export handle: func\(event: event, context: context\) -> result<outcome, function-error>;/.test(wit)) {
-    throw new PrebuiltError({ file: entry, message: "does not export `handle` as the world wfn:function/function@0.1.0 defines it" });
+    throw new PrebuiltError({
+      file: entry,
+      message: "exports neither `handle` as the world wfn:function/function@0.1.0 defines it nor wasi:http/incoming-handler@0.2.x (the wasi:http/proxy world)",
+    });
   }
-  return { component, kind: isComponent ? "component" : /\.wat$/i.test(entry) ? "wat" : "core module" };
+  return { component, kind, proxy: false };
 }
 
 function firstLine(error: unknown): string {

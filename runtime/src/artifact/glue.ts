@@ -7,7 +7,7 @@ import { leanExports } from "./glue-exports.js";
 import { leanImports, type SiteCount } from "./glue-imports.js";
 
 /** Bump when a patch or the transpile options (prepare.ts) change, so cached glue is regenerated. */
-export const GLUE_PATCH_LEVEL = 4;
+export const GLUE_PATCH_LEVEL = 5;
 
 /** The import name under which patched glue looks for {@link GlueHooks}. */
 export const GLUE_HOOKS_IMPORT = "wfn:glue";

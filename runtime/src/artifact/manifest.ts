@@ -7,6 +7,12 @@ import { PROJECT_SCHEMA_ID, validatorFor, type SchemaProblem } from "../config/s
 export const WORLD = "wfn:function/function@0.1.0";
 /** The same world with `handle` lifted async, for engines that run promises inside the component (QuickJS). */
 export const ASYNC_WORLD = "wfn:function/function-async@0.1.0";
+/**
+ * The standard world of HTTP components built by other toolchains (Spin's
+ * SDKs, componentize-js, cargo-component, TinyGo): exports
+ * wasi:http/incoming-handler, at any 0.2.x version.
+ */
+export const PROXY_WORLD = "wasi:http/proxy@0.2";
 export const MANIFEST_VERSION = 1;
 export const MANIFEST_FILE = "manifest.json";
 export const COMPONENT_FILE = "component.wasm";
@@ -15,7 +21,7 @@ export const COMPONENT_FILE = "component.wasm";
 export interface Manifest {
   manifestVersion: typeof MANIFEST_VERSION;
   name: string;
-  world: typeof WORLD | typeof ASYNC_WORLD;
+  world: typeof WORLD | typeof ASYNC_WORLD | typeof PROXY_WORLD;
   /**
    * What runs the function's code inside the component: StarlingMonkey or
    * QuickJS for JavaScript/TypeScript, or `prebuilt` for a component made
@@ -43,7 +49,7 @@ const MANIFEST_SCHEMA = {
   properties: {
     manifestVersion: { const: MANIFEST_VERSION },
     name: { type: "string", pattern: FUNCTION_NAME_PATTERN.source },
-    world: { enum: [WORLD, ASYNC_WORLD] },
+    world: { enum: [WORLD, ASYNC_WORLD, PROXY_WORLD] },
     engine: {
       type: "object",
       required: ["name", "version"],

@@ -17,6 +17,10 @@ import { definedMemories, rewriteModule, type MemoryImage } from "../util/wasm-b
 import { instrumentInterrupts, type InstrumentedModule } from "../util/wasm-instrument.js";
 import { GLUE_PATCH_LEVEL, patchGlue, type GluePatchReport } from "./glue.js";
 import type { Artifact } from "./load.js";
+import { PROXY_WORLD } from "./manifest.js";
+
+/** The export a wasi:http/proxy component serves through, at any 0.2.x version. */
+const PROXY_EXPORT = /^wasi:http\/incoming-handler@0\.2\.\d+$/;
 
 /** A component ready to be instantiated in executors: transpiled glue and compiled, memory-capped core modules. */
 export interface PreparedComponent extends LoadableComponent {
@@ -60,12 +64,12 @@ export const TRANSPILE_OPTIONS = {
   emitTypescriptDeclarations: false,
   base64Cutoff: 0,
   noComponentErrorWrapping: true,
-  // JSPI: `handle` returns a promise, and the imports a guest waits in (poll, pollable.block,
+  // JSPI: `handle` (or a wasi:http/proxy component's incoming handler) returns a promise, and the imports a guest waits in (poll, pollable.block,
   // and the capabilities' host calls) suspend its stack instead of blocking the thread, so one
   // executor interleaves many invocations.
   asyncMode: "jspi",
   asyncImports: ["wasi:io/poll#poll", "wasi:io/poll#[method]pollable.block", ...OUTBOUND_SUSPENDING, ...SUSPENDING_IMPORTS],
-  asyncExports: ["handle"],
+  asyncExports: ["handle", "wasi:http/incoming-handler#handle"],
 } satisfies Parameters<typeof transpileBytes>[1];
 const META_FILE = "meta.json";
 
@@ -288,10 +292,13 @@ async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMe
 
 function checkWorld(artifact: Artifact, meta: TranspileMeta): void {
   const handle = meta.exports.find(([name]) => name === "handle");
-  if (handle === undefined || handle[1] !== "function") {
+  const proxy = meta.exports.some(([name, kind]) => PROXY_EXPORT.test(name) && kind === "instance");
+  if (artifact.manifest.world === PROXY_WORLD ? !proxy : handle === undefined || handle[1] !== "function") {
     throw new WfnError(
       "WFN_INVALID_ARTIFACT",
-      `${artifact.origin}: the component does not export \`handle\`, so it does not target ${artifact.manifest.world}`,
+      artifact.manifest.world === PROXY_WORLD
+        ? `${artifact.origin}: the component does not export wasi:http/incoming-handler@0.2.x, so it does not target ${PROXY_WORLD}`
+        : `${artifact.origin}: the component does not export \`handle\`, so it does not target ${artifact.manifest.world}`,
     );
   }
   const foreign = meta.imports.filter((name) => !isProvided(name));

@@ -41,7 +41,10 @@ export function outboundHandler(options: OutboundOptions): OutboundHandler {
       outgoing.discardBody();
       const reason = denialReason(url, options.functionName);
       options.logs.log("warn", reason);
-      return FutureIncomingResponse.settled({ ok: syntheticResponse(403, DENIED_HEADER, reason) });
+      // The SDK's fetch asks for a response it can turn into a TypeError that
+      // says why; any other guest gets the standard error code.
+      const explain = target.headers.has(EXPLAIN_HEADER);
+      return FutureIncomingResponse.settled(explain ? { ok: syntheticResponse(403, DENIED_HEADER, reason) } : { error: { tag: "HTTP-request-denied" } });
     }
     const fail = failure(`${target.method} ${url.origin}${url.pathname}`, target.headers.has(EXPLAIN_HEADER), options.logs);
     const settled = new Promise<TransportResult>((resolve) => {

@@ -171,6 +171,7 @@ export class Pools {
       logLimitBytes: settings.logLimitBytes,
       maxOutboundRequestBytes: settings.maxOutboundRequestBytes,
       maxOutboundResponseBytes: settings.maxOutboundResponseBytes,
+      maxResponseBytes: settings.maxResponseBytes,
       capabilities: CAPABILITIES.map((capability) => ({ name: capability.name, settings: capability.configure(config, settings) })),
     };
   }

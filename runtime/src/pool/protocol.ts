@@ -30,6 +30,8 @@ export interface InstanceSettings {
   maxOutboundRequestBytes: number;
   /** Largest outbound response body accepted, in bytes. */
   maxOutboundResponseBytes: number;
+  /** Largest response body a wasi:http/proxy component may answer with, in bytes. */
+  maxResponseBytes: number;
   /** The capabilities of the table (capabilities/index.ts), each with its guest module and its data. */
   capabilities: InstanceCapability[];
 }

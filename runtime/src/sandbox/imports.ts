@@ -27,6 +27,8 @@ export interface Capabilities {
   /** Largest outbound request body kept, in bytes; past it the request fails and is never sent. */
   maxOutboundRequestBytes: number;
   maxOutboundResponseBytes: number;
+  /** Largest response body a wasi:http/proxy component may answer with, in bytes (the host's maxResponseBytes). Default: no limit. */
+  maxResponseBytes?: number;
   /** Whether outbound requests may leave at all (false: every one is refused). Default true. */
   outbound?: boolean;
   /** Each capability's data (capabilities/guest.ts); without it, every capability refuses its calls. */
@@ -58,7 +60,7 @@ export function createImports(capabilities: Capabilities, logs: LogCollector, ca
     ...environmentImports(capabilities.env),
     ...stdioImports(logs),
     ...hostImports(logs),
-    ...httpImports(outboundHandler(outbound), capabilities.maxOutboundRequestBytes),
+    ...httpImports(outboundHandler(outbound), capabilities.maxOutboundRequestBytes, capabilities.maxResponseBytes),
     ...outboundFetchImports(outbound),
   };
   for (const [name, functions] of Object.entries(capabilityImports(capabilities.capabilities, capabilities.hostCall, call))) imports[name] = { ...imports[name], ...functions };

@@ -11,6 +11,7 @@ import type { CallState } from "./call-state.js";
 import { createImports, LogCollector, type Capabilities } from "./imports.js";
 import { fromHost, guardCoreCall, guestRuns, guestWaits, interruptImports, Interrupted, type InterruptSupply, type PreparedMemories } from "./interrupt.js";
 import { GLUE_HOOKS_IMPORT, type GlueHooks } from "../artifact/glue.js";
+import { incomingHandlerOf, proxyHandle } from "./proxy.js";
 
 /** What patched glue asks of the host: core exports it calls from JavaScript go through the guard. */
 const GLUE_HOOKS: GlueHooks = { guard: guardCoreCall };
@@ -21,7 +22,7 @@ export interface ComponentGlue {
     getCoreModule: (name: string) => WebAssembly.Module,
     imports: Record<string, object>,
     instantiateCore?: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
-  ): { handle(event: EventValue, context: ContextRecord): Promise<OutcomeValue> };
+  ): { handle?(event: EventValue, context: ContextRecord): Promise<OutcomeValue> } & Record<string, unknown>;
 }
 
 /** How a call ended. */
@@ -99,7 +100,11 @@ export class SandboxInstance {
         return instance;
       }),
     );
-    return new SandboxInstance(exports.handle, logs, call, () => memory?.buffer.byteLength ?? 0);
+    // A wfn-world component exports `handle`; a wasi:http/proxy one, wasi:http/incoming-handler.
+    const proxy = exports.handle === undefined ? incomingHandlerOf(exports) : undefined;
+    const handle = exports.handle ?? (proxy === undefined ? undefined : proxyHandle(proxy));
+    if (handle === undefined) throw new Error("the component exports neither `handle` nor wasi:http/incoming-handler");
+    return new SandboxInstance(handle, logs, call, () => memory?.buffer.byteLength ?? 0);
   }
 
   get trapped(): boolean {

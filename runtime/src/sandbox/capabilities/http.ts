@@ -1,4 +1,5 @@
-// wasi:http — the outgoing side, which StarlingMonkey's fetch() uses.
+// wasi:http — the outgoing side, which StarlingMonkey's fetch() uses, and
+// the incoming side a wasi:http/proxy component is served through (../proxy.ts).
 // Whether a request may leave the sandbox is decided by an `OutboundPolicy`;
 // the default refuses everything.
 import type { WaitState } from "../call-state.js";
@@ -96,7 +97,11 @@ class BodyBuffer implements ByteSink {
 
   constructor(readonly limit: number) {}
 
+  /** Bytes the guest wrote, kept or not. */
+  written = 0;
+
   write(bytes: Uint8Array): void {
+    this.written += bytes.byteLength;
     if (this.#discarding) return;
     if (this.#size + bytes.byteLength > this.limit) {
       this.discard();
@@ -341,10 +346,109 @@ export class FutureIncomingResponse {
   }
 }
 
-/** Incoming-handler resources: wfn never serves wasi:http/incoming-handler, so these are never made. */
-class IncomingRequest {}
-class OutgoingResponse {}
-class ResponseOutparam {}
+const METHODS = new Set(["get", "head", "post", "put", "delete", "connect", "options", "trace", "patch"]);
+
+/** The request a `wasi:http/proxy` component is handed (see ../proxy.ts). */
+export interface ProxyRequest {
+  method: string;
+  url: string;
+  headers: ReadonlyArray<readonly [string, string]>;
+  body: Uint8Array;
+}
+
+/** `wasi:http/types.incoming-request`: what a wasi:http/proxy component's handler reads. */
+export class IncomingRequest {
+  readonly #method: Method;
+  readonly #scheme: Scheme;
+  readonly #authority: string;
+  readonly #pathWithQuery: string;
+  readonly #headers: Fields;
+  readonly #body: IncomingBody;
+  #consumed = false;
+
+  constructor(request: ProxyRequest) {
+    const lower = request.method.toLowerCase();
+    this.#method = METHODS.has(lower) ? ({ tag: lower } as Method) : { tag: "other", val: request.method };
+    const url = new URL(request.url);
+    this.#scheme = url.protocol === "https:" ? { tag: "HTTPS" } : { tag: "HTTP" };
+    this.#authority = url.host;
+    this.#pathWithQuery = `${url.pathname}${url.search}`;
+    const encoder = new TextEncoder();
+    this.#headers = Fields.frozen(request.headers.map(([name, value]) => [name, encoder.encode(value)]));
+    this.#body = new IncomingBody(request.body);
+  }
+  method(): Method {
+    return this.#method;
+  }
+  pathWithQuery(): string | undefined {
+    return this.#pathWithQuery;
+  }
+  scheme(): Scheme | undefined {
+    return this.#scheme;
+  }
+  authority(): string | undefined {
+    return this.#authority;
+  }
+  headers(): Fields {
+    return this.#headers;
+  }
+  consume(): IncomingBody {
+    if (this.#consumed) throw undefined;
+    this.#consumed = true;
+    return this.#body;
+  }
+}
+
+/** `wasi:http/types.outgoing-response`: what a proxy component answers; its body is kept up to a limit. */
+export class OutgoingResponse {
+  #status = 200;
+  readonly #headers: Fields;
+  #body: OutgoingBody | undefined;
+  readonly #maxBodyBytes: number;
+
+  /** `maxBodyBytes`: see {@link httpImports}, which gives instances a subclass that sets it. */
+  constructor(headers: Fields, maxBodyBytes = Infinity) {
+    this.#headers = headers;
+    this.#maxBodyBytes = maxBodyBytes;
+  }
+  statusCode(): number {
+    return this.#status;
+  }
+  setStatusCode(status: number): void {
+    if (!Number.isInteger(status) || status < 100 || status > 599) throw undefined;
+    this.#status = status;
+  }
+  headers(): Fields {
+    return this.#headers;
+  }
+  body(): OutgoingBody {
+    if (this.#body !== undefined) throw undefined;
+    return (this.#body = new OutgoingBody(this.#maxBodyBytes));
+  }
+
+  /** @internal the answer as the host returns it, or why it cannot be returned. */
+  settle(): { ok: { status: number; headers: Array<[string, string]>; body: Uint8Array } } | { error: string } | { tooLarge: string } {
+    const body = this.#body;
+    if (body?.buffer.overflowed) {
+      return { tooLarge: `Response payload size exceeded maximum allowed payload size (${this.#maxBodyBytes} bytes): the function wrote ${body.buffer.written} bytes of body` };
+    }
+    if (body !== undefined && !body.finished) return { error: "the handler returned before it finished the response body (outgoing-body.finish was not called)" };
+    const decoder = new TextDecoder();
+    const headers = this.#headers.entries().map(([name, value]): [string, string] => [name, decoder.decode(value)]);
+    return { ok: { status: this.#status, headers, body: body?.buffer.bytes() ?? new Uint8Array(0) } };
+  }
+}
+
+/** `wasi:http/types.response-outparam`: where a proxy component's handler sets its answer, once. */
+export class ResponseOutparam {
+  /** @internal what the handler set: a response, or an error code. */
+  result: { response: OutgoingResponse } | { error: HttpErrorCode } | undefined;
+
+  static set(param: ResponseOutparam, response: { tag: "ok"; val: OutgoingResponse } | { tag: "err"; val: HttpErrorCode }): void {
+    if (param.result !== undefined) return;
+    param.result = response.tag === "ok" ? { response: response.val } : { error: response.val };
+  }
+}
 
 /** Decides the fate of each outgoing request. */
 export type OutboundHandler = (request: OutgoingRequest) => FutureIncomingResponse;
@@ -352,13 +456,19 @@ export type OutboundHandler = (request: OutgoingRequest) => FutureIncomingRespon
 /**
  * The wasi:http imports of one instance: `outbound` decides each request;
  * request bodies are kept up to `maxRequestBodyBytes` (the rest is discarded
- * and `outbound`'s request sees the overflow).
+ * and `outbound`'s request sees the overflow); a proxy component's response
+ * body up to `maxResponseBodyBytes`.
  */
-export function httpImports(outbound: OutboundHandler, maxRequestBodyBytes: number) {
+export function httpImports(outbound: OutboundHandler, maxRequestBodyBytes: number, maxResponseBodyBytes = Infinity) {
   // A subclass per instance, so a body is bounded from its first write, whatever order the guest calls in.
   const InstanceOutgoingRequest: typeof OutgoingRequest = class extends OutgoingRequest {
     constructor(headers: Fields) {
       super(headers, maxRequestBodyBytes);
+    }
+  };
+  const InstanceOutgoingResponse: typeof OutgoingResponse = class extends OutgoingResponse {
+    constructor(headers: Fields) {
+      super(headers, maxResponseBodyBytes);
     }
   };
   return {
@@ -371,7 +481,7 @@ export function httpImports(outbound: OutboundHandler, maxRequestBodyBytes: numb
       IncomingResponse,
       OutgoingBody,
       OutgoingRequest: InstanceOutgoingRequest,
-      OutgoingResponse,
+      OutgoingResponse: InstanceOutgoingResponse,
       RequestOptions,
       ResponseOutparam,
       httpErrorCode: (_error: IoError) => undefined,
