@@ -25,6 +25,7 @@ export const PROJECTS = [
   "examples/queue-worker",
   "examples/cron-report",
   "examples/storage-indexer",
+  "examples/c-hello",
 ];
 
 export default async function setup(project: TestProject): Promise<void> {

@@ -21,6 +21,7 @@ import type { Project } from "../project/project.js";
 import { CliError } from "../errors.js";
 import { BundleError, bundleFunction, CLI_SDK_DIR, formatProblem, type SourceProblem } from "./bundle.js";
 import { componentize, componentizeQuickJs, engineVersion, quickJsVersion } from "./componentize.js";
+import { buildC, CBuildError, isCEntry } from "./c.js";
 import { buildPrebuilt, isPrebuiltEntry, PrebuiltError } from "./prebuilt.js";
 import { typecheck } from "./typecheck.js";
 import { loadWorld } from "./world.js";
@@ -62,6 +63,8 @@ export class BuildError extends CliError {
     readonly functionName: string | undefined,
     readonly problems: SourceProblem[],
     message: string,
+    /** The build needs a compiler this machine lacks (C entries): `wfn serve` of several projects skips such a project. */
+    readonly missingToolchain = false,
   ) {
     super(message);
   }
@@ -205,11 +208,15 @@ async function fromSource(project: Project, name: string, config: FunctionConfig
 async function prebuilt(project: Project, name: string, config: FunctionConfig): Promise<Made> {
   const started = performance.now();
   try {
-    const { component, kind, proxy } = await buildPrebuilt(project.dir, config.entry, await loadWorld(CLI_SDK_DIR));
+    const c = isCEntry(config.entry);
+    const { component, kind, proxy, inputs } = c
+      ? { ...(await buildC(project.dir, config.entry, CLI_SDK_DIR)), proxy: true }
+      : { ...(await buildPrebuilt(project.dir, config.entry, await loadWorld(CLI_SDK_DIR))), inputs: [config.entry.replaceAll("\\", "/")] };
     if (proxy) refuseNonHttpTriggers(name, config);
     // wasi:http/proxy components are written for an instance per request (wasmtime serve and Spin
-    // make one for each; StarlingMonkey's fetch-event cannot answer a second request), unless wfn.json says otherwise.
-    const defaults: Partial<FunctionConfig> = proxy && !(await declaresIsolation(project, name)) ? { isolation: "request" } : {};
+    // make one for each; StarlingMonkey's fetch-event cannot answer a second request), unless wfn.json
+    // says otherwise; the SDK's C library answers any number of requests on one instance.
+    const defaults: Partial<FunctionConfig> = proxy && !c && !(await declaresIsolation(project, name)) ? { isolation: "request" } : {};
     return {
       defaults,
       component,
@@ -218,13 +225,14 @@ async function prebuilt(project: Project, name: string, config: FunctionConfig):
       world: proxy ? PROXY_WORLD : WORLD,
       sdkVersion: JSON.parse(await readFile(join(CLI_SDK_DIR, "package.json"), "utf8")).version as string,
       sourceSha256: sha256Hex(await readFile(join(project.dir, config.entry))),
-      inputs: [config.entry.replaceAll("\\", "/")],
+      inputs,
       bundleBytes: 0,
       componentizeMs: performance.now() - started,
       cached: false,
     };
   } catch (error) {
     if (error instanceof PrebuiltError) throw new BuildError(name, [error.problem], `function "${name}" does not build`);
+    if (error instanceof CBuildError) throw new BuildError(name, error.problems, `function "${name}" does not build`, error.missingToolchain);
     throw error;
   }
 }

@@ -12,7 +12,7 @@ import type { World } from "./world.js";
 
 /** True when `entry` is built by this module rather than bundled as JavaScript. */
 export function isPrebuiltEntry(entry: string): boolean {
-  return /\.(wasm|wat)$/i.test(entry);
+  return /\.(wasm|wat|c)$/i.test(entry);
 }
 
 /** A prebuilt entry that is not usable, with the reason. */

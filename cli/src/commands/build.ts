@@ -47,7 +47,7 @@ export async function buildWithProgress(project: Project, options: BuildOptions 
 function report(event: BuildProgress, width: number): void {
   switch (event.kind) {
     case "typecheck":
-      say(dim(`  type-checking ${event.files} entr${event.files === 1 ? "y" : "ies"}`));
+      if (event.files > 0) say(dim(`  type-checking ${event.files} entr${event.files === 1 ? "y" : "ies"}`));
       break;
     case "start":
       break;

@@ -4,9 +4,9 @@ import { isDeepStrictEqual } from "node:util";
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { createHost, jsonSink, redactStoreUrl, serve, textSink, type Host, type LogSink, type RunningServer } from "@wfn/runtime";
-import { DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
+import { BuildError, DEFAULT_OUT_DIR, pruneBuildDir, staleFunctions, writeAppFile } from "../build/build.js";
 import { loadProject, PROJECT_FILE, type Project } from "../project/project.js";
-import { bold, cyan, dim, integerOption, red, say } from "../ui.js";
+import { bold, cyan, dim, integerOption, red, say, shown } from "../ui.js";
 import { UsageError } from "../errors.js";
 import { buildWithProgress } from "./build.js";
 import { makeLocalKey, removeLocalKey, writeLocalKey } from "../remote/local-key.js";
@@ -152,9 +152,20 @@ function envKeys(name: string): string[] {
 export async function serveCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({ args, allowPositionals: true, allowNegative: true, options: serveOptions });
   const settings = await serveSettings(values);
-  const projects = await loadProjects(positionals.length > 0 ? positionals : (await hasProject(".")) ? ["."] : []);
+  let projects = await loadProjects(positionals.length > 0 ? positionals : (await hasProject(".")) ? ["."] : []);
   if (values.build) {
-    for (const project of projects) await buildStale(project);
+    const skipped = new Set<Project>();
+    for (const project of projects) {
+      try {
+        await buildStale(project);
+      } catch (error) {
+        // One of several projects (npm start's examples/*) needs a compiler this machine lacks: serve the others.
+        if (!(error instanceof BuildError && error.missingToolchain && projects.length > 1)) throw error;
+        say(`${bold("warning:")} not serving ${shown(project.dir)}: ${error.problems[0]?.message ?? error.message}`);
+        skipped.add(project);
+      }
+    }
+    projects = projects.filter((project) => !skipped.has(project));
   }
   const { host, server } = await startServing(projects, settings);
   await untilSignal();
