@@ -15,7 +15,7 @@ import { createHost, readArtifact } from "../runtime/dist/index.js";
 import { prepareComponent } from "../runtime/dist/artifact/prepare.js";
 import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
 import { interruptMemory } from "../runtime/dist/sandbox/interrupt.js";
-import { ECHO_BUILD, HELLO_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
+import { C_HELLO_BUILD, ECHO_BUILD, HELLO_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
 
 // V8 reuses a compiled module for identical bytes while one is alive; a host
 // compiles each function version once, so measure compiles without that cache.
@@ -27,6 +27,8 @@ const WARM_EXECUTOR = "warm call, through an executor (hello, GET /)";
 const TRIVIAL_IN_THREAD = "trivial invoke, in-thread";
 const TRIVIAL_EXECUTOR = "trivial invoke, through an executor";
 const COLD_START = "new instance (cold start, hello)";
+const C_COLD_START = "new instance (cold start, C wasi:http hello)";
+const C_WARM_IN_THREAD = "warm call, in-thread (C wasi:http hello, GET /)";
 const BODY_SIZES = [
   ["0 B", 0],
   ["1 KB", 1024],
@@ -36,7 +38,7 @@ const BODY_SIZES = [
 
 /** The pool replaces an instance whose memory passed 75% of memoryMB (128 MB for every function here). */
 const RECYCLE_AT_BYTES = 0.75 * 128 * 1024 * 1024;
-const capabilitiesOf = (name) => ({ functionName: name, env: {}, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundRequestBytes: 1 << 20, maxOutboundResponseBytes: 1 << 20 });
+const capabilitiesOf = (name) => ({ functionName: name, env: {}, logLimitBytes: 256 * 1024, allowedOutboundHosts: [], maxOutboundRequestBytes: 1 << 20, maxOutboundResponseBytes: 1 << 20, maxResponseBytes: 6 << 20 });
 const context = (name) => ({
   requestId: "00000000-0000-4000-8000-000000000000",
   functionName: name,
@@ -128,6 +130,10 @@ export async function runMicro() {
   const host = await createHost({ functions: [hello, trivial, echo], cacheDir: WFN_CACHE_DIR, executors: 1, log: () => {} });
   checked(await helloLocal.instance.call(helloEvent(), context("hello")), "hello in-thread");
   checked(await host.dispatch("hello", helloEvent()), "hello through an executor");
+  // The same hello as a wasi:http/proxy component in C, beside the JavaScript one (left out without clang).
+  const cHello = await readArtifact(C_HELLO_BUILD).catch(() => undefined);
+  const cLocal = cHello === undefined ? undefined : await inThread(await prepareComponent(cHello, WFN_CACHE_DIR), "c-hello");
+  if (cLocal !== undefined) checked(await cLocal.instance.call(helloEvent(), context("c-hello")), "C hello in-thread");
 
   const time = quick ? 400 : 2000;
   const bench = new Bench({ time, iterations: 5, warmup: true, warmupTime: quick ? 100 : 300, warmupIterations: 5, throws: true });
@@ -162,6 +168,15 @@ export async function runMicro() {
     .add(TRIVIAL_EXECUTOR, async () => {
       await dispatch(host, TRIVIAL_EXECUTOR, "trivial", invokeEvent());
     });
+  if (cLocal !== undefined) {
+    bench
+      .add(C_COLD_START, async () => {
+        cLocal.create();
+      })
+      .add(C_WARM_IN_THREAD, async () => {
+        await cLocal.call(C_WARM_IN_THREAD, helloEvent());
+      });
+  }
   for (const [label, size] of BODY_SIZES) {
     // A fresh body each call in both: the executor transfers (detaches) the buffer it is given.
     const local = `echo ${label}, in-thread`;

@@ -35,6 +35,12 @@ export async function prepare({ log }) {
   log("  wfn build test/fixtures/hostile --only spin");
   await run([WFN_CLI, "build", join(ROOT, "test", "fixtures", "hostile"), "--only", "spin", "--out", join(SCRATCH, "build", "hostile")], "building the spin fixture");
   const built = {};
+  log("  wfn build examples/c-hello (a wasi:http component in C)");
+  try {
+    await run([WFN_CLI, "build", join(ROOT, "examples", "c-hello"), "--out", join(SCRATCH, "build", "c-hello")], "building the C example");
+  } catch (error) {
+    log(`  (the C rows will be left out: ${error.message.split("\n")[0]})`);
+  }
   log("  componentize-js: the jco serve peer's wasi:http component");
   try {
     const output = await run([JCO_BUILD], "componentizing the jco serve peer");

@@ -26,3 +26,5 @@ export const QUEUE_BUILD = join(QUEUE_APP, ".wfn", "build");
 /** Fixtures built into the scratch folder (not into test/, which the test suite owns). */
 export const ECHO_BUILD = join(SCRATCH, "build", "app", "echo");
 export const SPIN_BUILD = join(SCRATCH, "build", "hostile", "spin");
+/** examples/c-hello: a wasi:http/proxy component built from C (absent when the machine has no clang). */
+export const C_HELLO_BUILD = join(SCRATCH, "build", "c-hello", "c-hello");
