@@ -27,6 +27,8 @@ const WARM_EXECUTOR = "warm call, through an executor (hello, GET /)";
 const TRIVIAL_IN_THREAD = "trivial invoke, in-thread";
 const TRIVIAL_EXECUTOR = "trivial invoke, through an executor";
 const COLD_START = "new instance (cold start, hello)";
+const QJS_COLD_START = "new instance (cold start, hello on QuickJS)";
+const QJS_WARM_IN_THREAD = "warm call, in-thread (hello on QuickJS, GET /)";
 const C_COLD_START = "new instance (cold start, C wasi:http hello)";
 const C_WARM_IN_THREAD = "warm call, in-thread (C wasi:http hello, GET /)";
 const BODY_SIZES = [
@@ -130,7 +132,9 @@ export async function runMicro() {
   const host = await createHost({ functions: [hello, trivial, echo], cacheDir: WFN_CACHE_DIR, executors: 1, log: () => {} });
   checked(await helloLocal.instance.call(helloEvent(), context("hello")), "hello in-thread");
   checked(await host.dispatch("hello", helloEvent()), "hello through an executor");
-  // The same hello as a wasi:http/proxy component in C, beside the JavaScript one (left out without clang).
+  // The same hello on the other JavaScript engine, and as a wasi:http/proxy component in C, beside the JavaScript one (left out without clang).
+  const qjsLocal = await inThread(await prepareComponent(await readArtifact(join(HELLO_BUILD, "hello-qjs")), WFN_CACHE_DIR), "hello-qjs");
+  checked(await qjsLocal.instance.call(helloEvent(), context("hello-qjs")), "hello on QuickJS in-thread");
   const cHello = await readArtifact(C_HELLO_BUILD).catch(() => undefined);
   const cLocal = cHello === undefined ? undefined : await inThread(await prepareComponent(cHello, WFN_CACHE_DIR), "c-hello");
   if (cLocal !== undefined) checked(await cLocal.instance.call(helloEvent(), context("c-hello")), "C hello in-thread");
@@ -167,6 +171,13 @@ export async function runMicro() {
     })
     .add(TRIVIAL_EXECUTOR, async () => {
       await dispatch(host, TRIVIAL_EXECUTOR, "trivial", invokeEvent());
+    });
+  bench
+    .add(QJS_COLD_START, async () => {
+      qjsLocal.create();
+    })
+    .add(QJS_WARM_IN_THREAD, async () => {
+      await qjsLocal.call(QJS_WARM_IN_THREAD, helloEvent());
     });
   if (cLocal !== undefined) {
     bench
