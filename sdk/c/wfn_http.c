@@ -222,7 +222,7 @@ int wfn_response_printf(wfn_response *response, const char *format, ...) {
 /* Sends the response: status, headers, then the body in chunks the stream accepts. */
 static void send_response(int32_t outparam, wfn_response *response) {
   int32_t outgoing = response_new(response->headers);
-  if (response->status < 100 || response->status > 999 || response_set_status(outgoing, response->status) != 0) {
+  if (response->status < 100 || response->status > 599 || response_set_status(outgoing, response->status) != 0) {
     response_set_status(outgoing, 500);
   }
   ret_area ret;

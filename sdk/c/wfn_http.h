@@ -52,7 +52,7 @@ const char *wfn_request_header(wfn_request *request, const char *name);
  */
 wfn_bytes wfn_request_body(wfn_request *request, size_t max_bytes, int *truncated);
 
-/** Sets the status code (100-999; others are ignored and 500 is sent). */
+/** Sets the status code (100-599; for any other, 500 is sent). */
 void wfn_response_status(wfn_response *response, int status);
 
 /** Adds a header; returns 0, or -1 when wasi:http refuses the name or value. */

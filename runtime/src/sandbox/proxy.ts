@@ -7,6 +7,7 @@
 // (pooling, limits, logs, metrics) is the same for both worlds.
 import type { ContextRecord, EventValue, FunctionErrorRecord, OutcomeValue } from "@wfn/sdk/abi";
 import { IncomingRequest, ResponseOutparam, type HttpErrorCode, type ProxyRequest } from "./capabilities/http.js";
+import { errorKind } from "../errors.js";
 
 /** What jco's glue exports for a component that exports wasi:http/incoming-handler. */
 export interface IncomingHandlerExport {
@@ -43,7 +44,7 @@ export function proxyHandle(handler: IncomingHandlerExport, create: (request: Pr
     const settled = result.response.settle();
     if ("error" in settled) throw shapeError(settled.error);
     // The same error the host gives any function whose answer is over maxResponseBytes (invoke/classify.ts).
-    if ("tooLarge" in settled) throw { errorType: "Function.ResponseSizeTooLarge", message: settled.tooLarge, stack: undefined } satisfies FunctionErrorRecord;
+    if ("tooLarge" in settled) throw { errorType: errorKind("WFN_RESPONSE_TOO_LARGE").lambdaType, message: settled.tooLarge, stack: undefined } satisfies FunctionErrorRecord;
     return { tag: "http", val: settled.ok };
   };
 }

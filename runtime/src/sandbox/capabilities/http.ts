@@ -289,19 +289,14 @@ export class FutureTrailers {
   }
 }
 
-/** `wasi:http/types.incoming-response`. */
-export class IncomingResponse {
-  readonly #status: number;
+/** What an incoming request and an incoming response share: immutable headers and a body that may be taken once. */
+abstract class IncomingMessage {
   readonly #headers: Fields;
   readonly #body: IncomingBody;
   #consumed = false;
-  constructor(status: number, headers: Array<[string, Uint8Array]>, body: Uint8Array) {
-    this.#status = status;
+  constructor(headers: Array<[string, Uint8Array]>, body: Uint8Array) {
     this.#headers = Fields.frozen(headers);
     this.#body = new IncomingBody(body);
-  }
-  status(): number {
-    return this.#status;
   }
   headers(): Fields {
     return this.#headers;
@@ -310,6 +305,18 @@ export class IncomingResponse {
     if (this.#consumed) throw undefined;
     this.#consumed = true;
     return this.#body;
+  }
+}
+
+/** `wasi:http/types.incoming-response`. */
+export class IncomingResponse extends IncomingMessage {
+  readonly #status: number;
+  constructor(status: number, headers: Array<[string, Uint8Array]>, body: Uint8Array) {
+    super(headers, body);
+    this.#status = status;
+  }
+  status(): number {
+    return this.#status;
   }
 }
 
@@ -357,25 +364,24 @@ export interface ProxyRequest {
 }
 
 /** `wasi:http/types.incoming-request`: what a wasi:http/proxy component's handler reads. */
-export class IncomingRequest {
+export class IncomingRequest extends IncomingMessage {
   readonly #method: Method;
   readonly #scheme: Scheme;
   readonly #authority: string;
   readonly #pathWithQuery: string;
-  readonly #headers: Fields;
-  readonly #body: IncomingBody;
-  #consumed = false;
 
   constructor(request: ProxyRequest) {
+    const encoder = new TextEncoder();
+    super(
+      request.headers.map(([name, value]) => [name, encoder.encode(value)]),
+      request.body,
+    );
     const lower = request.method.toLowerCase();
     this.#method = METHODS.has(lower) ? ({ tag: lower } as Method) : { tag: "other", val: request.method };
     const url = new URL(request.url);
     this.#scheme = url.protocol === "https:" ? { tag: "HTTPS" } : { tag: "HTTP" };
     this.#authority = url.host;
     this.#pathWithQuery = `${url.pathname}${url.search}`;
-    const encoder = new TextEncoder();
-    this.#headers = Fields.frozen(request.headers.map(([name, value]) => [name, encoder.encode(value)]));
-    this.#body = new IncomingBody(request.body);
   }
   method(): Method {
     return this.#method;
@@ -388,14 +394,6 @@ export class IncomingRequest {
   }
   authority(): string | undefined {
     return this.#authority;
-  }
-  headers(): Fields {
-    return this.#headers;
-  }
-  consume(): IncomingBody {
-    if (this.#consumed) throw undefined;
-    this.#consumed = true;
-    return this.#body;
   }
 }
 
