@@ -1,13 +1,16 @@
 // Turns a checked artifact into something executors can instantiate:
 // jco-transpile's JS glue plus compiled core modules. Transpiling is slow
 // (about a second for a StarlingMonkey component), so its output is cached
-// on disk by component hash; compiling happens once per function version and
-// the compiled WebAssembly.Modules are shared with every executor.
+// on disk by component hash (the glue once per content); compiling happens
+// once per distinct core module (an engine's code is the same in every
+// function built by one toolchain) and the compiled WebAssembly.Modules are
+// shared with every executor.
 import { CAPABILITY_INTERFACES, SUSPENDING_IMPORTS } from "../capabilities/index.js";
 import { OUTBOUND_INTERFACE, OUTBOUND_SUSPENDING } from "../sandbox/capabilities/outbound-fetch.js";
-import { mkdir, readFile, readdir, rename, rm, writeFile } from "node:fs/promises";
+import { createHash } from "node:crypto";
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from "node:fs/promises";
 import { setFlagsFromString } from "node:v8";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { pathToFileURL } from "node:url";
 import type { transpileBytes } from "@bytecodealliance/jco-transpile";
 import { WfnError } from "../errors.js";
@@ -57,6 +60,17 @@ setFlagsFromString("--experimental-wasm-branch-hinting");
 
 const GLUE_FILE = "component.mjs";
 
+/**
+ * How the transpile cache is laid out: 2 keeps the glue once per content
+ * (`glue/`) and writes no core module the component holds.
+ */
+const CACHE_LAYOUT = 2;
+
+/** The folder under `<cacheDir>/transpiled` that this version of the host reads and writes. */
+export function transpileCacheLevel(): string {
+  return `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}-jspi-p${GLUE_PATCH_LEVEL}-c${CACHE_LAYOUT}`;
+}
+
 /** How components are transpiled (the glue patches are verified against this output). */
 export const TRANSPILE_OPTIONS = {
   name: "component",
@@ -84,6 +98,14 @@ interface TranspileMeta {
    * in memory instead of reading its file again (12 MB for StarlingMonkey).
    */
   embedded?: Record<string, [number, number]>;
+  /**
+   * The SHA-256 of the patched glue, kept once in the level's `glue/` folder
+   * (`<sha256>.mjs`): components of one world and toolchain have the same
+   * glue (417 KB for a StarlingMonkey function), and an executor holds each
+   * glue module it ever loads, so thousands of functions share one.
+   * Entries written before it was recorded have their own `component.mjs`.
+   */
+  glue?: string;
 }
 
 const inFlight = new Map<string, Promise<PreparedComponent>>();
@@ -130,13 +152,19 @@ const PAGES_PER_MB = 16;
 
 async function prepare(artifact: Artifact, cacheDir: string, key: string, interrupt: boolean): Promise<PreparedComponent> {
   const sha256 = artifact.manifest.component.sha256;
-  const dir = join(cacheDir, "transpiled", `jco-transpile-${packageVersion("@bytecodealliance/jco-transpile")}-jspi-p${GLUE_PATCH_LEVEL}`, sha256);
+  const level = join(cacheDir, "transpiled", transpileCacheLevel());
+  const dir = join(level, sha256);
   let meta = await readMeta(dir);
+  // An entry whose core modules are neither where it says in the component nor in its folder is stale.
+  if (meta !== undefined && !(await hasCoreModules(dir, meta, artifact.component))) {
+    await rm(dir, { recursive: true, force: true });
+    meta = undefined;
+  }
   const cached = meta !== undefined;
   let transpileMs = 0;
   if (meta === undefined) {
     const started = performance.now();
-    meta = await transpileTo(artifact, dir);
+    meta = await transpileTo(artifact, level, dir);
     transpileMs = performance.now() - started;
   }
   checkWorld(artifact, meta);
@@ -149,10 +177,10 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
   const maxPages = memoryMB * PAGES_PER_MB;
   for (const name of meta.coreModules) {
     let raw: Uint8Array;
-    let rewritten: RewrittenModule;
+    let rewritten: ReturnType<typeof rewriteModule>;
     try {
       raw = embeddedModule(artifact.component, meta.embedded?.[name]) ?? (await readFile(join(dir, name)));
-      rewritten = rewriteCore(raw, maxPages, true, interrupt);
+      rewritten = rewriteModule(raw, maxPages, true);
     } catch (cause) {
       if (cause instanceof RangeError) {
         throw new WfnError("WFN_INVALID_CONFIG", `function ${artifact.manifest.name} ${cause.message.replace(/(\d+) pages/g, (_, p: string) => `${Math.ceil(Number(p) / PAGES_PER_MB)} MB`)}: raise its memoryMB`, { cause });
@@ -161,18 +189,20 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
     }
     if (rewritten.image !== undefined) {
       try {
-        modules.push([name, await WebAssembly.compile(rewritten.module)]);
+        const compiled = await compileCore(rewritten.module, interrupt);
+        modules.push([name, compiled.module]);
         images.push([name, rewritten.image]);
-        if (rewritten.interruptMemory !== undefined) interrupts.push([name, rewritten.interruptMemory]);
+        if (compiled.interruptMemory !== undefined) interrupts.push([name, compiled.interruptMemory]);
         continue;
       } catch {
         // The code refers to its data segments: keep them in the module.
-        rewritten = rewriteCore(raw, maxPages, false, interrupt);
+        rewritten = rewriteModule(raw, maxPages, false);
       }
     }
     try {
-      modules.push([name, await WebAssembly.compile(rewritten.module)]);
-      if (rewritten.interruptMemory !== undefined) interrupts.push([name, rewritten.interruptMemory]);
+      const compiled = await compileCore(rewritten.module, interrupt);
+      modules.push([name, compiled.module]);
+      if (compiled.interruptMemory !== undefined) interrupts.push([name, compiled.interruptMemory]);
     } catch (cause) {
       await rm(dir, { recursive: true, force: true });
       throw new WfnError("WFN_INVALID_ARTIFACT", `${artifact.origin}: core module ${name} does not compile: ${(cause as Error).message}`, { cause });
@@ -181,7 +211,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
   return {
     key,
     sha256,
-    glueUrl: pathToFileURL(join(dir, GLUE_FILE)).href,
+    glueUrl: pathToFileURL(meta.glue === undefined ? join(dir, GLUE_FILE) : join(level, "glue", `${meta.glue}.mjs`)).href,
     modules,
     images,
     cached,
@@ -191,20 +221,56 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
   };
 }
 
-type RewrittenModule = ReturnType<typeof rewriteModule> & { interruptMemory?: InstrumentedModule["memory"] };
+/** A compiled core module and, when it was instrumented, where its interrupt checks look. */
+interface CompiledCore {
+  module: WebAssembly.Module;
+  interruptMemory: InstrumentedModule["memory"] | undefined;
+}
 
 /**
- * A core module rewritten (memory capped, data lifted), and with `interrupt`
- * instrumented with interrupt checks when it is the one that defines the
- * memory (the engine; the others are small adapters) and the instrumentation
- * understands it (else it runs as it is).
+ * Compiled core modules by the SHA-256 of their rewritten bytes, while any
+ * prepared component holds them. Once its data segments are lifted into the
+ * memory image, StarlingMonkey's engine module is the same bytes in every
+ * function built by one componentize-js (measured: 9.26 MB, identical across
+ * all the suite's JavaScript fixtures), as is QuickJS's: a host with many
+ * functions instruments and compiles each engine once and holds it once;
+ * what differs per function is its memory image.
  */
-function rewriteCore(raw: Uint8Array, maxPages: number, liftData: boolean, interrupt: boolean): RewrittenModule {
-  const rewritten = rewriteModule(raw, maxPages, liftData);
-  if (!interrupt || definedMemories(raw).length !== 1) return rewritten;
-  const instrumented = instrumentInterrupts(rewritten.module);
-  if ("reason" in instrumented) return rewritten;
-  return { module: instrumented.module, image: rewritten.image, interruptMemory: instrumented.memory };
+const compiledCores = new Map<string, { module: WeakRef<WebAssembly.Module>; interruptMemory: InstrumentedModule["memory"] | undefined }>();
+const compilingCores = new Map<string, Promise<CompiledCore>>();
+const forgetCore = new FinalizationRegistry<string>((key) => {
+  if (compiledCores.get(key)?.module.deref() === undefined) compiledCores.delete(key);
+});
+
+/**
+ * A rewritten core module compiled, and with `interrupt` instrumented with
+ * interrupt checks when it is the one that defines the memory (the engine;
+ * the others are small adapters) and the instrumentation understands it
+ * (else it runs as it is). Shared with every component whose module has the
+ * same bytes.
+ */
+function compileCore(rewritten: Uint8Array<ArrayBuffer>, interrupt: boolean): Promise<CompiledCore> {
+  const key = `${createHash("sha256").update(rewritten).digest("hex")}${interrupt ? ":interrupt" : ""}`;
+  const held = compiledCores.get(key);
+  const module = held?.module.deref();
+  if (held !== undefined && module !== undefined) return Promise.resolve({ module, interruptMemory: held.interruptMemory });
+  let pending = compilingCores.get(key);
+  if (pending === undefined) {
+    pending = (async () => {
+      let bytes = rewritten;
+      let interruptMemory: InstrumentedModule["memory"] | undefined;
+      if (interrupt && definedMemories(rewritten).length === 1) {
+        const instrumented = instrumentInterrupts(rewritten);
+        if (!("reason" in instrumented)) ({ module: bytes, memory: interruptMemory } = instrumented);
+      }
+      const compiled = await WebAssembly.compile(bytes);
+      compiledCores.set(key, { module: new WeakRef(compiled), interruptMemory });
+      forgetCore.register(compiled, key);
+      return { module: compiled, interruptMemory };
+    })().finally(() => compilingCores.delete(key));
+    compilingCores.set(key, pending);
+  }
+  return pending;
 }
 
 /** Adds the core modules' places to a cache entry written before they were recorded (best effort). */
@@ -251,7 +317,7 @@ async function readMeta(dir: string): Promise<TranspileMeta | undefined> {
   }
 }
 
-async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMeta> {
+async function transpileTo(artifact: Artifact, level: string, dir: string): Promise<TranspileMeta> {
   let result: Awaited<ReturnType<typeof transpileBytes>>;
   try {
     // Loaded on the first cache miss only: importing the transpiler costs ~100 ms of start-up.
@@ -265,19 +331,30 @@ async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMe
     );
   }
   const glue = patchGlue(new TextDecoder().decode(result.files["component.js"]));
+  const embedded = embeddedModules(artifact.component, result.files);
   const meta: TranspileMeta = {
     imports: result.imports,
     exports: result.exports,
     coreModules: Object.keys(result.files).filter((name) => name.endsWith(".wasm")).sort(),
     patches: glue.report,
-    embedded: embeddedModules(artifact.component, result.files),
+    embedded,
+    glue: createHash("sha256").update(glue.source).digest("hex"),
   };
-  // Write beside the final folder, then rename: readers never see half a cache entry.
+  // The glue once per content, first: an entry is complete only once its glue is in place.
+  const glueFile = join(level, "glue", `${meta.glue}.mjs`);
+  if (!(await exists(glueFile))) {
+    await mkdir(dirname(glueFile), { recursive: true });
+    const temp = `${glueFile}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+    await writeFile(temp, glue.source);
+    await rename(temp, glueFile);
+  }
+  // Write beside the final folder, then rename: readers never see half a cache entry. Core
+  // modules found byte for byte in the component are not written again (12 MB for StarlingMonkey).
   const temp = `${dir}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
   await mkdir(temp, { recursive: true });
   for (const [name, bytes] of Object.entries(result.files)) {
-    if (name.endsWith(".d.ts")) continue;
-    await writeFile(join(temp, name === "component.js" ? GLUE_FILE : name), name === "component.js" ? glue.source : bytes);
+    if (!name.endsWith(".wasm") || embedded[name] !== undefined) continue;
+    await writeFile(join(temp, name), bytes);
   }
   await writeFile(join(temp, META_FILE), JSON.stringify(meta));
   try {
@@ -288,6 +365,23 @@ async function transpileTo(artifact: Artifact, dir: string): Promise<TranspileMe
     if ((await readdir(dir).catch(() => [])).length === 0) throw new WfnError("WFN_INTERNAL", `cannot write the transpile cache at ${dir}`);
   }
   return meta;
+}
+
+/** Whether every core module of a cache entry can be had: from the component where the entry says, or from its folder. */
+async function hasCoreModules(dir: string, meta: TranspileMeta, component: Uint8Array): Promise<boolean> {
+  for (const name of meta.coreModules) {
+    if (embeddedModule(component, meta.embedded?.[name]) === undefined && !(await exists(join(dir, name)))) return false;
+  }
+  return meta.glue === undefined ? exists(join(dir, GLUE_FILE)) : exists(join(dir, "..", "glue", `${meta.glue}.mjs`));
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function checkWorld(artifact: Artifact, meta: TranspileMeta): void {
