@@ -15,7 +15,7 @@ import { createHost, readArtifact } from "../runtime/dist/index.js";
 import { prepareComponent } from "../runtime/dist/artifact/prepare.js";
 import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
 import { interruptMemory } from "../runtime/dist/sandbox/interrupt.js";
-import { C_HELLO_BUILD, ECHO_BUILD, HELLO_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
+import { C_HELLO_BUILD, ECHO_BUILD, HELLO_BUILD, HELLO_QJS_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
 
 // V8 reuses a compiled module for identical bytes while one is alive; a host
 // compiles each function version once, so measure compiles without that cache.
@@ -133,7 +133,7 @@ export async function runMicro() {
   checked(await helloLocal.instance.call(helloEvent(), context("hello")), "hello in-thread");
   checked(await host.dispatch("hello", helloEvent()), "hello through an executor");
   // The same hello on the other JavaScript engine, and as a wasi:http/proxy component in C, beside the JavaScript one (left out without clang).
-  const qjsLocal = await inThread(await prepareComponent(await readArtifact(join(HELLO_BUILD, "hello-qjs")), WFN_CACHE_DIR), "hello-qjs");
+  const qjsLocal = await inThread(await prepareComponent(await readArtifact(join(HELLO_QJS_BUILD, "hello-qjs")), WFN_CACHE_DIR), "hello-qjs");
   checked(await qjsLocal.instance.call(helloEvent(), context("hello-qjs")), "hello on QuickJS in-thread");
   const cHello = await readArtifact(C_HELLO_BUILD).catch(() => undefined);
   const cLocal = cHello === undefined ? undefined : await inThread(await prepareComponent(cHello, WFN_CACHE_DIR), "c-hello");

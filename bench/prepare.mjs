@@ -1,5 +1,5 @@
 // Builds what the benchmarks run, with the real tools: the bench project
-// (`wfn build bench/apps/hello`), the echo and spin fixtures (into
+// (`wfn build bench/apps/hello`, and hello-qjs), the echo and spin fixtures (into
 // bench/.cache/build, leaving test/ to the test suite) and the jco serve
 // peer's component. Builds are cached by content, so a second run is quick.
 // The bench project's serve state is cleared first. A wfn build failure
@@ -8,7 +8,7 @@ import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { startProcess } from "./lib/process.mjs";
-import { HELLO_APP, IO_APP, QUEUE_APP, ROOT, SCRATCH, WFN_CLI } from "./lib/paths.mjs";
+import { HELLO_APP, HELLO_QJS_APP, IO_APP, QUEUE_APP, ROOT, SCRATCH, WFN_CLI } from "./lib/paths.mjs";
 
 const JCO_BUILD = fileURLToPath(new URL("./peers/jco/build.mjs", import.meta.url));
 
@@ -26,6 +26,8 @@ export async function prepare({ log }) {
   await rm(join(IO_APP, ".wfn", "data"), { recursive: true, force: true });
   log("  wfn build bench/apps/hello");
   await run([WFN_CLI, "build", HELLO_APP], "wfn build bench/apps/hello");
+  log("  wfn build bench/apps/hello-qjs");
+  await run([WFN_CLI, "build", HELLO_QJS_APP], "wfn build bench/apps/hello-qjs");
   log("  wfn build bench/apps/io");
   await run([WFN_CLI, "build", IO_APP], "wfn build bench/apps/io");
   log("  wfn build bench/apps/queue");

@@ -17,6 +17,9 @@ export const WFN_CACHE_DIR = defaultCacheDir();
 /** The bench project: `hello` (GET / → {"hello":"world"}), `trivial` (invoke → constant) and `busy` (CPU-bound invoke, interrupt.mjs). */
 export const HELLO_APP = join(BENCH, "apps", "hello");
 export const HELLO_BUILD = join(HELLO_APP, ".wfn", "build");
+/** The same hello on QuickJS, a project of its own (`wfn serve bench/apps/hello` holds StarlingMonkey functions only). */
+export const HELLO_QJS_APP = join(BENCH, "apps", "hello-qjs");
+export const HELLO_QJS_BUILD = join(HELLO_QJS_APP, ".wfn", "build");
 export const EXAMPLE_HELLO = join(ROOT, "examples", "hello");
 /** The I/O bench project: `io` (waits on ?upstream=), `healthy`, and `spin` (a runaway). */
 export const IO_APP = join(BENCH, "apps", "io");
