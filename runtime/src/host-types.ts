@@ -36,6 +36,13 @@ export interface HostOptions {
   logLimitBytes?: number;
   /** Instances across all functions; when reached, idle instances of other functions are evicted first (LRU). Default: 256. */
   maxInstances?: number;
+  /**
+   * What functions with no instance may keep prepared (compiled modules,
+   * counted once however many functions share them, and memory images), in
+   * MiB; past it the least recently used are released and prepared again on
+   * their next invocation. Default: 512.
+   */
+  maxPreparedMB?: number;
   /** Invocations that may wait for an instance, per function, before more are throttled (429). Default: 100. */
   maxQueueLength?: number;
   /** How long an invocation may wait for an instance before it is throttled (429), in ms. Default: 10 000. */
@@ -294,6 +301,7 @@ export const DEFAULTS = {
   maxOutboundResponseBytes: 16 * 1024 * 1024,
   logLimitBytes: 256 * 1024,
   maxInstances: 256,
+  maxPreparedMB: 512,
   maxQueueLength: 100,
   maxQueueWaitMs: 10_000,
   idleTimeoutMs: 300_000,

@@ -110,6 +110,7 @@ class WfnHost implements Host {
       pools: () => this.#pools.snapshots(),
       queues: () => this.#triggers.queueSnapshots(),
       asyncPending: () => this.#triggers.async.pending(),
+      prepared: () => this.#pools.held(),
       onSourceError: (source, error) => hostLog("error", `metrics: reading ${source} failed: ${(error as Error).message}`),
     });
     this.#invoker = new Invoker({

@@ -31,6 +31,8 @@ export interface PreparedComponent extends LoadableComponent {
   sha256: string;
   /** Whether the transpiled glue came from the disk cache. */
   cached: boolean;
+  /** The bytes of each of `modules` (same order): what the host holds for it, with the images. */
+  moduleSizes: number[];
   /** Milliseconds spent transpiling (0 on a cache hit) and compiling. */
   transpileMs: number;
   compileMs: number;
@@ -172,6 +174,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
   const started = performance.now();
   const { memoryMB } = artifact.manifest.config;
   const modules: Array<[string, WebAssembly.Module]> = [];
+  const moduleSizes: number[] = [];
   const images: Array<[string, MemoryImage]> = [];
   const interrupts: Array<[string, InstrumentedModule["memory"]]> = [];
   const maxPages = memoryMB * PAGES_PER_MB;
@@ -191,6 +194,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
       try {
         const compiled = await compileCore(rewritten.module, interrupt);
         modules.push([name, compiled.module]);
+        moduleSizes.push(compiled.size);
         images.push([name, rewritten.image]);
         if (compiled.interruptMemory !== undefined) interrupts.push([name, compiled.interruptMemory]);
         continue;
@@ -202,6 +206,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
     try {
       const compiled = await compileCore(rewritten.module, interrupt);
       modules.push([name, compiled.module]);
+      moduleSizes.push(compiled.size);
       if (compiled.interruptMemory !== undefined) interrupts.push([name, compiled.interruptMemory]);
     } catch (cause) {
       await rm(dir, { recursive: true, force: true });
@@ -213,6 +218,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
     sha256,
     glueUrl: pathToFileURL(meta.glue === undefined ? join(dir, GLUE_FILE) : join(level, "glue", `${meta.glue}.mjs`)).href,
     modules,
+    moduleSizes,
     images,
     cached,
     transpileMs,
@@ -225,6 +231,8 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
 interface CompiledCore {
   module: WebAssembly.Module;
   interruptMemory: InstrumentedModule["memory"] | undefined;
+  /** The compiled bytes' length. */
+  size: number;
 }
 
 /**
@@ -236,7 +244,7 @@ interface CompiledCore {
  * functions instruments and compiles each engine once and holds it once;
  * what differs per function is its memory image.
  */
-const compiledCores = new Map<string, { module: WeakRef<WebAssembly.Module>; interruptMemory: InstrumentedModule["memory"] | undefined }>();
+const compiledCores = new Map<string, { module: WeakRef<WebAssembly.Module>; interruptMemory: InstrumentedModule["memory"] | undefined; size: number }>();
 const compilingCores = new Map<string, Promise<CompiledCore>>();
 const forgetCore = new FinalizationRegistry<string>((key) => {
   if (compiledCores.get(key)?.module.deref() === undefined) compiledCores.delete(key);
@@ -253,7 +261,7 @@ function compileCore(rewritten: Uint8Array<ArrayBuffer>, interrupt: boolean): Pr
   const key = `${createHash("sha256").update(rewritten).digest("hex")}${interrupt ? ":interrupt" : ""}`;
   const held = compiledCores.get(key);
   const module = held?.module.deref();
-  if (held !== undefined && module !== undefined) return Promise.resolve({ module, interruptMemory: held.interruptMemory });
+  if (held !== undefined && module !== undefined) return Promise.resolve({ module, interruptMemory: held.interruptMemory, size: held.size });
   let pending = compilingCores.get(key);
   if (pending === undefined) {
     pending = (async () => {
@@ -264,9 +272,9 @@ function compileCore(rewritten: Uint8Array<ArrayBuffer>, interrupt: boolean): Pr
         if (!("reason" in instrumented)) ({ module: bytes, memory: interruptMemory } = instrumented);
       }
       const compiled = await WebAssembly.compile(bytes);
-      compiledCores.set(key, { module: new WeakRef(compiled), interruptMemory });
+      compiledCores.set(key, { module: new WeakRef(compiled), interruptMemory, size: bytes.byteLength });
       forgetCore.register(compiled, key);
-      return { module: compiled, interruptMemory };
+      return { module: compiled, interruptMemory, size: bytes.byteLength };
     })().finally(() => compilingCores.delete(key));
     compilingCores.set(key, pending);
   }

@@ -1,5 +1,6 @@
 // What a host loads when it starts: the registry its store holds (the
-// versions in use prepared a few at a time), the queues of its options and
+// versions in use that keep warm instances prepared a few at a time, the
+// others on their first invocation), the queues of its options and
 // build folders, and the build folders' functions, deployed one at a time so
 // that one bad artifact does not hold back the others. Nothing that fails to
 // load stops the host: it becomes a failed function.
@@ -12,7 +13,7 @@ import { asWfnError } from "../errors.js";
 import type { LogLevel } from "../observe/log.js";
 import type { Pools } from "../pool/pools.js";
 import type { StartupSources } from "../settings.js";
-import type { Store } from "../store/store.js";
+import type { Store, VersionRecord } from "../store/store.js";
 import { mapLimit } from "../util/map-limit.js";
 import type { Deployments } from "./deployments.js";
 
@@ -48,10 +49,12 @@ export async function loadAtStartup(sources: StartupSources, rooms: StartupRooms
     }
   }
   deployments.setQueues(queues);
-  // What was deployed before: prepare the versions in use, a few at a time.
+  // What was deployed before: prepare the versions in use that keep instances warm, a few at a
+  // time; the others were checked when they were deployed and are prepared on first use.
   const { registry } = deployments;
   const inUse = [...registry.functions.values()].flatMap((fn) => [...registry.referenced(fn)].map((version) => fn.versions.get(version)!));
-  await mapLimit(inUse, PREPARE_CONCURRENCY, async (version) => {
+  for (const version of inUse) if (!keepsWarm(version)) rooms.pools.defer(version);
+  await mapLimit(inUse.filter(keepsWarm), PREPARE_CONCURRENCY, async (version) => {
     try {
       await rooms.pools.get(version);
     } catch (error) {
@@ -79,6 +82,12 @@ export async function loadAtStartup(sources: StartupSources, rooms: StartupRooms
   if (!isDeepStrictEqual(snapshot.queues, deployments.queues)) await store.saveRegistry({ queues: deployments.queues });
   // A deployment above already synced its function's triggers; the others only come from the store.
   await deployments.settle([...deployments.registry.functions.keys()].filter((name) => !deployed.has(name)));
+}
+
+/** Whether a version keeps instances ready (`minInstances`, or the spare of a fresh instance per request). */
+function keepsWarm(version: VersionRecord): boolean {
+  const { config } = version.manifest;
+  return config.minInstances > 0 || config.isolation === "request";
 }
 
 function passesChecks(artifact: Artifact): boolean {

@@ -12,6 +12,8 @@ export interface MetricsSources {
   queues(): Promise<QueueSnapshot[]>;
   /** Asynchronous invocations accepted but not finished yet. */
   asyncPending(): Promise<number>;
+  /** What is prepared (compiled) and what waits to be prepared on first use. */
+  prepared?(): { bytes: number; prepared: number; deferred: number };
   /**
    * Told when a source throws; its gauges are then left out of that scrape
    * while the other metrics are still served.
@@ -20,7 +22,7 @@ export interface MetricsSources {
 }
 
 /** The name of a gauge source, as passed to `onSourceError`. */
-export type MetricsSourceName = "pools" | "queues" | "asyncPending";
+export type MetricsSourceName = "pools" | "queues" | "asyncPending" | "prepared";
 
 const TIMEOUT_ERROR_TYPE = "Sandbox.Timedout";
 
@@ -140,6 +142,20 @@ export class Metrics {
         this.reset();
         if (pending !== undefined) this.set(pending);
       },
+    });
+    const prepared = (pick: (held: { bytes: number; prepared: number; deferred: number }) => number) =>
+      async function collect(this: Gauge) {
+        const held = sources.prepared === undefined ? undefined : await read("prepared", () => sources.prepared!());
+        this.reset();
+        if (held !== undefined) this.set(pick(held));
+      };
+    new Gauge({ name: "wfn_prepared_versions", help: "Function versions whose component is prepared (compiled and held).", registers, collect: prepared((held) => held.prepared) });
+    new Gauge({ name: "wfn_deferred_versions", help: "Function versions in use to be prepared on their next invocation (not yet prepared since start, or released).", registers, collect: prepared((held) => held.deferred) });
+    new Gauge({
+      name: "wfn_prepared_idle_bytes",
+      help: "Bytes held for prepared versions that have no instance (compiled modules counted once, memory images), kept within maxPreparedMB.",
+      registers,
+      collect: prepared((held) => held.bytes),
     });
   }
 
