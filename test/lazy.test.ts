@@ -5,7 +5,7 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Artifact } from "../runtime/dist/artifact/load.js";
 import { readArtifacts } from "../runtime/dist/artifact/load.js";
 import { eventually } from "./helpers/collector.js";
@@ -51,34 +51,39 @@ beforeAll(async () => {
 
 afterAll(() => rm(dataDir, { recursive: true, force: true }));
 
-it("starts with every deployed version deferred, none prepared, and lists them all", async () => {
-  expect(await gauge("wfn_prepared_versions")).toBe(0);
-  expect(await gauge("wfn_deferred_versions")).toBe(COUNT);
-  expect(host.host.functions().filter((fn) => fn.name.startsWith("fn-"))).toHaveLength(COUNT);
-});
+// Steps of one host's life, in order: each leans on what the one before left prepared.
+describe("one host with many deployed functions", { shuffle: false }, () => {
+  it("starts with every deployed version deferred, none prepared, and lists them all", async () => {
+    expect(await gauge("wfn_prepared_versions")).toBe(0);
+    expect(await gauge("wfn_deferred_versions")).toBe(COUNT);
+    expect(host.host.functions().filter((fn) => fn.name.startsWith("fn-"))).toHaveLength(COUNT);
+  });
 
-it("prepares a version on its first request, and only that one", async () => {
-  await askFor(3);
-  expect(await gauge("wfn_prepared_versions")).toBe(1);
-  expect(await gauge("wfn_deferred_versions")).toBe(COUNT - 1);
-});
+  it("prepares a version on its first request, and only that one", async () => {
+    await askFor(3);
+    expect(await gauge("wfn_prepared_versions")).toBe(1);
+    expect(await gauge("wfn_deferred_versions")).toBe(COUNT - 1);
+  });
 
-it("releases the least recently used idle versions past maxPreparedMB, and prepares them again when asked", async () => {
-  for (const i of [0, 1, 2]) await askFor(i);
-  // Once their instances are reclaimed (idle for 1 s), the next preparation releases what went idle.
-  await eventually(() => (host.host.functions().filter((fn) => fn.name.startsWith("fn-")).every((fn) => fn.instances.total === 0) ? true : undefined), 20_000, "idle instances reclaimed");
-  await new Promise((resolve) => setTimeout(resolve, 2100));
-  await askFor(10);
-  expect(await gauge("wfn_prepared_versions")).toBe(1);
-  expect(await gauge("wfn_deferred_versions")).toBe(COUNT - 1);
-  expect(await gauge("wfn_prepared_idle_bytes")).toBe(0);
-  // A released version answers as before.
-  await askFor(0);
-  expect(await gauge("wfn_prepared_versions")).toBe(2);
-}, 60_000);
+  it("releases the least recently used idle versions past maxPreparedMB, and prepares them again when asked", async () => {
+    for (const i of [0, 1, 2]) await askFor(i);
+    // Once their instances are reclaimed (idle for 1 s), the next preparation releases what went idle.
+    await eventually(() => (host.host.functions().filter((fn) => fn.name.startsWith("fn-")).every((fn) => fn.instances.total === 0) ? true : undefined), 20_000, "idle instances reclaimed");
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+    await askFor(10);
+    expect(await gauge("wfn_prepared_versions")).toBe(1);
+    expect(await gauge("wfn_deferred_versions")).toBe(COUNT - 1);
+    expect(await gauge("wfn_prepared_idle_bytes")).toBe(0);
+    // A released version answers as before.
+    await askFor(0);
+    expect(await gauge("wfn_prepared_versions")).toBe(2);
+  }, 60_000);
+});
 
 it("keeps idle versions prepared while they fit the budget", async () => {
-  const roomy = await startHost({ dataDir: await mkdtemp(join(tmpdir(), "wfn-lazy-roomy-")), maxPreparedMB: 512 });
+  const roomyDir = await mkdtemp(join(tmpdir(), "wfn-lazy-roomy-"));
+  afterAll(() => rm(roomyDir, { recursive: true, force: true }));
+  const roomy = await startHost({ dataDir: roomyDir, maxPreparedMB: 512 });
   const { artifacts } = await readArtifacts(APP_BUILD);
   await roomy.host.deployApp(variants(artifacts.find((a) => a.manifest.name === "env-b")!).slice(0, 4));
   const text = await (await roomy.get("/_wfn/metrics")).text();
