@@ -142,6 +142,20 @@ function densityTable(results) {
   return lines;
 }
 
+function manyTable(results) {
+  const { lines, missing } = section(results, "many", "Many functions on one host");
+  if (missing) return missing;
+  const m = results.many;
+  lines.push(
+    "| functions deployed | `wfn serve` start → banner | RSS at start | listing | cold requests | cold p50 | cold p99 | RSS after |",
+    "|---:|---:|---:|---:|---:|---:|---:|---:|",
+    `| ${formatInt(m.functions)} | ${formatMs(m.startMs)} | ${m.startedRssMB.toFixed(0)} MB | ${formatInt(m.listed)} in ${formatMs(m.listMs)} | ${m.requests} | ${formatMs(m.coldP50Ms)} | ${formatMs(m.coldP99Ms)} | ${m.afterRssMB.toFixed(0)} MB |`,
+    "",
+    "Distinct C wasi:http components (examples/c-hello, each copy's greeting patched to its own id), none kept warm, deployed to one data directory; a fresh `wfn serve --data-dir` on them; each request goes to a function picked at random that has not answered yet (its first: preparation from the transpile cache, compilation, a new instance).",
+  );
+  return lines;
+}
+
 function ioTable(results) {
   const { lines, missing } = section(results, "io", "I/O-bound load");
   if (missing) return missing;
@@ -247,7 +261,7 @@ function storeTable(results) {
 }
 
 export function renderMarkdown(results) {
-  const sections = [header(results), targetsTable(results), loadTable(results), ioTable(results), coldTable(results), microTable(results), interruptTable(results), kvTable(results), storeTable(results), densityTable(results)];
+  const sections = [header(results), targetsTable(results), loadTable(results), ioTable(results), coldTable(results), microTable(results), interruptTable(results), kvTable(results), storeTable(results), densityTable(results), manyTable(results)];
   const errors = Object.entries(results.errors);
   if (errors.length > 0) sections.push(["", "## Errors", "", ...errors.map(([section, message]) => `- ${section}: ${firstLine(message)}`)]);
   return `${sections.flat().join("\n")}\n`;

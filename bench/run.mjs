@@ -1,6 +1,6 @@
 // `npm run bench`: measures wfn side by side with the systems a user would
 // pick instead, in one run on this machine, and writes bench/results/.
-// Sections: prepare (builds), micro, interrupt checks, HTTP load, I/O-bound load, cold paths, density; then the
+// Sections: prepare (builds), micro, interrupt checks, HTTP load, I/O-bound load, cold paths, density, many functions; then the
 // targets and the report. `--quick` is a short smoke run (about 2 minutes).
 // `--only micro,load,...` runs some sections (the others are left empty).
 // Exits non-zero only when something crashed, never for a missed target.
@@ -15,16 +15,17 @@ import { killAll } from "./lib/process.mjs";
 import { WFN_CACHE_DIR } from "./lib/paths.mjs";
 import { runIo } from "./io.mjs";
 import { runLoad } from "./load.mjs";
+import { runMany } from "./many.mjs";
 import { prepare } from "./prepare.mjs";
 import { writeResults } from "./report.mjs";
 import { checkTargets } from "./targets.mjs";
 
-const SECTIONS = ["micro", "interrupt", "kv", "store", "load", "io", "cold", "density"];
+const SECTIONS = ["micro", "interrupt", "kv", "store", "load", "io", "cold", "density", "many"];
 const { values } = parseArgs({
   options: { quick: { type: "boolean", default: false }, only: { type: "string" }, help: { type: "boolean", short: "h" } },
 });
 if (values.help) {
-  console.log("Usage: node bench/run.mjs [--quick] [--only micro,interrupt,kv,store,load,io,cold,density]\nSee bench/README.md.");
+  console.log("Usage: node bench/run.mjs [--quick] [--only micro,interrupt,kv,store,load,io,cold,density,many]\nSee bench/README.md.");
   process.exit(0);
 }
 const only = values.only ? values.only.split(",").map((s) => s.trim()) : SECTIONS;
@@ -32,8 +33,8 @@ for (const name of only) if (!SECTIONS.includes(name)) throw new Error(`--only: 
 
 const quick = values.quick;
 const settings = quick
-  ? { connections: [1, 50], ioConnections: [50, 200], warmupS: 1, durationS: 3, quietWaitMs: 2000, coldRuns: 2, burstSize: 20, densityCounts: [0, 16, 32] }
-  : { connections: [1, 50], ioConnections: [50, 200], warmupS: 3, durationS: 10, quietWaitMs: 5000, coldRuns: 5, burstSize: 20, densityCounts: [0, 25, 50, 100] };
+  ? { connections: [1, 50], ioConnections: [50, 200], warmupS: 1, durationS: 3, quietWaitMs: 2000, coldRuns: 2, burstSize: 20, densityCounts: [0, 16, 32], manyCount: 500, manyRequests: 50 }
+  : { connections: [1, 50], ioConnections: [50, 200], warmupS: 3, durationS: 10, quietWaitMs: 5000, coldRuns: 5, burstSize: 20, densityCounts: [0, 25, 50, 100], manyCount: 5000, manyRequests: 200 };
 
 // Every child (wfn serve, builds, embedded hosts) uses the same wfn cache.
 process.env.WFN_CACHE_DIR = WFN_CACHE_DIR;
@@ -54,6 +55,7 @@ const results = {
   io: undefined,
   cold: undefined,
   density: undefined,
+  many: undefined,
   errors: {},
   targets: [],
   durationS: 0,
@@ -115,6 +117,7 @@ try {
   await section("io", () => runIo({ ...settings, connections: settings.ioConnections, log }));
   await section("cold", () => runCold({ built, runs: settings.coldRuns, burstSize: settings.burstSize, log }));
   await section("density", () => runDensity({ counts: settings.densityCounts, log }));
+  await section("many", () => runMany({ count: settings.manyCount, requests: settings.manyRequests, log }));
 } catch (error) {
   results.errors.prepare = error.stack ?? String(error);
   log(`prepare failed: ${error.message}`);

@@ -46,7 +46,7 @@ function ioTargets(io) {
   return targets;
 }
 
-export function checkTargets({ micro, interrupt, load, io, cold, density }) {
+export function checkTargets({ micro, interrupt, load, io, cold, density, many }) {
   const rps = (id) => runAt(load, id, 50)?.requestsPerSecond;
   const wfn50 = rps("wfn");
   const jco50 = rps("jco-serve");
@@ -82,6 +82,8 @@ export function checkTargets({ micro, interrupt, load, io, cold, density }) {
     target("cold start (new instance) p50", micro?.coldStart ? micro.coldStart.p50Us / 1000 : undefined, 3, "ms", atMost),
     target("deploy → first response, warm transpile cache (p50)", cold?.deployWarm?.totalP50Ms, 100, "ms", atMost),
     target("density: warm instances per GB of host RSS", density?.instancesPerGB, 100, "/GB", atLeast),
+    target(`many functions: host RSS with ${many?.functions ?? "5000"} deployed, after cold requests`, many?.afterRssMB, 1024, "MB", atMost),
+    target(`many functions: cold request to a random one of ${many?.functions ?? "5000"}, p99`, many?.coldP99Ms, 100, "ms", atMost),
     target("executor crossing overhead p50", micro?.crossingOverheadP50Us, 50, "µs", atMost),
     target("trivial in-thread call p50", micro?.trivialInThread?.p50Us, 20, "µs", atMost),
   ];

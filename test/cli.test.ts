@@ -265,6 +265,13 @@ describe("wfn serve", () => {
     expect(third.stderr).toMatch(/error: the data directory \S+ is in use by another wfn host; give each host its own --data-dir/);
     expect(await first.stop()).toBe(0);
   });
+
+  it("names a memory budget that is not a whole number of MiB", async () => {
+    const { code, stderr } = await wfn(["serve", join(ROOT, "examples", "hello"), "--port", "0", "--no-build", "--max-prepared-mb", "lots"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('--max-prepared-mb must be a number from 0 to 1048576, got "lots"');
+    expect(stderr).not.toMatch(/\n\s+at /);
+  });
 });
 
 describe("a build made with another SDK", () => {

@@ -47,6 +47,9 @@ Options:
   --invoke-key <key>    a key that may invoke functions with "auth": "key"
                         (repeatable; also WFN_INVOKE_KEYS)
   --executors <n>       executor threads (default: CPUs, at most 4)
+  --max-prepared-mb <n> what idle functions keep prepared, in MiB (default
+                        512); past it the least recently used are prepared
+                        again on their next request
   --log-format <f>      text or json (default: text)
   -h, --help            show this help`;
 
@@ -55,6 +58,7 @@ export const serveOptions = {
   host: { type: "string", default: "127.0.0.1" },
   build: { type: "boolean", default: true },
   executors: { type: "string" },
+  "max-prepared-mb": { type: "string" },
   "data-dir": { type: "string" },
   store: { type: "string" },
   "admin-key": { type: "string", multiple: true },
@@ -70,6 +74,8 @@ export interface ServeSettings {
   port: number;
   hostname: string;
   executors: number | undefined;
+  /** What versions with no instance keep prepared, in MiB; undefined: the host's default. */
+  maxPreparedMB: number | undefined;
   /** The host's store folder; undefined: `<first project>/.wfn/data`. */
   dataDir: string | undefined;
   /** A PostgreSQL URL for the host's state instead of the data folder's SQLite store. */
@@ -89,6 +95,7 @@ export async function serveSettings(values: {
   port: string;
   host: string;
   executors?: string | undefined;
+  "max-prepared-mb"?: string | undefined;
   "data-dir"?: string | undefined;
   store?: string | undefined;
   "log-format": string;
@@ -123,6 +130,7 @@ export async function serveSettings(values: {
     port,
     hostname: values.host,
     executors,
+    maxPreparedMB: values["max-prepared-mb"] === undefined ? undefined : integerOption(values["max-prepared-mb"], "--max-prepared-mb", 0, 1_048_576),
     dataDir,
     store: storeUrl(values.store ?? process.env.WFN_STORE),
     adminKeys: localKey === undefined ? adminKeys : [localKey],
@@ -218,6 +226,7 @@ export async function startServing(projects: Project[], settings: ServeSettings)
     trustProxy: settings.trustProxy,
     log: settings.log,
     ...(settings.executors === undefined ? {} : { executors: settings.executors }),
+    ...(settings.maxPreparedMB === undefined ? {} : { maxPreparedMB: settings.maxPreparedMB }),
   });
   let server: RunningServer;
   try {
