@@ -115,6 +115,27 @@ describe("routing", () => {
     expect(table.match("GET", "/items/7")).toBeUndefined();
   });
 
+  it("prefers the more specific route whichever function came first, and encoded parameters stay as sent", () => {
+    const table = new RouteTable([
+      { name: "catch-all", routes: ["/*"] },
+      { name: "items", routes: ["GET /items/:id", "GET /items/:id/parts/:part"] },
+      { name: "other", routes: ["/other"] },
+    ]);
+    expect(table.match("GET", "/other")).toMatchObject({ name: "other" });
+    expect(table.match("GET", "/items/a%20b/parts/2")).toEqual({ name: "items", route: "GET /items/:id/parts/:part", params: { id: "a%20b", part: "2" } });
+    expect(table.match("POST", "/items/7")).toMatchObject({ name: "catch-all" });
+    expect(table.match("GET", "/nothing/here")).toMatchObject({ name: "catch-all" });
+  });
+
+  it("routes each of 5,000 functions to its own path", () => {
+    const table = new RouteTable(Array.from({ length: 5000 }, (_, i) => ({ name: `f${i}`, routes: [`/f/${i}/*`, `GET /g/${i}/:id`] })));
+    for (let i = 0; i < 5000; i += 7) {
+      expect(table.match("GET", `/f/${i}/x/y`)?.name).toBe(`f${i}`);
+      expect(table.match("GET", `/g/${i}/z`)).toEqual({ name: `f${i}`, route: `GET /g/${i}/:id`, params: { id: "z" } });
+    }
+    expect(table.match("GET", "/f/5000/x")).toBeUndefined();
+  });
+
   it("refuses two functions claiming the same route", () => {
     expect(() => new RouteTable([{ name: "a", routes: ["GET /x"] }, { name: "b", routes: ["get /x"] }])).toThrow(/already served by function "a"/);
   });

@@ -263,14 +263,20 @@ export async function startServing(projects: Project[], settings: ServeSettings)
   return { host, server };
 }
 
+/** Functions (not counting failed ones, all shown) the banner lists by name. */
+const LISTED_AT_START = 20;
+
 export function printRoutes(host: Host, url: string): void {
   const functions = host.functions();
   const width = Math.max(0, ...functions.map((fn) => fn.name.length));
   say(`${cyan("wfn")} serving ${functions.length} function${functions.length === 1 ? "" : "s"} on ${bold(url)}`);
+  // Every failed function, and the first few others: a host of thousands prints a count, not a page per function.
+  let shownCount = 0;
   for (const fn of functions) {
     if (fn.state === "Failed") say(`  ${fn.name.padEnd(width)}  ${red(`failed: ${fn.stateReason ?? "unknown reason"}`)}`);
-    else say(`  ${fn.name.padEnd(width)}  ${fn.routes.length > 0 ? fn.routes.join("  ") : dim("(no HTTP routes)")}`);
+    else if (shownCount++ < LISTED_AT_START) say(`  ${fn.name.padEnd(width)}  ${fn.routes.length > 0 ? fn.routes.join("  ") : dim("(no HTTP routes)")}`);
   }
+  if (shownCount > LISTED_AT_START) say(dim(`  … and ${shownCount - LISTED_AT_START} more (wfn ls lists them)`));
   say(dim("press Ctrl-C to stop"));
 }
 

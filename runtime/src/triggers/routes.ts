@@ -1,8 +1,12 @@
 // The route table of the HTTP trigger: method + path to a function, the
 // most specific route first. Immutable: rebuilt (by the deployments) when
 // what is deployed changes.
-import { SmartRouter } from "hono/router/smart-router";
-import { RegExpRouter } from "hono/router/reg-exp-router";
+//
+// Hono's trie router, not its RegExp router: the RegExp router compiles every
+// route into one expression on its first match, which grows with the table —
+// with 5,000 functions, 1.3 s on the first request after each change (in
+// every thread that routes) and 110–260 µs per match after it; the trie
+// matches in about 1 µs at any size (0.65 µs against 0.13 µs with ten routes).
 import { TrieRouter } from "hono/router/trie-router";
 import type { Router } from "hono/router";
 import { parseRoute, type Route } from "../config/function-config.js";
@@ -39,7 +43,7 @@ export class RouteTable {
    */
   constructor(functions: readonly RoutedFunction[]) {
     this.functions = functions.map((fn) => ({ name: fn.name, routes: [...fn.routes] }));
-    this.#router = new SmartRouter<RouteTarget>({ routers: [new RegExpRouter(), new TrieRouter()] });
+    this.#router = new TrieRouter<RouteTarget>();
     const claimed = new Map<string, string>();
     const routes: Array<{ name: string; source: string; route: Route }> = [];
     for (const fn of functions) {
@@ -72,13 +76,9 @@ export class RouteTable {
     const result = this.#router.match(method, path);
     const first = result[0][0];
     if (first === undefined) return undefined;
-    const [target, paramsOrIndex] = first;
-    const params: Record<string, string> = {};
-    const stash = result[1];
-    for (const [key, value] of Object.entries(paramsOrIndex as Record<string, string | number>)) {
-      params[key] = typeof value === "number" ? (stash?.[value] ?? "") : value;
-    }
-    return { name: target.name, route: target.route, params };
+    const [target, params] = first;
+    // The trie router gives each match its parameters as strings (no stash of indexes).
+    return { name: target.name, route: target.route, params: { ...(params as Record<string, string>) } };
   }
 }
 
