@@ -27,6 +27,7 @@ function formatTargetValue(value, unit) {
   if (unit === "×") return formatRatio(value);
   if (unit === "%") return `${value.toFixed(1)}%`;
   if (unit === "") return formatInt(value);
+  if (unit === "MB") return `${value < 10 ? value.toFixed(2) : value.toFixed(0)} MB`;
   return `${value.toFixed(0)} ${unit}`;
 }
 
@@ -92,8 +93,15 @@ function loadTable(results) {
 function coldTable(results) {
   const { lines, missing } = section(results, "cold", "Cold paths");
   if (missing) return missing;
-  const { processStart, deployWarm, deployCold, burst } = results.cold;
+  const { build, processStart, deployWarm, deployCold, burst } = results.cold;
   lines.push("| path | p50 | notes |", "|---|---:|---|");
+  for (const b of build ?? []) {
+    lines.push(
+      b.error === undefined
+        ? `| wfn build, hello on ${b.engine} | ${formatMs(b.buildP50Ms)} | empty build cache, median of ${b.samplesMs.length}; the same source again (component from the cache) ${formatMs(b.cachedP50Ms)}; component ${(b.componentBytes / 2 ** 20).toFixed(2)} MB |`
+        : `| wfn build, hello on ${b.engine} | — | failed: ${firstLine(b.error)} |`,
+    );
+  }
   for (const peer of processStart) {
     lines.push(
       peer.available
@@ -133,12 +141,11 @@ function densityTable(results) {
   const { lines, missing } = section(results, "density", "Density");
   if (missing) return missing;
   const d = results.density;
-  lines.push("| warm instances (hello) | host RSS | warm-up time |", "|---:|---:|---:|");
-  for (const p of d.points) lines.push(`| ${p.instances} | ${p.rssMB.toFixed(0)} MB | ${formatMs(p.warmMs)} |`);
-  lines.push(
-    "",
-    `Each point is a fresh embedded host (default executors). Fitted: ${d.perInstanceMB.toFixed(2)} MB per warm instance over a ${d.baseRssMB.toFixed(0)} MB host → **${formatInt(d.instancesPerGB)} warm instances per GB**.`,
-  );
+  const engines = d.engines ?? [{ engine: "StarlingMonkey", ...d }];
+  lines.push("| hello on | warm instances | host RSS | warm-up time |", "|---|---:|---:|---:|");
+  for (const e of engines) for (const p of e.points) lines.push(`| ${e.engine} | ${p.instances} | ${p.rssMB.toFixed(0)} MB | ${formatMs(p.warmMs)} |`);
+  lines.push("", "Each point is a fresh embedded host (default executors). Fitted:", "");
+  for (const e of engines) lines.push(`- ${e.engine}: ${e.perInstanceMB.toFixed(2)} MB per warm instance over a ${e.baseRssMB.toFixed(0)} MB host → **${formatInt(e.instancesPerGB)} warm instances per GB**`);
   return lines;
 }
 

@@ -82,11 +82,19 @@ export function checkTargets({ micro, interrupt, load, io, cold, density, many }
     target("cold start (new instance) p50", micro?.coldStart ? micro.coldStart.p50Us / 1000 : undefined, 3, "ms", atMost),
     target("deploy → first response, warm transpile cache (p50)", cold?.deployWarm?.totalP50Ms, 100, "ms", atMost),
     target("density: warm instances per GB of host RSS", density?.instancesPerGB, 100, "/GB", atLeast),
+    target("density on QuickJS: warm instances per GB of host RSS", density?.engines?.find((e) => e.engine === "QuickJS")?.instancesPerGB, 1000, "/GB", atLeast),
+    target("QuickJS hello component size", quickjsBuild(cold)?.componentBytes === undefined ? undefined : quickjsBuild(cold).componentBytes / 2 ** 20, 2, "MB", atMost),
+    target("wfn build, hello on QuickJS", quickjsBuild(cold)?.buildP50Ms, 1000, "ms", atMost),
+    target("cold start (new instance) p50, hello on QuickJS", micro?.tasks?.["new instance (cold start, hello on QuickJS)"]?.p50Us === undefined ? undefined : micro.tasks["new instance (cold start, hello on QuickJS)"].p50Us / 1000, 1, "ms", atMost),
     target(`many functions: host RSS with ${many?.functions ?? "5000"} deployed, after cold requests`, many?.afterRssMB, 1024, "MB", atMost),
     target(`many functions: cold request to a random one of ${many?.functions ?? "5000"}, p99`, many?.coldP99Ms, 100, "ms", atMost),
     target("executor crossing overhead p50", micro?.crossingOverheadP50Us, 50, "µs", atMost),
     target("trivial in-thread call p50", micro?.trivialInThread?.p50Us, 20, "µs", atMost),
   ];
+}
+
+function quickjsBuild(cold) {
+  return cold?.build?.find((b) => b.engine === "QuickJS" && b.error === undefined);
 }
 
 function ratio(a, b) {

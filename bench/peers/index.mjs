@@ -5,7 +5,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { packageDir } from "../lib/packages.mjs";
-import { EXAMPLE_HELLO, HELLO_APP, WFN_CLI } from "../lib/paths.mjs";
+import { EXAMPLE_HELLO, HELLO_APP, HELLO_QJS_APP, WFN_CLI } from "../lib/paths.mjs";
 
 const here = (path) => fileURLToPath(new URL(path, import.meta.url));
 const node = process.execPath;
@@ -49,6 +49,14 @@ export const PEERS = [
     label: "wfn serve (bench/apps/hello, --executors 1)",
     wfn: true,
     command: (port) => [node, [WFN_CLI, "serve", HELLO_APP, "--port", String(port), "--executors", "1"]],
+    check: isHelloWorld,
+  },
+  {
+    // The same hello on QuickJS (bench/apps/hello-qjs re-exports bench/apps/hello's source).
+    id: "wfn-quickjs",
+    label: "wfn serve (bench/apps/hello-qjs, QuickJS)",
+    wfn: true,
+    command: (port) => [node, [WFN_CLI, "serve", HELLO_QJS_APP, "--port", String(port)]],
     check: isHelloWorld,
   },
   {
