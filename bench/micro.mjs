@@ -5,14 +5,13 @@
 // 0 B .. 1 MB crossing the component boundary, and how fast a timeout is
 // detected. `node bench/micro.mjs [--quick]` runs it alone and prints JSON;
 // run.mjs runs it as a child process and gets the result over IPC.
-import { mkdtemp, readFile, readdir, rm, stat } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import { Bench } from "tinybench";
 import { createHost, readArtifact } from "../runtime/dist/index.js";
-import { prepareComponent } from "../runtime/dist/artifact/prepare.js";
+import { prepareComponent, TRANSPILE_OPTIONS } from "../runtime/dist/artifact/prepare.js";
 import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
 import { interruptMemory } from "../runtime/dist/sandbox/interrupt.js";
 import { C_HELLO_BUILD, ECHO_BUILD, HELLO_BUILD, HELLO_QJS_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
@@ -29,6 +28,8 @@ const TRIVIAL_EXECUTOR = "trivial invoke, through an executor";
 const COLD_START = "new instance (cold start, hello)";
 const QJS_COLD_START = "new instance (cold start, hello on QuickJS)";
 const QJS_WARM_IN_THREAD = "warm call, in-thread (hello on QuickJS, GET /)";
+const JSON_IN_THREAD = "CPU-heavy call, in-thread (JSON round trip of 100 KB + a regex, StarlingMonkey)";
+const QJS_JSON_IN_THREAD = "CPU-heavy call, in-thread (JSON round trip of 100 KB + a regex, QuickJS)";
 const C_COLD_START = "new instance (cold start, C wasi:http hello)";
 const C_WARM_IN_THREAD = "warm call, in-thread (C wasi:http hello, GET /)";
 const BODY_SIZES = [
@@ -108,14 +109,12 @@ const stats = (task) => {
   return { p50Us: latency.p50 * 1000, p99Us: latency.p99 * 1000, meanUs: latency.mean * 1000, samples: latency.samplesCount };
 };
 
-/** The largest core module the transpiler wrote (the JavaScript engine). */
-async function largestCoreModule(glueUrl) {
-  const dir = fileURLToPath(new URL(".", glueUrl));
-  const sizes = await Promise.all(
-    (await readdir(dir)).filter((name) => name.endsWith(".wasm")).map(async (name) => ({ name, size: (await stat(join(dir, name))).size })),
-  );
-  const largest = sizes.sort((a, b) => b.size - a.size)[0];
-  return { name: largest.name, bytes: await readFile(join(dir, largest.name)) };
+/** The largest core module of a component as jco-transpile splits it (the JavaScript engine). */
+async function largestCoreModule(component) {
+  const { transpileBytes } = await import("@bytecodealliance/jco-transpile");
+  const { files } = await transpileBytes(component, TRANSPILE_OPTIONS);
+  const [name, bytes] = Object.entries(files).filter(([file]) => file.endsWith(".wasm")).sort(([, a], [, b]) => b.byteLength - a.byteLength)[0];
+  return { name, bytes };
 }
 
 export async function runMicro() {
@@ -128,13 +127,21 @@ export async function runMicro() {
   const helloLocal = await inThread(helloPrepared, "hello");
   const trivialLocal = await inThread(await prepareComponent(trivial, WFN_CACHE_DIR), "trivial");
   const echoLocal = await inThread(await prepareComponent(echo, WFN_CACHE_DIR), "echo");
-  const coreModule = await largestCoreModule(helloPrepared.glueUrl);
+  const coreModule = await largestCoreModule(hello.component);
   const host = await createHost({ functions: [hello, trivial, echo], cacheDir: WFN_CACHE_DIR, executors: 1, log: () => {} });
   checked(await helloLocal.instance.call(helloEvent(), context("hello")), "hello in-thread");
   checked(await host.dispatch("hello", helloEvent()), "hello through an executor");
   // The same hello on the other JavaScript engine, and as a wasi:http/proxy component in C, beside the JavaScript one (left out without clang).
   const qjsLocal = await inThread(await prepareComponent(await readArtifact(join(HELLO_QJS_BUILD, "hello-qjs")), WFN_CACHE_DIR), "hello-qjs");
   checked(await qjsLocal.instance.call(helloEvent(), context("hello-qjs")), "hello on QuickJS in-thread");
+  const jsonLocal = await inThread(await prepareComponent(await readArtifact(join(HELLO_BUILD, "json")), WFN_CACHE_DIR), "json");
+  const qjsJsonLocal = await inThread(await prepareComponent(await readArtifact(join(HELLO_QJS_BUILD, "json-qjs")), WFN_CACHE_DIR), "json-qjs");
+  const jsonAnswers = [];
+  for (const local of [jsonLocal, qjsJsonLocal]) {
+    const result = checked(await local.instance.call(invokeEvent(), context("json")), "the CPU-heavy call");
+    jsonAnswers.push(JSON.stringify(result.outcome ?? result.value ?? null));
+  }
+  if (jsonAnswers[0] !== jsonAnswers[1]) throw new Error(`the CPU-heavy call answers differently on the two engines: ${jsonAnswers.join(" / ")}`);
   const cHello = await readArtifact(C_HELLO_BUILD).catch(() => undefined);
   const cLocal = cHello === undefined ? undefined : await inThread(await prepareComponent(cHello, WFN_CACHE_DIR), "c-hello");
   if (cLocal !== undefined) checked(await cLocal.instance.call(helloEvent(), context("c-hello")), "C hello in-thread");
@@ -178,6 +185,12 @@ export async function runMicro() {
     })
     .add(QJS_WARM_IN_THREAD, async () => {
       await qjsLocal.call(QJS_WARM_IN_THREAD, helloEvent());
+    })
+    .add(JSON_IN_THREAD, async () => {
+      await jsonLocal.call(JSON_IN_THREAD, invokeEvent());
+    })
+    .add(QJS_JSON_IN_THREAD, async () => {
+      await qjsJsonLocal.call(QJS_JSON_IN_THREAD, invokeEvent());
     });
   if (cLocal !== undefined) {
     bench
