@@ -10,8 +10,6 @@
 // "interrupt" section. Needs `npm run build` and the bench project built
 // (run.mjs's prepare step; `trivial` and `busy`).
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { readFile, readdir, stat } from "node:fs/promises";
 import { Worker } from "node:worker_threads";
 import { Bench } from "tinybench";
 import { readArtifact } from "../runtime/dist/index.js";
@@ -20,6 +18,7 @@ import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
 import { INTERRUPT_FLAGS, interruptMemory } from "../runtime/dist/sandbox/interrupt.js";
 import { rewriteModule } from "../runtime/dist/util/wasm-binary.js";
 import { instrumentInterrupts } from "../runtime/dist/util/wasm-instrument.js";
+import { largestCoreModule } from "./lib/core-module.mjs";
 import { HELLO_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
 
 const quick = process.argv.includes("--quick");
@@ -64,12 +63,9 @@ function ok(result, what) {
   return result.outcome;
 }
 
-/** The largest core module the transpiler wrote (the JavaScript engine), rewritten as prepare does. */
-async function engineModule(glueUrl) {
-  const dir = fileURLToPath(new URL(".", glueUrl));
-  const sizes = await Promise.all((await readdir(dir)).filter((n) => n.endsWith(".wasm")).map(async (n) => ({ n, size: (await stat(join(dir, n))).size })));
-  const raw = await readFile(join(dir, sizes.sort((a, b) => b.size - a.size)[0].n));
-  return rewriteModule(raw, 128 * 16, true).module;
+/** The component's largest core module (the JavaScript engine), rewritten as prepare does. */
+async function engineModule(component) {
+  return rewriteModule((await largestCoreModule(component)).bytes, 128 * 16, true).module;
 }
 
 function instrumentCost(engine) {
@@ -212,7 +208,7 @@ export async function runInterrupt() {
   const [trivialArtifact, busyArtifact] = await Promise.all([readArtifact(join(HELLO_BUILD, "trivial")), readArtifact(join(HELLO_BUILD, "busy"))]);
   const prepare = (artifact, interrupt) => prepareComponent(artifact, WFN_CACHE_DIR, { interrupt, reuse: false });
   const trivialPlain = await prepare(trivialArtifact, false);
-  const instrumentation = instrumentCost(await engineModule(trivialPlain.glueUrl));
+  const instrumentation = instrumentCost(await engineModule(trivialArtifact.component));
   const trivialChecked = await prepare(trivialArtifact, true);
   const busyPlain = await prepare(busyArtifact, false);
   const busyChecked = await prepare(busyArtifact, true);

@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { setFlagsFromString } from "node:v8";
 import { Bench } from "tinybench";
 import { createHost, readArtifact } from "../runtime/dist/index.js";
-import { prepareComponent, TRANSPILE_OPTIONS } from "../runtime/dist/artifact/prepare.js";
+import { prepareComponent } from "../runtime/dist/artifact/prepare.js";
+import { largestCoreModule } from "./lib/core-module.mjs";
 import { SandboxInstance } from "../runtime/dist/sandbox/instance.js";
 import { interruptMemory } from "../runtime/dist/sandbox/interrupt.js";
 import { C_HELLO_BUILD, ECHO_BUILD, HELLO_BUILD, HELLO_QJS_BUILD, SPIN_BUILD, WFN_CACHE_DIR } from "./lib/paths.mjs";
@@ -109,13 +110,6 @@ const stats = (task) => {
   return { p50Us: latency.p50 * 1000, p99Us: latency.p99 * 1000, meanUs: latency.mean * 1000, samples: latency.samplesCount };
 };
 
-/** The largest core module of a component as jco-transpile splits it (the JavaScript engine). */
-async function largestCoreModule(component) {
-  const { transpileBytes } = await import("@bytecodealliance/jco-transpile");
-  const { files } = await transpileBytes(component, TRANSPILE_OPTIONS);
-  const [name, bytes] = Object.entries(files).filter(([file]) => file.endsWith(".wasm")).sort(([, a], [, b]) => b.byteLength - a.byteLength)[0];
-  return { name, bytes };
-}
 
 export async function runMicro() {
   const [hello, trivial, echo] = await Promise.all([
