@@ -1,5 +1,5 @@
 // A wfn function in C: `wfn build` compiles it with clang for wasm32-wasi
-// into a wasi:http/proxy component (see docs/c.md).
+// into a wasi:http/proxy component (see docs/languages.md).
 #include <stdio.h>
 #include <string.h>
 
