@@ -1,9 +1,10 @@
 // `wfn dev`: rebuild on change, swap without dropping requests, keep serving on a broken build.
-import { mkdtemp, mkdir, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, mkdir, rename, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, expect, it } from "vitest";
 import { startWfn, type CliProcess } from "./helpers/cli.js";
+import { eventually } from "./helpers/collector.js";
 
 let dir: string;
 let dev: CliProcess | undefined;
@@ -45,12 +46,21 @@ it("rebuilds a changed function, swaps it in without dropping in-flight requests
   // Only the changed function was rebuilt.
   expect(dev.output()).not.toMatch(/reloaded other/);
 
+  // Saves the way many editors make them (a temporary file renamed over the source), several in a row.
+  for (const version of ["v3", "v4"]) {
+    const mark = dev.output().length;
+    await writeFile(join(dir, "src", ".index.ts.tmp"), source(version));
+    await rename(join(dir, "src", ".index.ts.tmp"), join(dir, "src", "index.ts"));
+    await eventually(() => (/reloaded app/.test(dev!.output().slice(mark)) ? true : undefined), 90_000, `reloaded app with ${version}`);
+    expect(await (await fetch(`${url}/`)).json()).toEqual({ version, path: "/" });
+  }
+
   // A broken build is reported and the previous version keeps serving.
   const before = dev.output().length;
   await writeFile(join(dir, "src", "index.ts"), "export default defineFunction({ fetch( ");
   await dev.waitFor(/previous version keeps serving/, 60_000);
   expect(dev.output().slice(before)).toMatch(/src\/index\.ts:\d+:\d+/);
-  expect(await (await fetch(`${url}/`)).json()).toEqual({ version: "v2", path: "/" });
+  expect(await (await fetch(`${url}/`)).json()).toEqual({ version: "v4", path: "/" });
   expect(await (await fetch(`${url}/other`)).text()).toBe("other");
 
   expect(await dev.stop()).toBe(0);

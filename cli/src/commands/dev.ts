@@ -1,21 +1,22 @@
 // wfn dev [dir] — serve, watch the sources, rebuild only what changed and
 // swap it in without dropping in-flight requests. A failed build is printed
 // and the previous version keeps serving.
-import { watch } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { isDeepStrictEqual, parseArgs } from "node:util";
 import type { Host } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, functionInputs } from "../build/build.js";
 import { PROJECT_FILE, loadProject, type Project } from "../project/project.js";
+import { watchTree } from "../project/watch.js";
 import { cyan, dim, green, reportError, say } from "../ui.js";
 import { buildWithProgress } from "./build.js";
 import { buildStale, serveOptions, serveSettings, startServing, untilSignal } from "./serve.js";
 
 export const devHelp = `Usage: wfn dev [dir] [options]
 
-Like \`wfn serve\`, and watches the project: when a source file changes, only
-the functions that use it are rebuilt and swapped in; requests in flight
-finish on the old version. If a build fails, the error is printed and the
+Like \`wfn serve\`, and watches the project: when a source file changes
+(however the editor saves it: in place, or a temporary file renamed over
+it), is added or is deleted, only the functions that use it are rebuilt and
+swapped in; requests in flight finish on the old version. If a build fails, the error is printed and the
 previous version keeps serving.
 
 Options: the same as \`wfn serve\` (--port, --host, --executors, --data-dir,
@@ -30,14 +31,13 @@ export async function devCommand(args: string[]): Promise<number> {
   let project = await loadProject(positionals[0] ?? ".");
   await buildStale(project);
   const { host, server } = await startServing([project], settings);
-  say(dim(`watching ${relative(process.cwd(), project.dir) || "."} for changes`));
 
   const changed = new Set<string>();
   let timer: NodeJS.Timeout | undefined;
   let running: Promise<void> = Promise.resolve();
-  const watcher = watch(project.dir, { recursive: true }, (_event, file) => {
-    if (file === null || IGNORED.test(file.replaceAll("\\", "/"))) return;
-    changed.add(file.replaceAll("\\", "/"));
+  // A watch per directory: it sees files an editor replaces by a rename, as well as plain writes, new and deleted files.
+  const watcher = watchTree(project.dir, (path) => IGNORED.test(path), (file) => {
+    changed.add(file);
     clearTimeout(timer);
     timer = setTimeout(() => {
       const batch = [...changed];
@@ -53,6 +53,8 @@ export async function devCommand(args: string[]): Promise<number> {
     }, DEBOUNCE_MS);
   });
 
+  await watcher.ready;
+  say(dim(`watching ${relative(process.cwd(), project.dir) || "."} for changes`));
   await untilSignal();
   watcher.close();
   clearTimeout(timer);
