@@ -82,12 +82,16 @@ async function rebuild(project: Project, files: string[], host: Host): Promise<P
       if (JSON.stringify(project.functions.get(name)) !== JSON.stringify(config)) affected.add(name);
     }
   }
+  const used = new Set<string>([PROJECT_FILE]);
   for (const name of next.functions.keys()) {
     const inputs = await functionInputs(outDir, name);
+    for (const input of inputs) used.add(input);
     if (inputs.length === 0 || files.some((file) => inputs.includes(file))) affected.add(name);
   }
   if (affected.size === 0) return next;
-  say(dim(`changed: ${files.join(", ")}`));
+  // The files that a function uses (an editor's temporary files are not among them).
+  const shown = files.filter((file) => used.has(file));
+  say(dim(`changed: ${(shown.length > 0 ? shown : files).join(", ")}`));
   const built = await buildWithProgress(next, { only: [...affected] });
   for (const fn of built) {
     await host.deploy(join(outDir, fn.name));
