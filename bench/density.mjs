@@ -20,7 +20,7 @@ function fit(points) {
   return { slope, intercept: my - slope * mx };
 }
 
-/** The functions measured, one engine each: [label, build folder, path]; the first is the one the targets read. */
+/** The functions measured, one engine each: [label, build folder, path]. */
 const ENGINES = [
   ["StarlingMonkey", join(HELLO_BUILD, "hello"), "/"],
   ["QuickJS", join(HELLO_QJS_BUILD, "hello-qjs"), "/"],
@@ -55,6 +55,5 @@ export async function runDensity({ counts, log }) {
     }
     engines.push(await engineDensity(label, build, path, counts, log));
   }
-  // The StarlingMonkey hello's figures at the top level, as the targets and earlier results read them.
-  return { ...engines[0], engines };
+  return { engines };
 }

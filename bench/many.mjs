@@ -20,7 +20,7 @@ import { summarize } from "./lib/stats.mjs";
 
 const MB = 2 ** 20;
 /** The greeting's six bytes that each copy replaces with its id (f00000 …), so that sizes and offsets stay the same. */
-const MARK = new TextEncoder().encode("from C");
+const MARK = "from C";
 const BATCH = 100;
 
 const id = (i) => `f${String(i).padStart(5, "0")}`;
@@ -32,18 +32,10 @@ function variant(bytes, at, i) {
   return copy;
 }
 
-function indexOf(bytes, needle) {
-  outer: for (let i = 0; i + needle.length <= bytes.length; i++) {
-    for (let j = 0; j < needle.length; j++) if (bytes[i + j] !== needle[j]) continue outer;
-    return i;
-  }
-  return -1;
-}
-
 /** A data directory holding `count` deployed copies of c-hello, made once. */
 async function dataDirFor(count, log) {
   const base = await readArtifact(C_HELLO_BUILD);
-  const at = indexOf(base.component, MARK);
+  const at = Buffer.from(base.component.buffer, base.component.byteOffset, base.component.byteLength).indexOf(MARK);
   if (at < 0) throw new Error(`no "from C" in ${C_HELLO_BUILD}/component.wasm to make copies of it`);
   const key = createHash("sha256").update(base.component).update(String(count)).digest("hex").slice(0, 12);
   const dir = join(SCRATCH, "many", `${count}-${key}`);
@@ -105,9 +97,9 @@ export async function runMany({ count, requests, log }) {
     const startedRssMB = sampleTree(server.pid).rssBytes / MB;
     const listed = performance.now();
     const listing = await fetch(`${banner}/_wfn/functions`, { headers: { authorization: `Bearer ${key}` } });
-    const functions = await listing.json();
+    const { functions } = await listing.json();
     const listMs = performance.now() - listed;
-    const listedCount = Array.isArray(functions) ? functions.length : Array.isArray(functions.functions) ? functions.functions.length : NaN;
+    const listedCount = functions.length;
     // Functions picked at random, each asked once: every request is its function's first.
     const picked = new Set();
     while (picked.size < Math.min(requests, count)) picked.add(Math.floor(Math.random() * count));

@@ -132,8 +132,7 @@ export async function runMicro() {
   const qjsJsonLocal = await inThread(await prepareComponent(await readArtifact(join(HELLO_QJS_BUILD, "json-qjs")), WFN_CACHE_DIR), "json-qjs");
   const jsonAnswers = [];
   for (const local of [jsonLocal, qjsJsonLocal]) {
-    const result = checked(await local.instance.call(invokeEvent(), context("json")), "the CPU-heavy call");
-    jsonAnswers.push(JSON.stringify(result.outcome ?? result.value ?? null));
+    jsonAnswers.push(JSON.stringify(checked(await local.instance.call(invokeEvent(), context("json")), "the CPU-heavy call").outcome));
   }
   if (jsonAnswers[0] !== jsonAnswers[1]) throw new Error(`the CPU-heavy call answers differently on the two engines: ${jsonAnswers.join(" / ")}`);
   const cHello = await readArtifact(C_HELLO_BUILD).catch(() => undefined);

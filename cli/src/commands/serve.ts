@@ -271,12 +271,16 @@ export function printRoutes(host: Host, url: string): void {
   const width = Math.max(0, ...functions.map((fn) => fn.name.length));
   say(`${cyan("wfn")} serving ${functions.length} function${functions.length === 1 ? "" : "s"} on ${bold(url)}`);
   // Every failed function, and the first few others: a host of thousands prints a count, not a page per function.
-  let shownCount = 0;
+  let serving = 0;
   for (const fn of functions) {
-    if (fn.state === "Failed") say(`  ${fn.name.padEnd(width)}  ${red(`failed: ${fn.stateReason ?? "unknown reason"}`)}`);
-    else if (shownCount++ < LISTED_AT_START) say(`  ${fn.name.padEnd(width)}  ${fn.routes.length > 0 ? fn.routes.join("  ") : dim("(no HTTP routes)")}`);
+    if (fn.state === "Failed") {
+      say(`  ${fn.name.padEnd(width)}  ${red(`failed: ${fn.stateReason ?? "unknown reason"}`)}`);
+      continue;
+    }
+    if (serving < LISTED_AT_START) say(`  ${fn.name.padEnd(width)}  ${fn.routes.length > 0 ? fn.routes.join("  ") : dim("(no HTTP routes)")}`);
+    serving++;
   }
-  if (shownCount > LISTED_AT_START) say(dim(`  … and ${shownCount - LISTED_AT_START} more (wfn ls lists them)`));
+  if (serving > LISTED_AT_START) say(dim(`  … and ${serving - LISTED_AT_START} more (wfn ls lists them)`));
   say(dim("press Ctrl-C to stop"));
 }
 
