@@ -38,7 +38,16 @@ export function engineVersion(): string {
 
 /** Componentizes `source` with StarlingMonkey, or returns the cached component for the same inputs. */
 export function componentize(input: ComponentizeInput): Promise<ComponentizeOutput> {
-  return cached(input, ["starlingmonkey", engineVersion(), DISABLED_FEATURES], () => runComponentize(input));
+  return cached(input, ["starlingmonkey", engineVersion(), DISABLED_FEATURES, ...(symbolsWanted() ? ["symbols"] : [])], () => runComponentize(input));
+}
+
+/**
+ * `WFN_ENGINE_SYMBOLS=1`: build on StarlingMonkey's engine with function
+ * names, so CPU profiles name SpiderMonkey's functions instead of
+ * `wasm-function[N]` (docs/performance.md). The component is 2–3 MB larger.
+ */
+function symbolsWanted(): boolean {
+  return process.env.WFN_ENGINE_SYMBOLS === "1";
 }
 
 export function quickJsVersion(): string {
@@ -119,6 +128,8 @@ async function runComponentize(input: ComponentizeInput): Promise<Uint8Array> {
       worldName: "function",
       disableFeatures: [...DISABLED_FEATURES],
       wizerBin: await shimExecutable(input.cacheDir),
+      // componentize-js's debug engine is the same optimised build with its name section kept.
+      ...(symbolsWanted() ? { debugBuild: true } : {}),
     });
     return component;
   } catch (error) {
