@@ -1,10 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the `wfn` command; the work happens in dist/main.js.
-const [major, minor] = process.versions.node.split(".").map(Number);
-if (major < 22 || (major === 22 && minor < 19)) {
-  process.stderr.write(`wfn needs Node.js 22.19 or newer (24 recommended); this is Node.js ${process.versions.node}.\n`);
-  process.exit(1);
-}
+import { requireNode } from "./require-node.js";
+
+requireNode();
 // node:sqlite (the host's store) is stable in Node 24 but warns as experimental in 22.
 const emitWarning = process.emitWarning;
 process.emitWarning = function (warning, ...rest) {

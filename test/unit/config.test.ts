@@ -185,6 +185,10 @@ describe("the capabilities' configuration", () => {
     for (const [field, schema] of Object.entries(capabilitySchema())) expect(shipped.definitions.function.properties[field], field).toEqual(JSON.parse(JSON.stringify(schema)));
   });
 
+  it("ships the same wfn.schema.json in the SDK, where a project made by wfn init points its editor", () => {
+    expect(readFileSync(join(ROOT, "sdk", "wfn.schema.json"), "utf8"), "sdk/wfn.schema.json is a copy: cp runtime/schema/wfn.schema.json sdk/").toBe(readFileSync(join(ROOT, "runtime", "schema", "wfn.schema.json"), "utf8"));
+  });
+
   it("declares no key-value namespace by default, and refuses bad names in wfn.json", () => {
     expect(resolveFunctionConfig({ entry: "x.js" }).kv).toEqual([]);
     const problems = validateProjectDocument({ functions: { f: { entry: "x.js", kv: ["ok", "not ok!"] } } });
