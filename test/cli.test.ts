@@ -115,6 +115,36 @@ describe("build errors name the file and line", () => {
     expect(stderr).toMatch(/src\/index\.ts:1:\d+: "node:fs" is a Node.js module/);
   });
 
+  it("explains it first when type checking, rather than advising @types/node", async () => {
+    for (const specifier of ["node:fs", "fs"]) {
+      const dir = await project(`import { readFileSync } from "${specifier}";\nexport default { fetch() { return new Response(String(readFileSync)); } };\n`);
+      const { code, stderr } = await wfn(["build", dir]);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(new RegExp(`src/index\\.ts:1:\\d+: "${specifier}" is a Node\\.js module; wfn functions run in a WebAssembly sandbox`));
+      expect(stderr).not.toContain("@types/node");
+    }
+  });
+
+  it("type-checks an unchanged Lambda handler: AWS Lambda's event types, process.env and Buffer come with wfn", async () => {
+    // The one mistake is the last line's; everything a Lambda handler takes for granted type-checks.
+    const dir = await project(
+      [
+        'import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from "aws-lambda";',
+        "export const handler = async (event: APIGatewayProxyEventV2, context: Context): Promise<APIGatewayProxyResultV2> => {",
+        '  const table = process.env.TABLE ?? "none";',
+        '  const body = Buffer.from(event.rawPath).toString("base64");',
+        "  return { statusCode: 200, body: JSON.stringify({ table, body, id: context.awsRequestId, wrong: event.rawPathh }) };",
+        "};",
+        "",
+      ].join("\n"),
+    );
+    const { code, stderr } = await wfn(["build", dir]);
+    expect(code).toBe(1);
+    const problems = stderr.split("\n").filter((line) => line.includes("src/index.ts:"));
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/src\/index\.ts:5:\d+: Property 'rawPathh' does not exist on type 'APIGatewayProxyEventV2'/);
+  });
+
   it("reports a default export that is not defineFunction() when the component is initialised", async () => {
     const dir = await project("export default { fetch() { return new Response('x'); } };\n");
     const { code, stderr } = await wfn(["build", dir]);

@@ -196,17 +196,21 @@ function guestImports(projectDir: string, onSdk: (dir: string) => void): esbuild
       });
       build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
         if (!NODE_BUILTINS.has(args.path)) return undefined;
-        return {
-          errors: [
-            {
-              text: `"${args.path}" is a Node.js module; wfn functions run in a WebAssembly sandbox with web-standard APIs (fetch, Request, Response, crypto, TextEncoder...) and no Node.js modules`,
-            },
-          ],
-        };
+        return { errors: [{ text: nodeModuleExplanation(args.path) }] };
       });
       void projectDir;
     },
   };
+}
+
+/** Whether `name` is one of Node.js's built-in modules (`fs`, `node:fs`). */
+export function isNodeBuiltin(name: string): boolean {
+  return NODE_BUILTINS.has(name);
+}
+
+/** wfn's sentence for an import of Node.js's built-in module `name`, for the bundler and the type checker alike. */
+export function nodeModuleExplanation(name: string): string {
+  return `"${name}" is a Node.js module; wfn functions run in a WebAssembly sandbox with web-standard APIs (fetch, Request, Response, crypto, TextEncoder...) and no Node.js modules`;
 }
 
 function packageRoot(file: string): string {
