@@ -48,7 +48,17 @@ describe("wfn --help", () => {
     const { code, stderr } = await wfn(["build", "--nope"]);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--nope/);
+    expect(stderr).not.toContain("did you mean");
     expect(stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it("says which command or option a typo meant", async () => {
+    const command = await wfn(["biuld"]);
+    expect(command.code).toBe(2);
+    expect(command.stderr).toContain('unknown command "biuld"; did you mean "build"?');
+    const option = await wfn(["build", "--tpyecheck"]);
+    expect(option.code).toBe(2);
+    expect(option.stderr).toContain("unknown option --tpyecheck; did you mean --typecheck? (see `wfn build --help`)");
   });
 });
 
@@ -145,11 +155,35 @@ describe("build errors name the file and line", () => {
     expect(problems[0]).toMatch(/src\/index\.ts:5:\d+: Property 'rawPathh' does not exist on type 'APIGatewayProxyEventV2'/);
   });
 
-  it("reports a default export that is not defineFunction() when the component is initialised", async () => {
+  it("reports a default export that is not defineFunction() before componentizing", async () => {
     const dir = await project("export default { fetch() { return new Response('x'); } };\n");
     const { code, stderr } = await wfn(["build", dir]);
     expect(code).toBe(1);
-    expect(stderr).toContain("must `export default defineFunction");
+    expect(stderr).toContain('function "fn" does not load');
+    expect(stderr).toContain("src/index.ts: the module's top level threw: FunctionShapeError: the entry module must `export default defineFunction");
+    expect(stderr).not.toContain("does not componentize");
+  });
+
+  it("stops on a top-level throw before componentizing, at the line of the source that threw", async () => {
+    const source = 'import { defineFunction } from "@wfn/sdk";\n\nfunction setting(name: string): string {\n  throw new Error(`missing setting ${name}`);\n}\nconst url = setting("API_URL");\nexport default defineFunction({ fetch: () => new Response(url) });\n';
+    const dir = await project(source);
+    const { code, stderr } = await wfn(["build", dir]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('function "fn" does not load');
+    expect(stderr).toContain("src/index.ts:4:9: the module's top level threw: Error: missing setting API_URL");
+    expect(stderr).toMatch(/at setting \(src\/index\.ts:4:9\)\n\s+at src\/index\.ts:6:13/);
+    expect(stderr).not.toContain("does not componentize");
+    expect(stderr).not.toMatch(/wizer|Symbol\(kExitCode\)|function\.js/);
+  });
+
+  it("leaves to the engine what only it can tell, and then names the source line too", async () => {
+    // JSON.parse's own message differs between engines; the check in Node.js is skipped with --no-precheck.
+    const dir = await project('import { defineFunction } from "@wfn/sdk";\nconst config = JSON.parse("{not json");\nexport default defineFunction({ fetch: () => Response.json(config) });\n');
+    const { code, stderr } = await wfn(["build", dir, "--no-precheck"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('function "fn" does not componentize');
+    expect(stderr).toContain("src/index.ts:2:21: the module's top level threw: SyntaxError: JSON.parse: expected property name");
+    expect(stderr).not.toMatch(/wizer|Symbol\(kExitCode\)|Additionally, some promises|function\.js/);
   });
 });
 

@@ -40,7 +40,7 @@ it("rebuilds a changed function, swaps it in without dropping in-flight requests
   const inFlight = fetch(`${url}/slow`);
   await new Promise((resolve) => setTimeout(resolve, 200));
   await writeFile(join(dir, "src", "index.ts"), source("v2"));
-  await dev.waitFor(/reloaded app/, 90_000);
+  await dev.waitFor(/reloaded app in [\d.]+ m?s \(sha256 [0-9a-f]{12}\)/, 90_000);
   expect(await (await inFlight).json()).toEqual({ version: "v1", path: "/slow" });
   expect(await (await fetch(`${url}/`)).json()).toEqual({ version: "v2", path: "/" });
   // Only the changed function was rebuilt.

@@ -112,10 +112,14 @@ describe("Invoke with the AWS SDK", () => {
   });
 
   it("reports a thrown error as FunctionError Unhandled with errorType, errorMessage and trace", async () => {
-    const output = await lambda.send(new InvokeCommand({ FunctionName: "order-total", Payload: JSON.stringify({ items: [] }) }));
+    const output = await lambda.send(new InvokeCommand({ FunctionName: "order-total", Payload: JSON.stringify({ items: [] }), LogType: "Tail" }));
     expect(output.StatusCode).toBe(200);
     expect(output.FunctionError).toBe("Unhandled");
     const error = json(output);
+    // The frames name the function's own source (its bundle's source map, carried in the component), in the trace and in the log.
+    expect((error.trace as string[]).some((line) => /src\/handler\.ts:27:\d+/.test(line))).toBe(true);
+    expect((error.trace as string[]).join("\n")).not.toContain("function.js");
+    expect(Buffer.from(output.LogResult!, "base64").toString("utf8")).toMatch(/Invoke Error ValidationError: an order needs at least one item[\s\S]*src\/handler\.ts:27:\d+/);
     expect(error.errorType).toBe("ValidationError");
     expect(error.errorMessage).toBe("an order needs at least one item");
     expect(Array.isArray(error.trace)).toBe(true);

@@ -1,5 +1,5 @@
 // The `wfn` command: parses the command line and runs one command.
-import { packageVersion } from "@wfn/runtime";
+import { didYouMean, packageVersion } from "@wfn/runtime";
 import { buildCommand, buildHelp } from "./commands/build.js";
 import { devCommand, devHelp } from "./commands/dev.js";
 import { initCommand, initHelp } from "./commands/init.js";
@@ -117,7 +117,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const command = COMMANDS[name];
   if (command === undefined) {
-    return reportError(new UsageError(`unknown command "${name}" (run \`wfn --help\` for the list)`));
+    return reportError(new UsageError(`unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))} (run \`wfn --help\` for the list)`));
   }
   if (rest.includes("-h") || rest.includes("--help")) {
     out(command.help);
@@ -127,8 +127,25 @@ export async function main(argv: string[]): Promise<number> {
     return await command.run(rest);
   } catch (error) {
     if (error instanceof TypeError && "code" in error && String(error.code).startsWith("ERR_PARSE_ARGS")) {
-      return reportError(new UsageError(`${error.message} (see \`wfn ${name} --help\`)`));
+      return reportError(new UsageError(`${optionProblem(error.message, command.help)} (see \`wfn ${name} --help\`)`));
     }
     return reportError(error);
   }
+}
+
+/**
+ * Node's parseArgs message for a bad option, shorter, with the option of the
+ * command's help that was likely meant ("unknown option --tpyecheck; did you
+ * mean --typecheck?").
+ */
+function optionProblem(message: string, help: string): string {
+  const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
+  if (unknown === undefined) return message;
+  const known = new Set<string>();
+  for (const option of help.match(/--[a-z][a-z0-9-]*/g) ?? []) {
+    known.add(option);
+    // "--no-typecheck" in the help: "--typecheck" is an option too.
+    if (option.startsWith("--no-")) known.add(`--${option.slice(5)}`);
+  }
+  return `unknown option ${unknown}${didYouMean(unknown, known, (name) => name)}`;
 }

@@ -59,3 +59,5 @@ export { defaultCacheDir } from "./util/cache-dir.js";
 export { isOutboundAllowed, parseOutboundRule, parseOutboundRules } from "./outbound/policy.js";
 export type { OutboundRule } from "./outbound/policy.js";
 export { packageVersion } from "./util/package-version.js";
+export { SOURCE_MAP_SECTION, StackMapper, componentSourceMap } from "./util/source-map.js";
+export { closestName, didYouMean } from "./util/did-you-mean.js";

@@ -14,15 +14,19 @@ import {
   defaultCacheDir,
   lambdaEnvironment,
   sha256Hex,
+  SOURCE_MAP_SECTION,
+  StackMapper,
   type FunctionConfig,
   type Manifest,
 } from "@wfn/runtime";
+import { withCustomSection } from "@wfn/runtime/wasm-binary";
 import type { Project } from "../project/project.js";
 import { CliError } from "../errors.js";
 import { BundleError, bundleFunction, CLI_SDK_DIR, formatProblem, type SourceProblem } from "./bundle.js";
 import { componentize, componentizeQuickJs, engineVersion, quickJsVersion } from "./componentize.js";
 import { buildC, CBuildError, isCEntry } from "./c.js";
 import { buildPrebuilt, isPrebuiltEntry, PrebuiltError } from "./prebuilt.js";
+import { precheck } from "./precheck.js";
 import { typecheck } from "./typecheck.js";
 import { loadWorld } from "./world.js";
 
@@ -36,6 +40,8 @@ export interface BuildOptions {
   only?: string[];
   /** Type-check TypeScript entries first (default true). */
   typecheck?: boolean;
+  /** Run each module's top level in Node.js before componentizing it, to stop at once on what would fail there (./precheck.ts); default true. */
+  precheck?: boolean;
   cacheDir?: string;
   /** Progress reports, for people watching. */
   onProgress?: (event: BuildProgress) => void;
@@ -103,7 +109,7 @@ export async function buildProject(project: Project, options: BuildOptions = {})
     const config = project.functions.get(name)!;
     progress({ kind: "start", name });
     const started = performance.now();
-    const made = isPrebuiltEntry(config.entry) ? await prebuilt(project, name, config) : await fromSource(project, name, config, cacheDir, progress, started);
+    const made = isPrebuiltEntry(config.entry) ? await prebuilt(project, name, config) : await fromSource(project, name, config, cacheDir, progress, started, options.precheck !== false);
     const manifest: Manifest = {
       manifestVersion: MANIFEST_VERSION,
       name,
@@ -169,7 +175,7 @@ interface Made {
 }
 
 /** A JavaScript or TypeScript function: bundle, then componentize with its engine (StarlingMonkey or QuickJS). */
-async function fromSource(project: Project, name: string, config: FunctionConfig, cacheDir: string, progress: (event: BuildProgress) => void, started: number): Promise<Made> {
+async function fromSource(project: Project, name: string, config: FunctionConfig, cacheDir: string, progress: (event: BuildProgress) => void, started: number, precheckFirst: boolean): Promise<Made> {
   const engine = config.engine ?? "starlingmonkey";
   let bundle;
   try {
@@ -184,13 +190,20 @@ async function fromSource(project: Project, name: string, config: FunctionConfig
   const world = await loadWorld(bundle.sdkDir);
   let output;
   try {
-    const input = { source: bundle.code, witDir: world.witDir, witFingerprint: world.fingerprint, cacheDir };
+    const beforeMake = async () => {
+      if (!precheckFirst) return;
+      const problem = await precheck(project.dir, config.entry, { style: config.style, lambdaEnv: lambdaEnvironment(name, config), engine });
+      if (problem !== undefined) throw new BuildError(name, [problem], `function "${name}" does not load`);
+    };
+    const input = { source: bundle.code, witDir: world.witDir, witFingerprint: world.fingerprint, cacheDir, beforeMake };
     output = engine === "quickjs" ? await componentizeQuickJs(input) : await componentize(input);
   } catch (error) {
-    throw new BuildError(name, [{ file: config.entry, message: (error as Error).message }], `function "${name}" does not componentize`);
+    if (error instanceof BuildError) throw error;
+    throw new BuildError(name, [componentizeProblem(config.entry, (error as Error).message, bundle.sourceMap)], `function "${name}" does not componentize`);
   }
   return {
-    component: output.component,
+    // The bundle's source map goes in the component, so that stack traces name the sources wherever it runs.
+    component: withCustomSection(output.component, SOURCE_MAP_SECTION, new TextEncoder().encode(bundle.sourceMap)),
     style: bundle.style,
     engine: engine === "quickjs" ? { name: "quickjs", version: quickJsVersion() } : { name: "starlingmonkey", version: engineVersion() },
     world: engine === "quickjs" ? ASYNC_WORLD : WORLD,
@@ -202,6 +215,23 @@ async function fromSource(project: Project, name: string, config: FunctionConfig
     cached: output.cached,
     sdkDir: bundle.sdkDir,
   };
+}
+
+/**
+ * What failed while the component's top level ran (at build time), at the
+ * place in the project's own sources it names first (positions in the bundle
+ * mapped through its source map), else at the entry.
+ */
+function componentizeProblem(entry: string, message: string, sourceMap: string): SourceProblem {
+  // StarlingMonkey puts the position before the error ("function.js:41:19 SyntaxError: …"): it is said once, first.
+  const mapped = new StackMapper(sourceMap)
+    .map(message)
+    .replace(/^(the module's top level threw: )?\S+:\d+:\d+ /, "$1");
+  // The SDK's files, packages and the build's own wrapper module are not where the user looks.
+  const theirs = mapped.replaceAll(/(?:^|[\s@(])(?:@wfn\/|node_modules\/|wfn-entry\.js)\S*/g, " ");
+  const own = /(?:^|[\s@(])((?![@/.])[^\s@():]+\.[cm]?[jt]sx?):(\d+):(\d+)/m.exec(theirs);
+  if (own === null) return { file: entry, message: mapped };
+  return { file: own[1]!, line: Number(own[2]), column: Number(own[3]), message: mapped };
 }
 
 /** A component (or core module) made by another toolchain. */

@@ -42,6 +42,8 @@ export function formatProblem(problem: SourceProblem): string {
 export interface Bundle {
   /** The guest module's source. */
   code: string;
+  /** Its source map (JSON), from positions in `code` to the project's files. */
+  sourceMap: string;
   /** How the entry is written. */
   style: "web" | "lambda";
   sha256: string;
@@ -67,6 +69,31 @@ export async function bundleFunction(projectDir: string, entry: string, options:
   const entryPath = resolve(projectDir, entry);
   const style = detectStyle(entry, await entryExports(projectDir, entryPath), options.style);
   let sdkDir = CLI_SDK_DIR;
+  const build = (inject: string[]) => run(projectDir, { ...guestBuild(projectDir, entryPath, style, options, (dir) => (sdkDir = dir)), inject });
+  let result = await build([]);
+  // Code written for Node.js often uses the Buffer global: supply it, but only to code that does.
+  const script = (built: typeof result) => built.outputFiles?.find((file) => file.path.endsWith(".js"));
+  if (/\bBuffer\b/.test(script(result)?.text ?? "")) result = await build([BUFFER_SHIM]);
+  const output = script(result);
+  const map = result.outputFiles?.find((file) => file.path.endsWith(".js.map"));
+  if (output === undefined || map === undefined) throw new BundleError([{ message: "esbuild produced no output" }]);
+  const code = normalizePathComments(output.text, projectDir, sdkDir);
+  const inputs = Object.keys(result.metafile?.inputs ?? {})
+    .filter((path) => !path.includes("node_modules/") && !path.startsWith("..") && !path.startsWith("<") && !isAbsolute(path) && !path.includes(":"))
+    .sort();
+  return {
+    code,
+    sourceMap: normalizeSourceMap(map.text, projectDir, sdkDir),
+    style,
+    sha256: createHash("sha256").update(code).digest("hex"),
+    inputs,
+    sdkVersion: await sdkVersion(sdkDir),
+    sdkDir,
+  };
+}
+
+/** The esbuild options of a function's guest module: the SDK's wrapper around the entry, with a source map. */
+function guestBuild(projectDir: string, entryPath: string, style: "web" | "lambda", options: BundleOptions, onSdk: (dir: string) => void): esbuild.BuildOptions {
   const create = style === "web" ? `import { createGuest as create } from "@wfn/sdk/guest";` : `import { createLambdaGuest as create } from "@wfn/sdk/guest";`;
   const wrapper = (
     options.engine === "quickjs"
@@ -79,33 +106,56 @@ export async function bundleFunction(projectDir: string, entry: string, options:
         ]
       : [`import * as fn from ${JSON.stringify(entryPath)};`, create, `export const handle = create(fn);`]
   ).join("\n");
-  const build = (inject: string[]) =>
-    run(projectDir, {
-      stdin: { contents: wrapper, resolveDir: projectDir, sourcefile: "wfn-entry.js", loader: "js" },
-      plugins: [guestImports(projectDir, (dir) => (sdkDir = dir))],
-      inject,
-      // Lambda handlers read process.env at module load, which happens at build time.
-      // (The banner runs before any module, so even the entry's top level sees process.env.)
-      ...(style === "lambda" ? { banner: { js: `globalThis.process ??= { env: ${JSON.stringify(options.lambdaEnv)} };` } } : {}),
-    });
-  let result = await build([]);
-  // Code written for Node.js often uses the Buffer global: supply it, but only to code that does.
-  if (/\bBuffer\b/.test(result.outputFiles?.[0]?.text ?? "")) result = await build([BUFFER_SHIM]);
-  const output = result.outputFiles?.[0];
-  if (output === undefined) throw new BundleError([{ message: "esbuild produced no output" }]);
-  const code = normalizePathComments(output.text, projectDir, sdkDir);
-  const inputs = Object.keys(result.metafile?.inputs ?? {})
-    .filter((path) => !path.includes("node_modules/") && !path.startsWith("..") && !path.startsWith("<") && !isAbsolute(path) && !path.includes(":"))
-    .sort();
   return {
-    code,
-    style,
-    sha256: createHash("sha256").update(code).digest("hex"),
-    inputs,
-    sdkVersion: await sdkVersion(sdkDir),
-    sdkDir,
+    stdin: { contents: wrapper, resolveDir: projectDir, sourcefile: "wfn-entry.js", loader: "js" },
+    plugins: [guestImports(projectDir, onSdk)],
+    sourcemap: "external",
+    sourcesContent: false,
+    // Lambda handlers read process.env at module load, which happens at build time.
+    // (The banner runs before any module, so even the entry's top level sees process.env.)
+    ...(style === "lambda" ? { banner: { js: `globalThis.process ??= { env: ${JSON.stringify(options.lambdaEnv)} };` } } : {}),
   };
 }
+
+/**
+ * The guest module of {@link bundleFunction} as a script for Node.js, for
+ * wfn build's quick check of the module's top level (./precheck.ts): the
+ * same wrapper and sources, the host's imports (`wasi:*`, `wfn:*`) stubbed,
+ * with its source map. Undefined when it cannot be made a script (a
+ * top-level await, say): the check is then left to componentizing.
+ */
+export async function bundleForCheck(projectDir: string, entry: string, options: BundleOptions): Promise<{ code: string; sourceMap: string } | undefined> {
+  const entryPath = resolve(projectDir, entry);
+  try {
+    const style = detectStyle(entry, await entryExports(projectDir, entryPath), options.style);
+    const guest = guestBuild(projectDir, entryPath, style, options, () => {});
+    const result = await run(projectDir, {
+      ...guest,
+      plugins: [stubbedHostImports, ...(guest.plugins ?? [])],
+      inject: [BUFFER_SHIM],
+      format: "iife",
+      external: [],
+    });
+    const code = result.outputFiles?.find((file) => file.path.endsWith(".js"))?.text;
+    const map = result.outputFiles?.find((file) => file.path.endsWith(".js.map"))?.text;
+    return code === undefined || map === undefined ? undefined : { code, sourceMap: normalizeSourceMap(map, projectDir, CLI_SDK_DIR) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The host's imports, for the check in Node.js: any name, a function that throws when called. */
+const stubbedHostImports: esbuild.Plugin = {
+  name: "wfn-stub-host-imports",
+  setup(build) {
+    build.onResolve({ filter: /^(wasi|wfn):/ }, (args) => ({ path: args.path, namespace: "wfn-host-import" }));
+    build.onLoad({ filter: /.*/, namespace: "wfn-host-import" }, (args) => ({
+      loader: "js",
+      contents: `const unavailable = (name) => function () { throw new Error(${JSON.stringify(args.path)} + "#" + name + " is not available while the module loads"); };
+module.exports = new Proxy({}, { get: (_, name) => (name === "__esModule" ? false : typeof name === "string" ? unavailable(name) : undefined) });`,
+    }));
+  },
+};
 
 function detectStyle(entry: string, exports: string[], configured: BundleOptions["style"]): "web" | "lambda" {
   const web = exports.includes("default");
@@ -142,7 +192,6 @@ async function run(projectDir: string, options: esbuild.BuildOptions): Promise<e
     // Imported when a build runs, not whenever the CLI starts (`wfn serve` of a built project never bundles).
     const { build } = await import("esbuild");
     return await build({
-      ...options,
       absWorkingDir: projectDir,
       bundle: true,
       write: false,
@@ -164,6 +213,7 @@ async function run(projectDir: string, options: esbuild.BuildOptions): Promise<e
       charset: "utf8",
       logLevel: "silent",
       outfile: "function.js",
+      ...options,
     }) as esbuild.BuildResult<{ metafile: true; write: false }>;
   } catch (error) {
     const failure = error as esbuild.BuildFailure;
@@ -236,13 +286,34 @@ async function sdkVersion(dir: string): Promise<string> {
  * they are rewritten to package-relative names so builds stay reproducible.
  */
 function normalizePathComments(code: string, projectDir: string, sdkDir: string): string {
+  const name = sourceName(projectDir, sdkDir);
+  return code.replace(/^\/\/ (\.\.\/\S*)$/gm, (_line, path: string) => `// ${name(path)}`);
+}
+
+/**
+ * How a path esbuild gives relative to the project (in a `// path` comment or
+ * a source map's `sources`) is named in the output: a package's own
+ * (`node_modules/x/y.js`, `@wfn/sdk/...`, `@wfn/cli/...`) when it lies
+ * outside the project, so that builds stay the same on every machine.
+ */
+function sourceName(projectDir: string, sdkDir: string): (path: string) => string {
   const sdkRelative = relative(projectDir, sdkDir);
   const cliRelative = relative(projectDir, CLI_DIR);
-  return code.replace(/^\/\/ (\.\.\/\S*)$/gm, (line, path: string) => {
+  return (path) => {
+    if (!path.startsWith("../")) return path;
     const at = path.lastIndexOf("node_modules/");
-    if (at >= 0) return `// ${path.slice(at)}`;
-    if (path.startsWith(sdkRelative + "/")) return `// @wfn/sdk/${path.slice(sdkRelative.length + 1)}`;
-    if (path.startsWith(cliRelative + "/")) return `// @wfn/cli/${path.slice(cliRelative.length + 1)}`;
-    return line;
-  });
+    if (at >= 0) return path.slice(at);
+    if (path.startsWith(sdkRelative + "/")) return `@wfn/sdk/${path.slice(sdkRelative.length + 1)}`;
+    if (path.startsWith(cliRelative + "/")) return `@wfn/cli/${path.slice(cliRelative.length + 1)}`;
+    return path;
+  };
+}
+
+/** The bundle's source map with its sources named as {@link sourceName} does, and nothing machine-specific. */
+function normalizeSourceMap(text: string, projectDir: string, sdkDir: string): string {
+  const map = JSON.parse(text) as { sources: string[]; sourceRoot?: string };
+  const name = sourceName(projectDir, sdkDir);
+  map.sources = map.sources.map(name);
+  delete map.sourceRoot;
+  return JSON.stringify(map);
 }

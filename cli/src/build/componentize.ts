@@ -18,6 +18,8 @@ export interface ComponentizeInput {
   /** Text of every WIT file, so the cache key changes when the world does. */
   witFingerprint: string;
   cacheDir: string;
+  /** Runs before the engine is, when the component is not in the cache (wfn build's quick check): may throw to stop. */
+  beforeMake?: () => Promise<void>;
 }
 
 export interface ComponentizeOutput {
@@ -80,6 +82,7 @@ async function cached(input: ComponentizeInput, engine: readonly unknown[], make
   } catch {
     // not cached yet
   }
+  await input.beforeMake?.();
   const component = await make();
   await mkdir(dirname(path), { recursive: true });
   const temp = `${path}.tmp-${process.pid}`;
@@ -146,10 +149,18 @@ export class ComponentizeError extends Error {
 
 function cleanMessage(error: unknown): string {
   const raw = error instanceof Error ? error.message : String(error);
-  return raw
-    .replace(/^Failed to initialize component \([^)]*\):\s*/m, "")
-    .replace(/\/tmp\/wfn-build-[^/\s]+\//g, "")
-    .trim();
+  return (
+    raw
+      // "Failed to initialize component (wizer (/root/.cache/wfn/bin/wizer-shim-….sh)):": how, not what.
+      .replace(/^Failed to initialize component \(.*\):[ \t]*(?:\n|$)/m, "")
+      .replace(/^Exception while evaluating top-level script\n/m, "the module's top level threw: ")
+      // StarlingMonkey repeats the same error as an unhandled rejection, and the exit code's symbol.
+      .replace(/^Additionally, some promises were rejected, but the rejection never handled:\n/m, "")
+      .replace(/^Promise rejected but never handled: .*\n/gm, "")
+      .replace(/^Symbol\(kExitCode\)$/m, "")
+      .replace(/\/tmp\/wfn-build-[^/\s]+\//g, "")
+      .trim()
+  );
 }
 
 /**

@@ -15,6 +15,9 @@ Options:
   --out <dir>        output folder (default: <dir>/.wfn/build)
   --only <name>      build only this function (repeatable)
   --no-typecheck     skip the TypeScript type check
+  --no-precheck      skip running each module's top level in Node.js before
+                     componentizing (it stops at once, at your line, on what
+                     would fail there)
   -h, --help         show this help`;
 
 export async function buildCommand(args: string[]): Promise<number> {
@@ -22,7 +25,7 @@ export async function buildCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     allowNegative: true,
-    options: { out: { type: "string" }, only: { type: "string", multiple: true }, typecheck: { type: "boolean", default: true } },
+    options: { out: { type: "string" }, only: { type: "string", multiple: true }, typecheck: { type: "boolean", default: true }, precheck: { type: "boolean", default: true } },
   });
   const dir = positionals[0] ?? ".";
   const project = await loadProject(dir);
@@ -30,6 +33,7 @@ export async function buildCommand(args: string[]): Promise<number> {
     ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
     ...(values.only === undefined ? {} : { only: values.only }),
     typecheck: values.typecheck,
+    precheck: values.precheck,
   });
   return 0;
 }

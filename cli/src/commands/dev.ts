@@ -7,7 +7,7 @@ import type { Host } from "@wfn/runtime";
 import { DEFAULT_OUT_DIR, functionInputs } from "../build/build.js";
 import { PROJECT_FILE, loadProject, type Project } from "../project/project.js";
 import { watchTree } from "../project/watch.js";
-import { cyan, dim, green, reportError, say } from "../ui.js";
+import { cyan, dim, formatMs, green, reportError, say } from "../ui.js";
 import { buildWithProgress } from "./build.js";
 import { buildStale, serveOptions, serveSettings, startServing, untilSignal } from "./serve.js";
 
@@ -92,10 +92,12 @@ async function rebuild(project: Project, files: string[], host: Host): Promise<P
   // The files that a function uses (an editor's temporary files are not among them).
   const shown = files.filter((file) => used.has(file));
   say(dim(`changed: ${(shown.length > 0 ? shown : files).join(", ")}`));
+  const started = performance.now();
   const built = await buildWithProgress(next, { only: [...affected] });
   for (const fn of built) {
     await host.deploy(join(outDir, fn.name));
-    say(`${green("reloaded")} ${fn.name} ${dim(`(sha256 ${fn.manifest.component.sha256.slice(0, 12)})`)}`);
+    // From the save to the new code serving: the build (a cache hit when only formatting changed) and the swap.
+    say(`${green("reloaded")} ${fn.name} in ${formatMs(performance.now() - started)} ${dim(`(sha256 ${fn.manifest.component.sha256.slice(0, 12)})`)}`);
   }
   return next;
 }

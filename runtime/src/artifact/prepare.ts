@@ -15,6 +15,7 @@ import { pathToFileURL } from "node:url";
 import type { transpileBytes } from "@bytecodealliance/jco-transpile";
 import { WfnError } from "../errors.js";
 import type { LoadableComponent } from "../pool/protocol.js";
+import { componentSourceMap } from "../util/source-map.js";
 import { packageVersion } from "../util/package-version.js";
 import { definedMemories, rewriteModule, type MemoryImage } from "../util/wasm-binary.js";
 import { instrumentInterrupts, type InstrumentedModule } from "../util/wasm-instrument.js";
@@ -224,6 +225,7 @@ async function prepare(artifact: Artifact, cacheDir: string, key: string, interr
     transpileMs,
     compileMs: performance.now() - started,
     interrupts,
+    sourceMap: componentSourceMap(artifact.component),
   };
 }
 

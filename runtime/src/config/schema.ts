@@ -2,6 +2,7 @@
 // editors use) and turns Ajv's findings into sentences that name the field.
 import { readFileSync } from "node:fs";
 import { capabilitySchema } from "../capabilities/config.js";
+import { didYouMean } from "../util/did-you-mean.js";
 import { FUNCTION_NAME_PATTERN } from "./names.js";
 import { Ajv, type ErrorObject, type ValidateFunction } from "ajv";
 
@@ -30,7 +31,8 @@ export function projectSchema(): { definitions: { function: { properties: Record
 
 function compiler(): Ajv {
   if (ajv === undefined) {
-    ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false });
+    // verbose: errors carry their schema, whose properties name what a mistyped field may have meant.
+    ajv = new Ajv({ allErrors: true, strict: true, useDefaults: false, verbose: true });
     ajv.addSchema(projectSchema());
   }
   return ajv;
@@ -116,7 +118,7 @@ function describe(error: ErrorObject): SchemaProblem {
     case "required":
       return { path, message: `missing required field "${String(params.missingProperty)}"` };
     case "additionalProperties":
-      return { path, message: `unknown field "${String(params.additionalProperty)}"` };
+      return { path, message: `unknown field "${String(params.additionalProperty)}"${didYouMean(String(params.additionalProperty), Object.keys((error.parentSchema as { properties?: object } | undefined)?.properties ?? {}))}` };
     case "type":
       return { path, message: `must be ${article(String(params.type))}` };
     case "minimum":

@@ -10,6 +10,7 @@ import { parentPort, workerData, type Transferable } from "node:worker_threads";
 import type { ComponentGlue, CallResult } from "../sandbox/instance.js";
 import { SandboxInstance } from "../sandbox/instance.js";
 import { prepareMemories, recordComputingIn, type InterruptSupply } from "../sandbox/interrupt.js";
+import { mayHoldPositions, StackMapper } from "../util/source-map.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
 import { closeTransport } from "../outbound/transport.js";
 import { FrontEnd } from "./executor-http.js";
@@ -21,6 +22,8 @@ interface LoadedComponent {
   modules: ReadonlyMap<string, WebAssembly.Module>;
   images: ReadonlyMap<WebAssembly.Module, MemoryImage>;
   interrupt: InterruptSupply;
+  /** Rewrites positions in the function's bundle to its sources, when the component carries a source map. */
+  mapStacks: ((text: string) => string) | undefined;
 }
 
 const require = createRequire(import.meta.url);
@@ -67,7 +70,7 @@ async function create(message: Extract<ToExecutor, { op: "create" }>): Promise<v
         component.images,
         // The version's settings as the host made them, and this executor's way to the host.
         { ...settings, hostCall: (capability, op, args) => hostCall(message.instance, { capability, op, args }) },
-        { interrupt: component.interrupt, memories, id: message.instance },
+        { interrupt: component.interrupt, memories, id: message.instance, mapStacks: component.mapStacks },
       ),
     );
     reply({ op: "created", id: message.id, initMs: performance.now() - started });
@@ -99,7 +102,11 @@ port.on("message", (message: ToExecutor) => {
       const modules = new Map(message.component.modules);
       const images = new Map(message.component.images.map(([name, image]) => [modules.get(name)!, image]));
       const memories = new Map(message.component.interrupts.map(([name, limits]) => [modules.get(name)!, limits]));
-      components.set(message.component.key, { glueUrl: message.component.glueUrl, glue: undefined, modules, images, interrupt: { memories, flags } });
+      const { sourceMap } = message.component;
+      let stacks: StackMapper | undefined;
+      // Parsed when a guest first prints a position in its bundle.
+      const mapStacks = sourceMap === undefined ? undefined : (text: string) => (mayHoldPositions(text) ? (stacks ??= new StackMapper(sourceMap)).map(text) : text);
+      components.set(message.component.key, { glueUrl: message.component.glueUrl, glue: undefined, modules, images, interrupt: { memories, flags }, mapStacks });
       break;
     }
     case "unload":

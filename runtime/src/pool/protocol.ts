@@ -17,6 +17,8 @@ export interface LoadableComponent {
   images: Array<[string, MemoryImage]>;
   /** Core modules instrumented with interrupt checks (by name), with the limits of the memory each now imports. */
   interrupts: Array<[string, { initial: number; maximum: number | undefined }]>;
+  /** The bundle's source map (JSON) the component carries, for guest stack traces (../util/source-map.ts). */
+  sourceMap?: string;
 }
 
 /** What an instance is given when it is created (structured-clone safe). */

@@ -51,13 +51,15 @@ export class SandboxInstance {
   readonly #logs: LogCollector;
   readonly #call: CallState;
   readonly #memory: () => number;
+  readonly #mapStacks: ((text: string) => string) | undefined;
   #trapped = false;
 
-  private constructor(handle: HandleExport, logs: LogCollector, call: CallState, memory: () => number) {
+  private constructor(handle: HandleExport, logs: LogCollector, call: CallState, memory: () => number, mapStacks: ((text: string) => string) | undefined) {
     this.#handle = handle;
     this.#logs = logs;
     this.#call = call;
     this.#memory = memory;
+    this.#mapStacks = mapStacks;
   }
 
   /**
@@ -66,14 +68,15 @@ export class SandboxInstance {
    * ./interrupt.ts), so that a call computing past its deadline can be stopped;
    * with `memories` too (from `prepareMemories`), the memories it imports are
    * those, already written. `id` is the executor's number for the instance,
-   * recorded while its guest computes.
+   * recorded while its guest computes. `mapStacks` rewrites positions in
+   * the function's bundle, in its log lines and error stacks, to its sources.
    */
   static create(
     glue: ComponentGlue,
     modules: ReadonlyMap<string, WebAssembly.Module>,
     images: ReadonlyMap<WebAssembly.Module, MemoryImage>,
     capabilities: Capabilities,
-    { interrupt, memories, id = 0 }: { interrupt?: InterruptSupply; memories?: PreparedMemories; id?: number } = {},
+    { interrupt, memories, id = 0, mapStacks }: { interrupt?: InterruptSupply; memories?: PreparedMemories; id?: number; mapStacks?: (text: string) => string } = {},
   ): SandboxInstance {
     const logs = new LogCollector(capabilities.logLimitBytes);
     const call: CallState = { deadlineMs: 0, abandoned: false, running: false, instance: id };
@@ -104,7 +107,7 @@ export class SandboxInstance {
     const proxy = exports.handle === undefined ? incomingHandlerOf(exports) : undefined;
     const handle = exports.handle ?? (proxy === undefined ? undefined : proxyHandle(proxy));
     if (handle === undefined) throw new Error("the component exports neither `handle` nor wasi:http/incoming-handler");
-    return new SandboxInstance(handle, logs, call, () => memory?.buffer.byteLength ?? 0);
+    return new SandboxInstance(handle, logs, call, () => memory?.buffer.byteLength ?? 0, mapStacks);
   }
 
   get trapped(): boolean {
@@ -150,6 +153,11 @@ export class SandboxInstance {
       if (logs.some((entry) => entry.level === "error" && entry.message.includes("event loop error, but no exception is pending"))) {
         status.message = NEVER_SETTLED;
       }
+    }
+    const map = this.#mapStacks;
+    if (map !== undefined) {
+      for (const entry of logs) entry.message = map(entry.message);
+      if (status.status === "error" && status.error.stack !== undefined) status.error = { ...status.error, stack: map(status.error.stack) };
     }
     return { ...status, logs, durationMs: performance.now() - started, memoryBytes: this.#memory() };
   }

@@ -269,3 +269,18 @@ export async function writeMemoryImageInPieces(memory: WebAssembly.Memory, image
   }
 }
 
+
+/** The payload of the first top-level custom section called `name` of a module or component, if it has one. */
+export function customSection(bytes: Uint8Array, name: string): Uint8Array | undefined {
+  for (const section of readSections(bytes)) {
+    if (section.id !== SECTION.custom) continue;
+    const reader = new Reader(bytes, section.body);
+    if (reader.name() === name) return bytes.subarray(reader.at, section.end);
+  }
+  return undefined;
+}
+
+/** `bytes` (a module or a component: both take custom sections anywhere) with a custom section `name` appended. */
+export function withCustomSection(bytes: Uint8Array, name: string, payload: Uint8Array): Uint8Array<ArrayBuffer> {
+  return concat([bytes, section(SECTION.custom, concat([encodeName(name), payload]))]);
+}
