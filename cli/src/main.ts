@@ -39,10 +39,11 @@ import {
   sendHelp,
 } from "./commands/ops.js";
 import { serveCommand, serveHelp } from "./commands/serve.js";
+import { completionScript, optionsOf, SHELLS, type Shell } from "./reference.js";
 import { out, reportError } from "./ui.js";
 import { UsageError } from "./errors.js";
 
-const HELP = `wfn — WebAssembly edge functions on your own Node.js hosts
+export const HELP = `wfn — WebAssembly edge functions on your own Node.js hosts
 
 Usage: wfn <command> [options]
 
@@ -70,6 +71,8 @@ Operating a running host (--host, --key; default $WFN_HOST or http://127.0.0.1:8
   schedules         list schedules with their next and last firing
   failures [name]   list asynchronous invocations that failed for good
 
+  completion <shell>  print a completion script for bash, zsh or fish
+
 Options:
   -h, --help        show help (also: wfn <command> --help)
   -v, --version     show the version
@@ -81,7 +84,15 @@ interface Command {
   help: string;
 }
 
-const COMMANDS: Record<string, Command> = {
+const completionHelp = `Usage: wfn completion bash|zsh|fish
+
+Prints a script that completes wfn's commands and their options:
+  eval "$(wfn completion bash)"      # in ~/.bashrc
+  eval "$(wfn completion zsh)"       # in ~/.zshrc
+  wfn completion fish > ~/.config/fish/completions/wfn.fish`;
+
+/** Every command of the CLI with its help (docs/cli.md is made from it). */
+export const COMMANDS: Record<string, Command> = {
   init: { run: initCommand, help: initHelp },
   build: { run: buildCommand, help: buildHelp },
   serve: { run: serveCommand, help: serveHelp },
@@ -102,7 +113,17 @@ const COMMANDS: Record<string, Command> = {
   redrive: { run: redriveCommand, help: redriveHelp },
   schedules: { run: schedulesCommand, help: schedulesHelp },
   failures: { run: failuresCommand, help: failuresHelp },
+  completion: { run: completionCommand, help: completionHelp },
 };
+
+async function completionCommand(args: string[]): Promise<number> {
+  const shell = args[0];
+  if (shell === undefined || !(SHELLS as readonly string[]).includes(shell)) {
+    throw new UsageError(`which shell? usage: wfn completion ${SHELLS.join("|")}${shell === undefined ? "" : didYouMean(shell, SHELLS)}`);
+  }
+  process.stdout.write(completionScript(shell as Shell, COMMANDS));
+  return 0;
+}
 
 /** Runs the CLI; returns the process exit code. */
 export async function main(argv: string[]): Promise<number> {
@@ -141,11 +162,5 @@ export async function main(argv: string[]): Promise<number> {
 function optionProblem(message: string, help: string): string {
   const unknown = /^Unknown option '(-{1,2}[^']+)'/.exec(message)?.[1];
   if (unknown === undefined) return message;
-  const known = new Set<string>();
-  for (const option of help.match(/--[a-z][a-z0-9-]*/g) ?? []) {
-    known.add(option);
-    // "--no-typecheck" in the help: "--typecheck" is an option too.
-    if (option.startsWith("--no-")) known.add(`--${option.slice(5)}`);
-  }
-  return `unknown option ${unknown}${didYouMean(unknown, known, (name) => name)}`;
+  return `unknown option ${unknown}${didYouMean(unknown, optionsOf(help), (name) => name)}`;
 }
