@@ -311,7 +311,42 @@ describe("wfn invoke", () => {
     const { code, stderr } = await wfn(["invoke", "ech", "--dir", fixture]);
     expect(code).toBe(2);
     expect(stderr).toContain('no function "ech"');
+    expect(stderr).toContain('did you mean "echo"?');
     expect(stderr).toContain("echo, env-a, env-b, warm");
+  });
+
+  it("prints one JSON object with --json: the result, the facts of the invocation and its log", async () => {
+    const payload = await wfn(["invoke", "echo", "--dir", fixture, "--data", '{"a":1}', "--no-build", "--json"]);
+    expect(payload.code).toBe(0);
+    const invoked = JSON.parse(payload.stdout);
+    expect(invoked).toMatchObject({ status: "ok", functionName: "echo", functionVersion: "$LATEST", result: { received: { a: 1 } } });
+    expect(invoked.log).toContain(`START RequestId: ${invoked.requestId}`);
+    expect(typeof invoked.durationMs).toBe("number");
+    const http = JSON.parse((await wfn(["invoke", "env-b", "--dir", fixture, "--no-build", "--json"])).stdout);
+    expect(http.result).toMatchObject({ statusCode: 200, isBase64Encoded: false });
+    expect(http.result.headers).toContainEqual(["content-type", "application/json"]);
+    expect(JSON.parse(http.result.body)).toMatchObject({ env: { NAME: "b" } });
+  });
+
+  it("prints a function's error as Lambda's error object with --json, and exits 1", async () => {
+    const { code, stdout } = await wfn(["invoke", "order-total", "--dir", join(ROOT, "examples", "lambda-json"), "--data", '{"items":[]}', "--no-build", "--json"]);
+    expect(code).toBe(1);
+    const invoked = JSON.parse(stdout);
+    expect(invoked).toMatchObject({ status: "error", error: { errorType: "ValidationError", errorMessage: "an order needs at least one item" } });
+    expect(invoked.error.trace.join("\n")).toMatch(/src\/handler\.ts:27:\d+/);
+  });
+});
+
+describe("wfn build --json", () => {
+  it("prints what was built on stdout, progress on stderr", async () => {
+    // A copy: the suite's other files serve examples/hello's own build meanwhile.
+    const dir = await tempDir("wfn-json-");
+    await cp(join(ROOT, "examples", "hello"), dir, { recursive: true, filter: (path) => !path.includes(".wfn") && !path.includes("node_modules") });
+    const { code, stdout, stderr } = await wfn(["build", dir, "--json"]);
+    expect(code).toBe(0);
+    expect(stderr).toContain("wfn build");
+    const [hello] = JSON.parse(stdout) as Array<Record<string, unknown>>;
+    expect(hello).toMatchObject({ name: "hello", world: "wfn:function/function@0.1.0", engine: { name: "starlingmonkey" }, component: { sha256: expect.stringMatching(/^[0-9a-f]{64}$/) } });
   });
 });
 

@@ -14,6 +14,7 @@ export { Metrics } from "./observe/metrics.js";
 export type { MetricsSources } from "./observe/metrics.js";
 export type { InvocationSummary, PoolSnapshot, QueueSnapshot, TriggerKind } from "./observe/telemetry.js";
 export type { InvocationResult } from "./invocation.js";
+export { lambdaErrorPayload } from "./invocation.js";
 export { WfnError, isWfnError, errorKind } from "./errors.js";
 export type { ErrorCode } from "./errors.js";
 export { APP_FILE, checkArtifact, readAppConfig, readArtifact, readArtifacts, sha256Hex } from "./artifact/load.js";

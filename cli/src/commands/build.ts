@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { buildProject, type BuildOptions, type BuildProgress, type BuiltFunction } from "../build/build.js";
 import { loadProject, type Project } from "../project/project.js";
-import { cyan, dim, formatBytes, formatMs, green, say, shown } from "../ui.js";
+import { cyan, dim, formatBytes, formatMs, green, out, say, shown } from "../ui.js";
 
 export const buildHelp = `Usage: wfn build [dir] [options]
 
@@ -18,6 +18,9 @@ Options:
   --no-precheck      skip running each module's top level in Node.js before
                      componentizing (it stops at once, at your line, on what
                      would fail there)
+  --json             print what was built as JSON on stdout (name, dir,
+                     component sha256 and size, world, engine, cached);
+                     progress stays on stderr
   -h, --help         show this help`;
 
 export async function buildCommand(args: string[]): Promise<number> {
@@ -25,17 +28,32 @@ export async function buildCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     allowNegative: true,
-    options: { out: { type: "string" }, only: { type: "string", multiple: true }, typecheck: { type: "boolean", default: true }, precheck: { type: "boolean", default: true } },
+    options: { out: { type: "string" }, only: { type: "string", multiple: true }, typecheck: { type: "boolean", default: true }, precheck: { type: "boolean", default: true }, json: { type: "boolean", default: false } },
   });
   const dir = positionals[0] ?? ".";
   const project = await loadProject(dir);
-  await buildWithProgress(project, {
+  const built = await buildWithProgress(project, {
     ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
     ...(values.only === undefined ? {} : { only: values.only }),
     typecheck: values.typecheck,
     precheck: values.precheck,
   });
+  if (values.json) out(JSON.stringify(built.map(describeBuilt), null, 2));
   return 0;
+}
+
+/** One built function as `wfn build --json` prints it. */
+function describeBuilt(fn: BuiltFunction): Record<string, unknown> {
+  const { manifest } = fn;
+  return {
+    name: fn.name,
+    dir: fn.dir,
+    component: { sha256: manifest.component.sha256, size: manifest.component.size },
+    world: manifest.world,
+    engine: manifest.engine,
+    bundleBytes: fn.bundleBytes,
+    cached: fn.cached,
+  };
 }
 
 /** Builds with progress lines on stderr; shared by build, serve, dev and invoke. */
