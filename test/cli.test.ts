@@ -1,4 +1,6 @@
 // The `wfn` command as a user runs it: a real process, real files, real HTTP.
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
 import { appendFile, cp, mkdtemp, readFile, rm, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startWfn, wfn, type CliProcess } from "./helpers/cli.js";
 import { staleFunctions } from "../cli/dist/build/build.js";
 import { loadProject } from "../cli/dist/project/project.js";
-import { HELLO_BUILD, ROOT } from "./helpers/paths.js";
+import { HELLO_BUILD, ROOT, WFN } from "./helpers/paths.js";
 
 const temp: string[] = [];
 const running: CliProcess[] = [];
@@ -334,6 +336,23 @@ describe("wfn invoke", () => {
     const invoked = JSON.parse(stdout);
     expect(invoked).toMatchObject({ status: "error", error: { errorType: "ValidationError", errorMessage: "an order needs at least one item" } });
     expect(invoked.error.trace.join("\n")).toMatch(/src\/handler\.ts:27:\d+/);
+  });
+});
+
+describe("wfn build's progress", () => {
+  it("shows the elapsed time of componentizing on a terminal, redrawn in place, and plain lines elsewhere", async () => {
+    // A source no cache has seen, on the quicker engine: componentizing takes a second or so.
+    const dir = await project(`import { defineFunction } from "@wfn/sdk";\n// ${randomUUID()}\nexport default defineFunction({ fetch: () => new Response("x") });\n`, { engine: "quickjs" });
+    const command = [process.execPath, WFN, "build", dir, "--no-typecheck"].map((part) => `'${part}'`).join(" ");
+    const tty = await new Promise<string>((resolve, reject) => {
+      // script(1) runs the command on a pseudo-terminal.
+      execFile("script", ["-qec", command, "/dev/null"], { env: { ...process.env, WFN_CACHE_DIR: join(dir, "cache"), NO_COLOR: "1" } }, (error, stdout) => (error ? reject(error) : resolve(stdout)));
+    });
+    expect(tty).toMatch(/componentizing\.\.\.\r\u001b\[2K {2}fn {2}bundled [\d.]+ KB in \d+ ms, componentizing\.\.\. \d+ ms/);
+    expect(tty).toMatch(/fn {2}component [\d.]+ MB in [\d.]+ m?s/);
+    const plain = await wfn(["build", dir, "--no-typecheck"]);
+    expect(plain.code).toBe(0);
+    expect(plain.stderr).not.toMatch(/\r|\u001b/);
   });
 });
 

@@ -61,26 +61,58 @@ export async function buildWithProgress(project: Project, options: BuildOptions 
   const started = performance.now();
   const width = Math.max(...[...project.functions.keys()].map((name) => name.length));
   say(`${cyan("wfn build")} ${shown(project.dir)}`);
-  const built = await buildProject(project, { ...options, onProgress: (event) => report(event, width) });
+  const progress = reporter(width);
+  let built: BuiltFunction[];
+  try {
+    built = await buildProject(project, { ...options, onProgress: progress.report });
+  } finally {
+    progress.stop();
+  }
   say(`${green("built")} ${built.length} function${built.length === 1 ? "" : "s"} into ${shown(resolve(project.dir, options.outDir ?? ".wfn/build"))} in ${formatMs(performance.now() - started)}`);
   return built;
 }
 
-function report(event: BuildProgress, width: number): void {
-  switch (event.kind) {
-    case "typecheck":
-      if (event.files > 0) say(dim(`  type-checking ${event.files} entr${event.files === 1 ? "y" : "ies"}`));
-      break;
-    case "start":
-      break;
-    case "bundled":
-      say(dim(`  ${event.name.padEnd(width)}  bundled ${formatBytes(event.bytes)} in ${formatMs(event.ms)}, componentizing...`));
-      break;
-    case "done": {
-      const { manifest } = event;
-      const how = event.cached ? "from cache" : `in ${formatMs(event.componentizeMs)}`;
-      say(`  ${event.name.padEnd(width)}  component ${formatBytes(manifest.component.size)} ${how}  ${dim(`sha256 ${manifest.component.sha256.slice(0, 12)}`)}`);
-      break;
+/** How often the elapsed time of a step in progress is redrawn on a terminal, in ms. */
+const TICK_MS = 200;
+
+/**
+ * Progress lines on stderr. On a terminal, the step in progress (componentizing
+ * takes seconds) shows its elapsed time, redrawn in place; elsewhere (CI, a
+ * pipe) each step is one plain line.
+ */
+function reporter(width: number): { report(event: BuildProgress): void; stop(): void } {
+  let open: { line: string; since: number; timer: NodeJS.Timeout } | undefined;
+  const close = () => {
+    if (open === undefined) return;
+    clearInterval(open.timer);
+    process.stderr.write(`\r\u001b[2K${open.line}\n`);
+    open = undefined;
+  };
+  const report = (event: BuildProgress) => {
+    close();
+    switch (event.kind) {
+      case "typecheck":
+        if (event.files > 0) say(dim(`  type-checking ${event.files} entr${event.files === 1 ? "y" : "ies"}`));
+        break;
+      case "start":
+        break;
+      case "bundled": {
+        const line = dim(`  ${event.name.padEnd(width)}  bundled ${formatBytes(event.bytes)} in ${formatMs(event.ms)}, componentizing...`);
+        if (!process.stderr.isTTY) return say(line);
+        process.stderr.write(line);
+        const since = performance.now();
+        open = { line, since, timer: setInterval(() => process.stderr.write(`\r\u001b[2K${line} ${dim(formatMs(performance.now() - since))}`), TICK_MS) };
+        break;
+      }
+      case "done":
+        doneLine(event, width);
     }
-  }
+  };
+  return { report, stop: close };
+}
+
+function doneLine(event: Extract<BuildProgress, { kind: "done" }>, width: number): void {
+  const { manifest } = event;
+  const how = event.cached ? "from cache" : `in ${formatMs(event.componentizeMs)}`;
+  say(`  ${event.name.padEnd(width)}  component ${formatBytes(manifest.component.size)} ${how}  ${dim(`sha256 ${manifest.component.sha256.slice(0, 12)}`)}`);
 }
