@@ -130,6 +130,46 @@ describe("wfn outside the checkout", { shuffle: false }, () => {
     }
   });
 
+  it("tests its functions in vitest with npm test (wfn test and @wfn/cli/testing), and fails when a function is wrong", async () => {
+    // Beside the scaffolded test: invoke() and logs() of the harness.
+    await writeFile(
+      join(project, "test", "harness.test.ts"),
+      [
+        'import { afterAll, beforeAll, expect, it } from "vitest";',
+        'import { loadFunctions, type TestFunctions } from "@wfn/cli/testing";',
+        "let fns: TestFunctions;",
+        'beforeAll(async () => { fns = await loadFunctions(new URL("..", import.meta.url)); });',
+        "afterAll(() => fns?.close());",
+        'it("invokes and keeps the log", async () => {',
+        '  const result = await fns.invoke("hello", { ping: 1 });',
+        '  expect(result.status).toBe("ok");',
+        '  expect(fns.logs("hello")).toContain("handled");',
+        "});",
+        "",
+      ].join("\n"),
+    );
+    const source = join(project, "src", "index.ts");
+    const original = await readFile(source, "utf8");
+    await writeFile(source, original.replace("async fetch(request, ctx) {", 'async fetch(request, ctx) {\n    console.log("handled");'));
+    const [command, args] = npm(["test"]);
+    const passing = await run(command, args, { cwd: project, path: basePath });
+    expect(passing.code, passing.output).toBe(0);
+    expect(passing.output).toMatch(/Tests\s+2 passed/);
+    await writeFile(source, original.replace('hello: "world"', 'hello: "there"'));
+    const failing = await run(command, args, { cwd: project, path: basePath });
+    expect(failing.code).not.toBe(0);
+    expect(failing.output).toContain("answers GET / with its greeting");
+    await writeFile(source, original);
+  });
+
+  it("runs a project's tests with wfn test from PATH too, before any npm install", async () => {
+    const init = await run("wfn", ["init", "untouched"], { cwd: temp, path: withGlobal() });
+    expect(init.code, init.output).toBe(0);
+    const tested = await run("wfn", ["test", "untouched"], { cwd: temp, path: withGlobal() });
+    expect(tested.code, tested.output).toBe(0);
+    expect(tested.output).toMatch(/Tests\s+1 passed/);
+  });
+
   it("runs the project's own wfn with npx --no, and npx --no never downloads a package named wfn elsewhere", async () => {
     const [command] = npm([]);
     const npx = command === process.execPath ? [process.execPath, [join(dirname(process.env.npm_execpath!), "npx-cli.js")]] as const : ["npx", []] as const;

@@ -39,6 +39,7 @@ import {
   sendHelp,
 } from "./commands/ops.js";
 import { serveCommand, serveHelp } from "./commands/serve.js";
+import { testCommand, testHelp } from "./commands/test.js";
 import { completionScript, optionsOf, SHELLS, type Shell } from "./reference.js";
 import { out, reportError } from "./ui.js";
 import { UsageError } from "./errors.js";
@@ -53,6 +54,7 @@ Commands:
   serve [dir...]    serve built functions over HTTP (builds stale ones first)
   dev [dir]         serve, and rebuild functions when their sources change
   invoke <name>     invoke one function locally and print its result
+  test [dir]        run the project's tests (vitest, with @wfn/cli/testing)
 
 Operating a running host (--host, --key; default $WFN_HOST or http://127.0.0.1:8787):
   deploy [dir]      build what is stale and ship it to the host
@@ -98,6 +100,7 @@ export const COMMANDS: Record<string, Command> = {
   serve: { run: serveCommand, help: serveHelp },
   dev: { run: devCommand, help: devHelp },
   invoke: { run: invokeCommand, help: invokeHelp },
+  test: { run: testCommand, help: testHelp },
   deploy: { run: deployCommand, help: deployHelp },
   ls: { run: lsCommand, help: lsHelp },
   versions: { run: versionsCommand, help: versionsHelp },
