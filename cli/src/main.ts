@@ -143,7 +143,9 @@ export async function main(argv: string[]): Promise<number> {
   if (command === undefined) {
     return reportError(new UsageError(`unknown command "${name}"${didYouMean(name, Object.keys(COMMANDS))} (run \`wfn --help\` for the list)`));
   }
-  if (rest.includes("-h") || rest.includes("--help")) {
+  // What follows `--` is for another program (wfn test passes it to vitest).
+  const own = rest.includes("--") ? rest.slice(0, rest.indexOf("--")) : rest;
+  if (own.includes("-h") || own.includes("--help")) {
     out(command.help);
     return 0;
   }

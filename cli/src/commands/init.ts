@@ -42,6 +42,7 @@ function withDevDependencies(text: string): string {
   manifest.devDependencies = { ...manifest.devDependencies, "@wfn/cli": dependencySpec(CLI_DIR), "@wfn/sdk": dependencySpec(CLI_SDK_DIR) };
   return `${JSON.stringify(manifest, null, 2)}\n`;
 }
+
 /** npm drops files named .gitignore from packages, so the template calls it gitignore. */
 const RENAMES: Record<string, string> = { gitignore: ".gitignore" };
 
