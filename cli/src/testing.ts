@@ -3,11 +3,15 @@
 // changed function is componentized again), served by a real in-process
 // host (worker threads, real instances) with its own throwaway state, and
 // driven through the same triggers users have.
+import { randomUUID } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { createHost, readArtifact, type Host, type HostOptions, type InvocationResult, type LogRecord } from "@wfn/runtime";
+import { getRequestListener } from "@hono/node-server";
+import { createHost, readArtifact, ROUTED_FROM_HEADER, type Host, type HostOptions, type InvocationResult, type LogRecord } from "@wfn/runtime";
 import { buildProject } from "./build/build.js";
 import { loadProject } from "./project/project.js";
 
@@ -19,6 +23,10 @@ export interface TestFunctions {
   fetch(input: string | URL | Request, init?: RequestInit): Promise<Response>;
   /** Invokes a function directly with a JSON payload, as `wfn invoke` does. */
   invoke(name: string, payload?: unknown): Promise<InvocationResult>;
+  /** Delivers one batch of queue messages (their bodies) to a function's queue handler, as its queue trigger would. */
+  queue(name: string, bodies: string[], options?: { queue?: string }): Promise<InvocationResult>;
+  /** Fires a function's schedule handler once, as its schedule would at `time` (default: now). */
+  scheduled(name: string, options?: { time?: Date; schedule?: string; expression?: string }): Promise<InvocationResult>;
   /** The functions' own log lines so far (what `console.*` wrote), oldest first; only `name`'s when given. */
   logs(name?: string): string[];
   /** Stops the host and removes its state. */
@@ -30,8 +38,19 @@ export interface LoadOptions {
   /** Type-check the entries first, as `wfn build` does (default true). */
   typecheck?: boolean;
   /** Host options (limits, keys...) beside the functions and a fresh data directory. */
-  host?: Omit<HostOptions, "dir" | "functions" | "dataDir" | "log">;
+  host?: Omit<HostOptions, "dir" | "functions" | "queues" | "dataDir" | "log" | "outboundRoutes">;
+  /**
+   * Handlers that answer the functions' outbound fetch() to these origins
+   * (`{ "https://api.example.com": (request) => Response.json({...}) }`),
+   * in the test's own process: nothing leaves the machine. The functions'
+   * `allowedOutboundHosts` still decide what they may reach; a request to an
+   * origin with no handler goes out as usual.
+   */
+  outbound?: Record<string, OutboundHandler>;
 }
+
+/** Answers one outbound request of a function (its URL is the one the function asked for). */
+export type OutboundHandler = (request: Request) => Response | Promise<Response>;
 
 /**
  * Builds the project in `dir` (a path or a `file:` URL, e.g.
@@ -44,18 +63,22 @@ export async function loadFunctions(dir: string | URL, options: LoadOptions = {}
   const built = await buildProject(project, { typecheck: options.typecheck ?? true });
   const dataDir = await mkdtemp(join(tmpdir(), "wfn-test-"));
   const records: LogRecord[] = [];
+  const standIn = options.outbound === undefined ? undefined : await serveOutbound(options.outbound);
   let host: Host;
   try {
     host = await createHost({
       executors: 1,
       ...options.host,
+      ...(standIn === undefined ? {} : { outboundRoutes: Object.fromEntries(Object.keys(options.outbound!).map((origin) => [origin, standIn.origin])) }),
       functions: await Promise.all(built.map((fn) => readArtifact(fn.dir))),
+      queues: project.queues,
       dataDir,
       log: (record) => {
         if (record.source === "guest") records.push(record);
       },
     });
   } catch (error) {
+    await standIn?.close();
     await rm(dataDir, { recursive: true, force: true });
     throw error;
   }
@@ -66,10 +89,47 @@ export async function loadFunctions(dir: string | URL, options: LoadOptions = {}
       return host.fetch(request);
     },
     invoke: (name, payload = null) => host.invoke(name, payload),
+    queue(name, bodies, { queue = "test" } = {}) {
+      const now = BigInt(Date.now());
+      const messages = bodies.map((body) => ({ id: randomUUID(), receiptHandle: randomUUID(), body, attributes: [], receiveCount: 1, sentTimestamp: now, firstReceiveTimestamp: now }));
+      return host.dispatch(name, { tag: "queue", val: { queue, messages } });
+    },
+    scheduled(name, { time = new Date(), schedule = name, expression = "rate(1 minute)" } = {}) {
+      return host.dispatch(name, { tag: "schedule", val: { id: randomUUID(), name: schedule, expression, time: time.toISOString() } });
+    },
     logs: (name) => records.filter((record) => name === undefined || record.function === name).map((record) => record.message),
     async close() {
       await host.close();
+      await standIn?.close();
       await rm(dataDir, { recursive: true, force: true });
     },
   };
 }
+
+/** A loopback server in this process that answers routed outbound requests with the test's handlers, by the origin each was for. */
+async function serveOutbound(handlers: Record<string, OutboundHandler>): Promise<{ origin: string; close(): Promise<void> }> {
+  const byOrigin = new Map(Object.entries(handlers).map(([origin, handler]) => [new URL(origin).origin, handler]));
+  const listener = getRequestListener(async (request) => {
+    const origin = request.headers.get(ROUTED_FROM_HEADER) ?? "";
+    const handler = byOrigin.get(origin);
+    if (handler === undefined) return new Response(`no outbound handler for ${origin}`, { status: 502 });
+    const { pathname, search } = new URL(request.url);
+    const headers = new Headers(request.headers);
+    headers.delete(ROUTED_FROM_HEADER);
+    headers.set("host", new URL(origin).host);
+    const body = request.method === "GET" || request.method === "HEAD" ? undefined : await request.arrayBuffer();
+    return handler(new Request(`${origin}${pathname}${search}`, { method: request.method, headers, body }));
+  });
+  const server = createServer(listener);
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+

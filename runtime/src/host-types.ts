@@ -32,6 +32,14 @@ export interface HostOptions {
   maxOutboundRequestBytes?: number;
   /** Largest response body a function's outbound fetch() may receive, in bytes. Default: 16 MiB. */
   maxOutboundResponseBytes?: number;
+  /**
+   * Sends guests' outbound requests for these origins to another origin
+   * instead (`{ "https://api.example.com": "http://127.0.0.1:9999" }`), after
+   * the allow-list has passed them; each carries the origin it was for in
+   * `x-wfn-outbound-origin`. For tests (`@wfn/cli/testing` routes to the
+   * test's handlers this way) and local stand-ins of real services.
+   */
+  outboundRoutes?: Record<string, string>;
   /** Log output kept per invocation, in bytes; the rest is dropped with a marker. Default: 256 KiB. */
   logLimitBytes?: number;
   /** Instances across all functions; when reached, idle instances of other functions are evicted first (LRU). Default: 256. */

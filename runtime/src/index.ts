@@ -62,3 +62,4 @@ export type { OutboundRule } from "./outbound/policy.js";
 export { packageVersion } from "./util/package-version.js";
 export { SOURCE_MAP_SECTION, StackMapper, componentSourceMap } from "./util/source-map.js";
 export { closestName, didYouMean } from "./util/did-you-mean.js";
+export { ROUTED_FROM_HEADER } from "./outbound/protocol.js";

@@ -33,6 +33,8 @@ export interface HostSettings extends Limits {
   kv: KvLimits;
   /** What the host loads at start besides its store. */
   startup: StartupSources;
+  /** Outbound origins sent elsewhere ({@link HostOptions.outboundRoutes}). */
+  outboundRoutes: Record<string, string>;
 }
 
 /** Fills in every default of `options`. */
@@ -45,6 +47,7 @@ export function hostSettings(options: HostOptions): HostSettings {
     // Beside the store when there is one (a tmpfs /tmp would hold uploads in memory).
     uploadDir: options.dataDir === undefined ? tmpdir() : join(options.dataDir, "uploads"),
     kv: withDefaults(KV_DEFAULTS, options.kv ?? {}),
+    outboundRoutes: options.outboundRoutes ?? {},
     startup: {
       dirs: options.dir === undefined ? [] : ([] as string[]).concat(options.dir),
       functions: options.functions ?? [],

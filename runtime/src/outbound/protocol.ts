@@ -10,6 +10,9 @@ import type { HttpErrorCode } from "../sandbox/capabilities/http.js";
  */
 export const GUEST_REQUEST_HEADER = "x-wfn-guest";
 
+/** On a request sent to another origin by HostOptions.outboundRoutes: the origin the guest asked for. */
+export const ROUTED_FROM_HEADER = "x-wfn-outbound-origin";
+
 /** On the synthetic 403 a denied request gets; the SDK turns it into a thrown TypeError. */
 export const DENIED_HEADER = "x-wfn-outbound-denied";
 

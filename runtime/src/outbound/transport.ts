@@ -4,12 +4,19 @@
 // executor runs other invocations while a request is in flight.
 import { Agent, errors } from "undici";
 import type { HttpErrorCode } from "../sandbox/capabilities/http.js";
-import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER, GUEST_REQUEST_HEADER, type OutboundReply, type OutboundRequest } from "./protocol.js";
+import { DENIED_HEADER, EXPLAIN_HEADER, FAILED_HEADER, GUEST_REQUEST_HEADER, ROUTED_FROM_HEADER, type OutboundReply, type OutboundRequest } from "./protocol.js";
 
 const CONNECT_TIMEOUT_MS = 10_000;
 /** Connections one function keeps to one origin, per executor: many invocations wait on the same upstream at once. */
 const CONNECTIONS_PER_FUNCTION = 256;
 const agents = new Map<string, Agent>();
+/** Origins sent elsewhere (HostOptions.outboundRoutes), once the allow-list has passed them. */
+let routes = new Map<string, string>();
+
+/** This executor sends requests for each origin of `table` to the origin it maps to. */
+export function routeOutbound(table: Record<string, string>): void {
+  routes = new Map(Object.entries(table).map(([from, to]) => [new URL(from).origin, new URL(to).origin]));
+}
 
 function agentFor(functionName: string): Agent {
   let agent = agents.get(functionName);
@@ -31,6 +38,7 @@ const HOST_OWNED = new Set([
   "content-length",
   GUEST_REQUEST_HEADER,
   EXPLAIN_HEADER,
+  ROUTED_FROM_HEADER,
 ]);
 
 /** Response headers only the host may make (an upstream could otherwise fake a denial or failure). */
@@ -46,6 +54,8 @@ export async function perform(request: OutboundRequest): Promise<OutboundReply> 
     headers[name] = existing === undefined ? value : ([] as string[]).concat(existing, value);
   }
   headers[GUEST_REQUEST_HEADER] = request.functionName;
+  const routed = routes.get(url.origin);
+  if (routed !== undefined) headers[ROUTED_FROM_HEADER] = url.origin;
   const signal = AbortSignal.timeout(request.timeoutMs);
   const tooLarge = (): OutboundReply => ({
     error: { tag: "HTTP-response-body-size", val: undefined },
@@ -53,7 +63,7 @@ export async function perform(request: OutboundRequest): Promise<OutboundReply> 
   });
   try {
     const response = await agentFor(request.functionName).request({
-      origin: url.origin,
+      origin: routed ?? url.origin,
       path: `${url.pathname}${url.search}`,
       method: request.method,
       headers,

@@ -12,7 +12,7 @@ import { SandboxInstance } from "../sandbox/instance.js";
 import { prepareMemories, recordComputingIn, type InterruptSupply } from "../sandbox/interrupt.js";
 import { mayHoldPositions, StackMapper } from "../util/source-map.js";
 import type { MemoryImage } from "../util/wasm-binary.js";
-import { closeTransport } from "../outbound/transport.js";
+import { closeTransport, routeOutbound } from "../outbound/transport.js";
 import { FrontEnd } from "./executor-http.js";
 import { ownsBuffer, type FromExecutor, type HostCallRequest, type ToExecutor } from "./protocol.js";
 
@@ -29,7 +29,8 @@ interface LoadedComponent {
 const require = createRequire(import.meta.url);
 const port = parentPort!;
 /** This executor's interrupt memory: the host sets it when a call here passed its deadline. */
-const { flags, index } = workerData as { flags: WebAssembly.Memory; index: number };
+const { flags, index, outboundRoutes } = workerData as { flags: WebAssembly.Memory; index: number; outboundRoutes: Record<string, string> };
+routeOutbound(outboundRoutes);
 
 // Where this thread records whether a guest computes, for the host to read.
 recordComputingIn(flags);

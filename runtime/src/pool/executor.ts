@@ -82,13 +82,13 @@ export class Executor extends EventEmitter<ExecutorEvents> {
   /** The function of each instance here, by its number. */
   readonly #functionOf = new Map<number, string>();
 
-  constructor(index: number, hostCalls: HostCallHandler) {
+  constructor(index: number, hostCalls: HostCallHandler, outboundRoutes: Record<string, string> = {}) {
     super();
     this.index = index;
     this.#hostCalls = hostCalls;
     const flags = interruptMemory();
     this.#flags = new Int32Array(flags.buffer);
-    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}`, workerData: { flags, index } });
+    this.#worker = startWorker(WORKER_URL, { name: `wfn-executor-${index}`, workerData: { flags, index, outboundRoutes } });
     this.#worker.on("message", (message: FromExecutor) => this.#receive(message));
     this.#worker.on("error", (error) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} failed: ${error.message}`, { cause: error })));
     this.#worker.on("exit", (code) => this.#die(new WfnError("WFN_EXECUTOR_FAILED", `executor ${index} exited (code ${code})`)));

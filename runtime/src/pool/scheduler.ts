@@ -43,6 +43,8 @@ export interface SchedulerOptions {
   onEvent?: (event: SchedulerEvent) => void;
   /** Starts executor `index`. Default: a worker thread (`Executor`); tests give a fake one. */
   startExecutor?: (index: number, hostCalls: HostCallHandler) => ExecutorHandle;
+  /** Outbound origins the executors send elsewhere (HostOptions.outboundRoutes). */
+  outboundRoutes?: Record<string, string>;
 }
 
 export type SchedulerEvent =
@@ -703,7 +705,8 @@ export class Scheduler implements PoolScheduler<Instance> {
 
   #startExecutor(slot: Slot): ExecutorHandle {
     slot.startedAt = performance.now();
-    const executor = (this.#options.startExecutor ?? startWorkerExecutor)(slot.index, (request, id) => this.#hostCall(request, id));
+    const start = this.#options.startExecutor ?? ((index, hostCalls) => new Executor(index, hostCalls, this.#options.outboundRoutes ?? {}));
+    const executor = start(slot.index, (request, id) => this.#hostCall(request, id));
     executor.once("exit", (reason) => this.#onExecutorExit(slot, executor, reason));
     executor.on("returned", (id, lastUsedAt) => this.#onReturned(id, lastUsedAt));
     executor.on("lost", (id) => this.#onLost(id));
@@ -766,4 +769,3 @@ export class Scheduler implements PoolScheduler<Instance> {
   }
 }
 
-const startWorkerExecutor = (index: number, hostCalls: HostCallHandler): ExecutorHandle => new Executor(index, hostCalls);
