@@ -8,6 +8,11 @@ import { join } from "node:path";
 // ~/.local/state (where a key left by a killed host would be found by a later host on the same port).
 const env = { WFN_CACHE_DIR: new URL("./.wfn/cache", import.meta.url).pathname, WFN_STATE_DIR: mkdtempSync(join(tmpdir(), "wfn-test-state-")) };
 
+// `npm run test:main-accepts` runs the e2e files again with the main thread accepting connections;
+// those about the CLI, the build and the glue do not depend on that, and run in the first pass only.
+const ACCEPT_INDEPENDENT = ["test/cli.test.ts", "test/install.test.ts", "test/dev.test.ts", "test/harness.test.ts", "test/glue.test.ts"];
+const secondPass = process.env.WFN_TEST_PASS === "main-accepts";
+
 export default defineConfig({
   test: {
     testTimeout: 60_000,
@@ -23,7 +28,7 @@ export default defineConfig({
       // The fast layer: modules on their own (a fake executor, fake timers), no built component, no host. Seconds.
       { extends: true, test: { name: "unit", include: ["test/unit/**/*.test.ts"], env } },
       // Real components built by `wfn build` (once per run, globalSetup), real hosts, real HTTP over loopback.
-      { extends: true, test: { name: "e2e", include: ["test/**/*.test.ts"], exclude: ["test/unit/**"], globalSetup: ["test/setup/build-fixtures.ts"], env } },
+      { extends: true, test: { name: "e2e", include: ["test/**/*.test.ts"], exclude: ["test/unit/**", ...(secondPass ? ACCEPT_INDEPENDENT : [])], globalSetup: ["test/setup/build-fixtures.ts"], env } },
     ],
   },
 });
