@@ -178,6 +178,14 @@ describe("build errors name the file and line", () => {
     expect(stderr).not.toMatch(/wizer|Symbol\(kExitCode\)|function\.js/);
   });
 
+  it("reports a promise the top level leaves rejected, in words, without the CLI crashing", async () => {
+    const dir = await project('import { defineFunction } from "@wfn/sdk";\nPromise.resolve().then(() => { throw new Error("later"); });\nexport default defineFunction({ fetch: () => new Response("x") });\n');
+    const { code, stderr } = await wfn(["build", dir, "--no-typecheck"]);
+    expect(code).toBe(1);
+    expect(stderr).toContain("src/index.ts:2:38: the module's top level threw: Error: later");
+    expect(stderr).not.toMatch(/Node\.js v\d|node:internal/);
+  });
+
   it("leaves to the engine what only it can tell, and then names the source line too", async () => {
     // JSON.parse's own message differs between engines; the check in Node.js is skipped with --no-precheck.
     const dir = await project('import { defineFunction } from "@wfn/sdk";\nconst config = JSON.parse("{not json");\nexport default defineFunction({ fetch: () => Response.json(config) });\n');
