@@ -88,6 +88,18 @@ describe.each(ENGINES)("on %s", (_engine, dirs) => {
       expect(await echo.json()).toMatchObject({ youSent: { hi: 1 } });
       expect((await app.get("/api/users/99")).status).toBe(404);
     });
+
+    it("bundles browser implementations of the Node.js modules npm packages require", async () => {
+      const response = await app.get("/node-modules?w=a&w=b", { method: "POST", body: "hi" });
+      expect(response.status).toBe(200);
+      expect(await response.json()).toEqual({
+        heard: ["a", "b"],
+        joined: "/a/c/d.txt",
+        extension: ".gz",
+        decoded: "caf|é",
+        base64: "aGk=",
+      });
+    });
   });
 
   describe("errors are JSON with the request id, never a host stack trace", () => {

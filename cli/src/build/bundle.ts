@@ -17,6 +17,18 @@ const GUEST_IMPORTS = ["wasi:*", "wfn:*"];
 const BUFFER_SHIM = fileURLToPath(new URL("../../shims/buffer.js", import.meta.url));
 const CLI_DIR = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
+/**
+ * Node.js modules that npm packages commonly require and that have a
+ * well-kept browser implementation, bundled in their place (only into code
+ * that imports them). The trailing slash makes the name a package, never
+ * the built-in again.
+ */
+const NODE_POLYFILLS: Readonly<Record<string, string>> = {
+  buffer: "buffer/",
+  events: "events/",
+  path: "path-browserify",
+  string_decoder: "string_decoder/",
+};
 
 /** A problem in the function's source, with its location when known. */
 export interface SourceProblem {
@@ -244,9 +256,12 @@ function guestImports(projectDir: string, onSdk: (dir: string) => void): esbuild
         onSdk(CLI_SDK_DIR);
         return fallback;
       });
-      build.onResolve({ filter: /^[a-z_:/]+$/ }, (args) => {
+      build.onResolve({ filter: /^[a-z_:/]+$/ }, async (args) => {
         if (!NODE_BUILTINS.has(args.path)) return undefined;
-        return { errors: [{ text: nodeModuleExplanation(args.path) }] };
+        const polyfill = NODE_POLYFILLS[args.path.replace(/^node:/, "")];
+        if (polyfill === undefined) return { errors: [{ text: nodeModuleExplanation(args.path) }] };
+        const found = await build.resolve(polyfill, { kind: args.kind, resolveDir: CLI_DIR, pluginData: "wfn-retry" });
+        return found.errors.length > 0 ? { errors: found.errors } : found;
       });
       void projectDir;
     },
@@ -258,9 +273,15 @@ export function isNodeBuiltin(name: string): boolean {
   return NODE_BUILTINS.has(name);
 }
 
+/** Whether `name` is a Node.js module that builds bundle a browser implementation of (`buffer`, `node:events`...). */
+export function isPolyfilledBuiltin(name: string): boolean {
+  return NODE_POLYFILLS[name.replace(/^node:/, "")] !== undefined;
+}
+
 /** wfn's sentence for an import of Node.js's built-in module `name`, for the bundler and the type checker alike. */
 export function nodeModuleExplanation(name: string): string {
-  return `"${name}" is a Node.js module; wfn functions run in a WebAssembly sandbox with web-standard APIs (fetch, Request, Response, crypto, TextEncoder...) and no Node.js modules`;
+  const supplied = Object.keys(NODE_POLYFILLS).map((module) => `"${module}"`).join(", ");
+  return `"${name}" is a Node.js module; wfn functions run in a WebAssembly sandbox with web-standard APIs (fetch, Request, Response, crypto, TextEncoder...) and, of Node.js's modules, only ${supplied} (bundled from their browser implementations)`;
 }
 
 function packageRoot(file: string): string {
