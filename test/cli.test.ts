@@ -137,6 +137,17 @@ describe("build errors name the file and line", () => {
     }
   });
 
+  it("points a TypeScript import of a bundled Node.js module at @types/node, and builds it without the check", async () => {
+    const dir = await project(
+      'import { createHash } from "node:crypto";\nimport { defineFunction } from "@wfn/sdk";\nexport default defineFunction({ fetch() { return new Response(createHash("md5").update("a").digest("hex")); } });\n',
+    );
+    const checked = await wfn(["build", dir]);
+    expect(checked.code).toBe(1);
+    expect(checked.stderr).toMatch(/src\/index\.ts:1:\d+: "node:crypto" is bundled into the function .*npm install --save-dev @types\/node/);
+    const unchecked = await wfn(["build", dir, "--no-typecheck"]);
+    expect(unchecked.code, unchecked.stderr).toBe(0);
+  });
+
   it("type-checks an unchanged Lambda handler: AWS Lambda's event types, process.env and Buffer come with wfn", async () => {
     // The one mistake is the last line's; everything a Lambda handler takes for granted type-checks.
     const dir = await project(

@@ -14,21 +14,42 @@ export const CLI_SDK_DIR = dirname(dirname(fileURLToPath(import.meta.resolve("@w
 
 const GUEST_IMPORTS = ["wasi:*", "wfn:*"];
 /** Globals from Node.js that function code may use, supplied by well-kept browser implementations. */
-const BUFFER_SHIM = fileURLToPath(new URL("../../shims/buffer.js", import.meta.url));
+const SHIMS = fileURLToPath(new URL("../../shims/", import.meta.url));
+const BUFFER_SHIM = `${SHIMS}buffer.js`;
 const CLI_DIR = fileURLToPath(new URL("../../", import.meta.url));
 const NODE_BUILTINS = new Set([...builtinModules, ...builtinModules.map((m) => `node:${m}`)]);
 /**
- * Node.js modules that npm packages commonly require and that have a
- * well-kept browser implementation, bundled in their place (only into code
- * that imports them). The trailing slash makes the name a package, never
- * the built-in again.
+ * Node.js modules that npm packages commonly require, bundled in their place
+ * (only into code that imports them): well-kept browser implementations, and
+ * wfn's own shims (cli/shims/) where a package does not fit. A trailing slash
+ * makes the name a package, never the built-in again.
  */
 const NODE_POLYFILLS: Readonly<Record<string, string>> = {
+  assert: "assert/",
+  "assert/strict": "./shims/assert-strict.js",
   buffer: "buffer/",
+  crypto: "./shims/crypto.js",
   events: "events/",
   path: "path-browserify",
+  "path/posix": "path-browserify",
+  process: "./shims/process.js",
+  querystring: "querystring-es3",
+  stream: "stream-browserify",
   string_decoder: "string_decoder/",
+  timers: "./shims/timers.js",
+  "timers/promises": "./shims/timers-promises.js",
+  url: "./shims/url.js",
+  util: "util/",
 };
+/**
+ * Node.js globals that code written for Node uses without importing, and the
+ * shim that supplies each: injected only into bundles that mention them.
+ */
+const NODE_GLOBALS: ReadonlyArray<{ pattern: RegExp; shim: string }> = [
+  { pattern: /\bBuffer\b/, shim: BUFFER_SHIM },
+  { pattern: /\bprocess\b/, shim: `${SHIMS}process-global.js` },
+  { pattern: /\b(set|clear)Immediate\b/, shim: `${SHIMS}immediate-global.js` },
+];
 
 /** A problem in the function's source, with its location when known. */
 export interface SourceProblem {
@@ -83,9 +104,17 @@ export async function bundleFunction(projectDir: string, entry: string, options:
   let sdkDir = CLI_SDK_DIR;
   const build = (inject: string[]) => run(projectDir, { ...guestBuild(projectDir, entryPath, style, options, (dir) => (sdkDir = dir)), inject });
   let result = await build([]);
-  // Code written for Node.js often uses the Buffer global: supply it, but only to code that does.
+  // Code written for Node.js often uses Buffer, process or setImmediate as globals: supply them, but
+  // only to code that does. (A shim's own code can mention another global: a second pass picks it up.)
   const script = (built: typeof result) => built.outputFiles?.find((file) => file.path.endsWith(".js"));
-  if (/\bBuffer\b/.test(script(result)?.text ?? "")) result = await build([BUFFER_SHIM]);
+  let injected: string[] = [];
+  for (let pass = 0; pass < 3; pass++) {
+    const text = script(result)?.text ?? "";
+    const wanted = NODE_GLOBALS.filter(({ pattern }) => pattern.test(text)).map(({ shim }) => shim);
+    if (wanted.length === injected.length) break;
+    injected = wanted;
+    result = await build(injected);
+  }
   const output = script(result);
   const map = result.outputFiles?.find((file) => file.path.endsWith(".js.map"));
   if (output === undefined || map === undefined) throw new BundleError([{ message: "esbuild produced no output" }]);
@@ -144,7 +173,7 @@ export async function bundleForCheck(projectDir: string, entry: string, options:
     const result = await run(projectDir, {
       ...guest,
       plugins: [stubbedHostImports, ...(guest.plugins ?? [])],
-      inject: [BUFFER_SHIM],
+      inject: NODE_GLOBALS.map(({ shim }) => shim),
       format: "iife",
       external: [],
     });
@@ -209,13 +238,16 @@ async function run(projectDir: string, options: esbuild.BuildOptions): Promise<e
       write: false,
       metafile: true,
       format: "esm",
-      platform: "neutral",
+      // The browser platform honours packages' "browser" fields, as the web runtimes' bundlers do: the
+      // Node polyfills (inherits, readable-stream, util) depend on them to avoid require cycles through
+      // the built-ins, and a package's browser build is the one written for a web-standard sandbox.
+      platform: "browser",
       target: "es2022",
       // StarlingMonkey cannot load a module at run time: an import() that esbuild cannot bundle
       // (its name is computed) would trap the instance with a bare "unreachable". Lowered, it
       // throws "Dynamic require of "x" is not supported", an error the function can see and catch.
       supported: { "dynamic-import": false },
-      mainFields: ["module", "main"],
+      mainFields: ["browser", "module", "main"],
       conditions: ["workerd", "worker", "browser", "import", "default"],
       resolveExtensions: [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", ".json"],
       external: GUEST_IMPORTS,

@@ -11,7 +11,7 @@ import { access, mkdir, readlink, rm, symlink, writeFile } from "node:fs/promise
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
-import { CLI_SDK_DIR, isNodeBuiltin, nodeModuleExplanation, type SourceProblem } from "./bundle.js";
+import { CLI_SDK_DIR, isNodeBuiltin, isPolyfilledBuiltin, nodeModuleExplanation, type SourceProblem } from "./bundle.js";
 
 const run = promisify(execFile);
 const TSC = join(dirname(fileURLToPath(import.meta.resolve("typescript/package.json"))), "bin", "tsc");
@@ -110,6 +110,9 @@ export async function typecheck(projectDir: string, entries: string[], workDir: 
 /** The checker's message, or wfn's own where it says more (an import of a Node.js module). */
 function explained(message: string, code: string): string {
   const missing = MISSING_MODULE.exec(message)?.[1];
+  if (missing !== undefined && isPolyfilledBuiltin(missing)) {
+    return `"${missing}" is bundled into the function (from its browser implementation), but TypeScript has no types for it: npm install --save-dev @types/node`;
+  }
   if (missing !== undefined && isNodeBuiltin(missing)) return nodeModuleExplanation(missing);
   return `${message} (${code})`;
 }
