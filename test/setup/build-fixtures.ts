@@ -18,6 +18,7 @@ export const PROJECTS = [
   "test/fixtures/kv",
   "test/fixtures/quickjs",
   "test/fixtures/wasi-http",
+  "test/fixtures/compat",
   "examples/hello",
   "examples/hono-app",
   "examples/lambda-api",

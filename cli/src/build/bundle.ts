@@ -7,6 +7,7 @@ import { readFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { dirname, isAbsolute, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { lowerUnicodePropertyEscapes } from "./unicode-regex.js";
 import type * as esbuild from "esbuild";
 
 /** The sdk the CLI ships with, used when a project has not installed its own. */
@@ -149,11 +150,16 @@ function guestBuild(projectDir: string, entryPath: string, style: "web" | "lambd
   ).join("\n");
   return {
     stdin: { contents: wrapper, resolveDir: projectDir, sourcefile: "wfn-entry.js", loader: "js" },
-    plugins: [guestImports(projectDir, onSdk)],
+    plugins: [guestImports(projectDir, onSdk), ...(options.engine === "quickjs" ? [] : [lowerUnicodePropertyEscapes])],
     sourcemap: "external",
     sourcesContent: false,
     // Lambda handlers read process.env at module load, which happens at build time.
     // (The banner runs before any module, so even the entry's top level sees process.env.)
+    // StarlingMonkey's SpiderMonkey has no Unicode property escapes (/\p{L}/u): a regular expression
+    // literal with one is a SyntaxError that stops the whole bundle from loading. The JavaScript files
+    // that have one are rewritten with explicit ranges (./unicode-regex.ts); what is left (in
+    // TypeScript sources) is lowered to `new RegExp(...)`, so that only the code that runs it throws.
+    supported: { "dynamic-import": false, ...(options.engine === "quickjs" ? {} : { "regexp-unicode-property-escapes": false }) },
     ...(style === "lambda" ? { banner: { js: `globalThis.process ??= { env: ${JSON.stringify(options.lambdaEnv)} };` } } : {}),
   };
 }

@@ -1,0 +1,51 @@
+// The npm compatibility matrix of docs/node-modules.md: every package of
+// test/fixtures/compat/src/checks.js, used by a function built with our own
+// `wfn build` for each engine and called over HTTP, must give what the same
+// check gives in Node.js — or, where the matrix says a package does not work
+// on an engine, fail the way it says.
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ROOT } from "./helpers/paths.js";
+import { startHost, type TestHost } from "./helpers/host.js";
+
+const COMPAT = join(ROOT, "test", "fixtures", "compat");
+type Checks = Record<string, () => Promise<unknown>>;
+const { checks } = (await import(join(COMPAT, "src", "checks.js"))) as { checks: Checks };
+
+/** What the matrix documents as not working, per engine: the error must match. */
+const KNOWN: Record<string, Record<string, RegExp>> = {
+  // SpiderMonkey is built without ICU here: no Intl, no String.prototype.normalize.
+  starlingmonkey: { slugify: /normalize is not a function/, luxon: /Intl is not defined/ },
+  // QuickJS has neither Intl nor Web Crypto's subtle.
+  quickjs: { jose: /importKey/, luxon: /Intl is not defined/ },
+};
+
+const ENGINES: Array<[string, string]> = [
+  ["starlingmonkey", "/compat"],
+  ["quickjs", "/compat-quickjs"],
+];
+
+let host: TestHost;
+const inNode = new Map<string, unknown>();
+
+beforeAll(async () => {
+  // The guest's clock runs in UTC; so must Node's, for the date packages to agree.
+  process.env.TZ = "UTC";
+  for (const [name, check] of Object.entries(checks)) inNode.set(name, await check());
+  host = await startHost({ dir: [join(COMPAT, ".wfn", "build")] });
+});
+
+describe.each(ENGINES)("npm packages on %s", (engine, prefix) => {
+  it.each(Object.keys(checks))("%s", async (name) => {
+    const response = await host.get(`${prefix}/${encodeURIComponent(name)}`);
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { value?: unknown; error?: string };
+    const known = KNOWN[engine]?.[name];
+    if (known !== undefined) {
+      expect(body.error).toMatch(known);
+      return;
+    }
+    expect(body.error).toBeUndefined();
+    expect(body.value).toEqual(inNode.get(name));
+  });
+});
