@@ -1,5 +1,6 @@
 // @wfn/cli/testing on the examples, as a function author's vitest file
 // would use it: real builds (cached by content), a real in-process host.
+import { createHash } from "node:crypto";
 import { cp, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -55,6 +56,32 @@ describe("loadFunctions", () => {
     expect(response.status).toBe(200);
     expect(await response.json()).toMatchObject({ path: "/hello/there", query: { x: "1" }, userAgent: "harness" });
     expect((await fns.invoke("hello", { ping: 1 })).status).toBe("ok");
+  });
+
+  it("notifies a storage trigger of object changes, its prefix filter applied, the store answered by outbound handlers", async () => {
+    const dir = await copyOf("storage-indexer");
+    const written = new Map<string, string>();
+    const fns = await loadFunctions(dir, {
+      outbound: {
+        "http://127.0.0.1:9000": async (request) => {
+          const path = decodeURIComponent(new URL(request.url).pathname);
+          if (request.method === "GET") return new Response("hello, store", { headers: { "content-type": "text/plain" } });
+          written.set(`${request.method} ${path}`, await request.text());
+          return new Response(null, { status: 200 });
+        },
+      },
+    });
+    opened.push(fns);
+    const result = await fns.storage("indexer", [{ key: "uploads/my photo+1.txt", bucket: "photos", etag: "abc", size: 12 }]);
+    expect(result?.status).toBe("ok");
+    const entry = JSON.parse(written.get("PUT /photos/index/uploads/my photo+1.txt.json") ?? "{}") as Record<string, unknown>;
+    expect(entry).toMatchObject({ bucket: "photos", key: "uploads/my photo+1.txt", size: 12, contentType: "text/plain", etag: "abc" });
+    expect(entry.sha256).toBe(createHash("sha256").update("hello, store").digest("hex"));
+    // Outside the trigger's prefix: not delivered, the function not invoked.
+    expect(await fns.storage("indexer", [{ key: "elsewhere/x.txt" }])).toBeUndefined();
+    expect((await fns.storage("indexer", [{ key: "uploads/gone.txt", bucket: "photos", eventName: "ObjectRemoved:Delete" }]))?.status).toBe("ok");
+    expect([...written.keys()].join(" | ")).toContain("DELETE /photos/index/uploads/gone.txt.json");
+    await expect(fns.storage("nope", [{ key: "uploads/a" }])).rejects.toThrow(/"nope" has no storage trigger/);
   });
 
   it("answers a function's outbound fetch with the test's handlers, the allow-list still deciding what it may reach", async () => {

@@ -104,7 +104,7 @@ describe("storage notifications", () => {
     expect(((await unknown.json()) as { errorMessage: string }).errorMessage).toBe("missing or wrong storage trigger secret");
   });
 
-  it("reads a secret from the host's environment, and hands a Lambda-style handler the S3 event as sent", async () => {
+  it("reads a secret from the host's environment, and hands a Lambda-style handler the S3 event as sent, its event name in AWS's form", async () => {
     delete process.env.WFN_TEST_STORAGE_SECRET;
     const body = { Records: [record("ObjectCreated:Put", "any/where.bin")] };
     const unset = await notify("lambda-uploads", body, { authorization: "Bearer whatever-it-is" });
@@ -120,6 +120,7 @@ describe("storage notifications", () => {
       const lines = storageLines(app.logs, "lambda-uploads", "s3 ");
       return lines.length > 0 ? lines : undefined;
     });
-    expect(event).toEqual(body);
+    // MinIO's "s3:ObjectCreated:Put" is AWS's "ObjectCreated:Put": handlers written for AWS test for that.
+    expect(event).toEqual({ Records: body.Records.map((sent) => ({ ...sent, eventName: "ObjectCreated:Put" })) });
   });
 });

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { getRequestListener } from "@hono/node-server";
-import { createHost, readArtifact, ROUTED_FROM_HEADER, type Host, type HostOptions, type InvocationResult, type LogRecord } from "@wfn/runtime";
+import { createHost, readArtifact, ROUTED_FROM_HEADER, storageRecords, type Artifact, type Host, type HostOptions, type InvocationResult, type LogRecord } from "@wfn/runtime";
 import { buildProject } from "./build/build.js";
 import { loadProject } from "./project/project.js";
 
@@ -27,10 +27,33 @@ export interface TestFunctions {
   queue(name: string, bodies: string[], options?: { queue?: string }): Promise<InvocationResult>;
   /** Fires a function's schedule handler once, as its schedule would at `time` (default: now). */
   scheduled(name: string, options?: { time?: Date; schedule?: string; expression?: string }): Promise<InvocationResult>;
+  /**
+   * Notifies a function's storage trigger of object changes, as an
+   * S3-compatible store would (its `events`, `prefix` and `suffix` filters
+   * apply); resolves to the invocation's result, or to undefined when the
+   * filters accept none of the changes and the function is not invoked.
+   */
+  storage(name: string, changes: readonly StorageChange[]): Promise<InvocationResult | undefined>;
   /** The functions' own log lines so far (what `console.*` wrote), oldest first; only `name`'s when given. */
   logs(name?: string): string[];
   /** Stops the host and removes its state. */
   close(): Promise<void>;
+}
+
+/** One object change for {@link TestFunctions.storage}. */
+export interface StorageChange {
+  /** The object key, as it is (not URL-encoded). */
+  key: string;
+  /** Default `"test"`. */
+  bucket?: string;
+  /** Default `"ObjectCreated:Put"`; `"ObjectRemoved:Delete"`... */
+  eventName?: string;
+  /** Bytes; default 0. */
+  size?: number;
+  etag?: string;
+  versionId?: string;
+  /** Default: now. */
+  time?: Date;
 }
 
 /** How {@link loadFunctions} builds and serves. */
@@ -65,12 +88,14 @@ export async function loadFunctions(dir: string | URL, options: LoadOptions = {}
   const records: LogRecord[] = [];
   const standIn = options.outbound === undefined ? undefined : await serveOutbound(options.outbound);
   let host: Host;
+  let artifacts: Artifact[] = [];
   try {
+    artifacts = await Promise.all(built.map((fn) => readArtifact(fn.dir)));
     host = await createHost({
       executors: 1,
       ...options.host,
       ...(standIn === undefined ? {} : { outboundRoutes: Object.fromEntries(Object.keys(options.outbound!).map((origin) => [origin, standIn.origin])) }),
-      functions: await Promise.all(built.map((fn) => readArtifact(fn.dir))),
+      functions: artifacts,
       queues: project.queues,
       dataDir,
       log: (record) => {
@@ -97,11 +122,31 @@ export async function loadFunctions(dir: string | URL, options: LoadOptions = {}
     scheduled(name, { time = new Date(), schedule = name, expression = "rate(1 minute)" } = {}) {
       return host.dispatch(name, { tag: "schedule", val: { id: randomUUID(), name: schedule, expression, time: time.toISOString() } });
     },
+    async storage(name, changes) {
+      const trigger = artifacts.find((artifact) => artifact.manifest.name === name)?.manifest.config.storage;
+      if (trigger === undefined) throw new Error(`function ${JSON.stringify(name)} has no storage trigger in wfn.json`);
+      const accepted = storageRecords({ Records: changes.map(s3Record) }, trigger);
+      return accepted.length === 0 ? undefined : host.dispatch(name, { tag: "storage", val: accepted });
+    },
     logs: (name) => records.filter((record) => name === undefined || record.function === name).map((record) => record.message),
     async close() {
       await host.close();
       await standIn?.close();
       await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The S3 event notification record of a change, in AWS's form: keys form-encoded, no `s3:` before the event name. */
+function s3Record(change: StorageChange): Record<string, unknown> {
+  return {
+    eventVersion: "2.1",
+    eventSource: "aws:s3",
+    eventName: change.eventName ?? "ObjectCreated:Put",
+    eventTime: (change.time ?? new Date()).toISOString(),
+    s3: {
+      bucket: { name: change.bucket ?? "test" },
+      object: { key: encodeURIComponent(change.key).replace(/%20/g, "+"), size: change.size ?? 0, eTag: change.etag ?? "", ...(change.versionId === undefined ? {} : { versionId: change.versionId }) },
     },
   };
 }

@@ -46,6 +46,7 @@ export type {
   StorageTriggerConfig,
 } from "./config/function-config.js";
 export { parseSchedule } from "./triggers/schedule-expression.js";
+export { storageRecords } from "./triggers/storage.js";
 export type { Schedule } from "./triggers/schedule-expression.js";
 export type { QueueStats } from "./triggers/queues.js";
 export type { ScheduleStatus } from "./triggers/schedules.js";

@@ -46,7 +46,16 @@ export function toSqsEvent(record: QueueBatchRecord, region: string, account: st
   };
 }
 
-/** `S3Event` (@types/aws-lambda): the records exactly as the storage server sent them. */
+/**
+ * `S3Event` (@types/aws-lambda): the records as the storage server sent them,
+ * but for `eventName` in AWS's form: MinIO and its look-alikes send
+ * `s3:ObjectRemoved:Delete` where Lambda handlers test for `ObjectRemoved:...`.
+ */
 export function toS3Event(records: StorageRecordValue[]) {
-  return { Records: records.map((record) => JSON.parse(record.raw) as unknown) };
+  return {
+    Records: records.map((record) => {
+      const raw = JSON.parse(record.raw) as Record<string, unknown>;
+      return typeof raw.eventName === "string" ? { ...raw, eventName: raw.eventName.replace(/^s3:/, "") } : raw;
+    }),
+  };
 }
