@@ -9,8 +9,8 @@ import { join } from "node:path";
 const env = { WFN_CACHE_DIR: new URL("./.wfn/cache", import.meta.url).pathname, WFN_STATE_DIR: mkdtempSync(join(tmpdir(), "wfn-test-state-")) };
 
 // `npm run test:main-accepts` runs the e2e files again with the main thread accepting connections;
-// those about the CLI, the build and the glue do not depend on that, and run in the first pass only.
-const ACCEPT_INDEPENDENT = ["test/cli.test.ts", "test/install.test.ts", "test/dev.test.ts", "test/harness.test.ts", "test/glue.test.ts"];
+// those about the CLI, the build, the glue and npm packages do not depend on that, and run in the first pass only.
+const ACCEPT_INDEPENDENT = ["test/cli.test.ts", "test/install.test.ts", "test/dev.test.ts", "test/harness.test.ts", "test/glue.test.ts", "test/compat.test.ts"];
 const secondPass = process.env.WFN_TEST_PASS === "main-accepts";
 
 export default defineConfig({

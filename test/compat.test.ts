@@ -32,7 +32,8 @@ beforeAll(async () => {
   // The guest's clock runs in UTC; so must Node's, for the date packages to agree.
   process.env.TZ = "UTC";
   for (const [name, check] of Object.entries(checks)) inNode.set(name, await check());
-  host = await startHost({ dir: [join(COMPAT, ".wfn", "build")] });
+  // One executor: the two components are large (55 and 41 MB), and the checks are called one at a time.
+  host = await startHost({ dir: [join(COMPAT, ".wfn", "build")], executors: 1 });
 });
 
 describe.each(ENGINES)("npm packages on %s", (engine, prefix) => {

@@ -28,12 +28,25 @@ async function flood(path: string, total: number, head: string, options: { metho
   return { status: result.status, body: JSON.parse(result.body) as ErrorBody, growth, sent: result.sent };
 }
 
+/**
+ * The host stopped reading a 64 MiB flood early and kept little of it: the
+ * client could not send it all, and this process (host and client, with the
+ * garbage of what the host read and dropped, collected when V8 pleases) grew
+ * by well under the 64 MiB that holding the body would take. Quiet, it grows
+ * by 0–19 MiB with 7–15 MiB sent; on a loaded machine the client gets further
+ * before the refusal reaches it (34.6 MiB of growth seen), hence the margin.
+ */
+function expectNotBuffered(answer: { growth: number; sent: number }): void {
+  expect(answer.sent).toBeLessThan(64 * MiB);
+  expect(answer.growth).toBeLessThan(48 * MiB);
+}
+
 describe("the queue-send route", () => {
   it("refuses a 64 MiB body with 413 once 1 MiB has arrived, without buffering it", async () => {
     const answer = await flood("/_wfn/queues/outbox/messages", 64 * MiB, '{"body":"');
     expect(answer.status).toBe(413);
     expect(answer.body).toMatchObject({ errorType: "RequestEntityTooLargeException", errorMessage: expect.stringMatching(/^The body must be smaller than 1048576 bytes/) });
-    expect(answer.growth).toBeLessThan(32 * MiB);
+    expectNotBuffered(answer);
   });
 
   it("refuses a body declared larger than 1 MiB before reading it", async () => {
@@ -82,7 +95,7 @@ describe("the storage webhook", () => {
     const answer = await flood("/_wfn/events/storage/uploads", 64 * MiB, '{"Records":[{"eventName":"', { headers: { authorization: `Bearer ${SECRET}` } });
     expect(answer.status).toBe(413);
     expect(answer.body.errorMessage).toMatch(/^A storage notification must be smaller than 1048576 bytes/);
-    expect(answer.growth).toBeLessThan(32 * MiB);
+    expectNotBuffered(answer);
   });
 
   it("refuses a notification of more than 100 records", async () => {
