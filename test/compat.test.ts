@@ -3,6 +3,7 @@
 // `wfn build` for each engine and called over HTTP, must give what the same
 // check gives in Node.js — or, where the matrix says a package does not work
 // on an engine, fail the way it says.
+import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ROOT } from "./helpers/paths.js";
@@ -48,5 +49,22 @@ describe.each(ENGINES)("npm packages on %s", (engine, prefix) => {
     }
     expect(body.error).toBeUndefined();
     expect(body.value).toEqual(inNode.get(name));
+  });
+});
+
+describe("docs/node-modules.md", () => {
+  it("lists every package checked here, at the version installed, with the engines' results as tested", async () => {
+    const doc = await readFile(join(ROOT, "docs", "node-modules.md"), "utf8");
+    const rows = [...doc.matchAll(/^\| `([^`]+)` \| ([^|]+) \| ([^|]+) \| ([^|]+) \|/gm)].filter(([, , version]) => /^\s*\d/.test(version!));
+    const documented = new Map(rows.map(([, name, version, starlingmonkey, quickjs]) => [name!, { version: version!.trim(), starlingmonkey: starlingmonkey!.trim(), quickjs: quickjs!.trim() }]));
+    expect([...documented.keys()].sort()).toEqual(Object.keys(checks).sort());
+    for (const [name, row] of documented) {
+      const installed = JSON.parse(await readFile(join(ROOT, "node_modules", name, "package.json"), "utf8")) as { version: string };
+      expect(row.version, name).toBe(installed.version);
+      for (const [engine] of ENGINES) {
+        const cell = row[engine as "starlingmonkey" | "quickjs"];
+        expect(cell.startsWith("no"), `${name} on ${engine}: "${cell}"`).toBe(KNOWN[engine]?.[name] !== undefined);
+      }
+    }
   });
 });
