@@ -160,7 +160,8 @@ describe("wfn outside the checkout", { shuffle: false }, () => {
     expect(failing.code).not.toBe(0);
     expect(failing.output).toContain("answers GET / with its greeting");
     await writeFile(source, original);
-  });
+    // Two runs of npm test, each building and componentizing the function: 50 s on a quiet 2-core machine.
+  }, 240_000);
 
   it("runs a project's tests with wfn test from PATH too, before any npm install", async () => {
     const init = await run("wfn", ["init", "untouched"], { cwd: temp, path: withGlobal() });
