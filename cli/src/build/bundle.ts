@@ -52,6 +52,15 @@ const NODE_GLOBALS: ReadonlyArray<{ pattern: RegExp; shim: string }> = [
   { pattern: /\b(set|clear)Immediate\b/, shim: `${SHIMS}immediate-global.js` },
 ];
 
+/**
+ * The syntax esbuild must lower for every engine. StarlingMonkey cannot load a
+ * module at run time: an import() that esbuild cannot bundle (its name is
+ * computed) would trap the instance with a bare "unreachable". Lowered, it
+ * throws "Dynamic require of "x" is not supported", an error the function can
+ * see and catch.
+ */
+const SUPPORTED: Readonly<Record<string, boolean>> = { "dynamic-import": false };
+
 /** A problem in the function's source, with its location when known. */
 export interface SourceProblem {
   file?: string;
@@ -153,13 +162,13 @@ function guestBuild(projectDir: string, entryPath: string, style: "web" | "lambd
     plugins: [guestImports(projectDir, onSdk), ...(options.engine === "quickjs" ? [] : [lowerUnicodePropertyEscapes])],
     sourcemap: "external",
     sourcesContent: false,
-    // Lambda handlers read process.env at module load, which happens at build time.
-    // (The banner runs before any module, so even the entry's top level sees process.env.)
     // StarlingMonkey's SpiderMonkey has no Unicode property escapes (/\p{L}/u): a regular expression
     // literal with one is a SyntaxError that stops the whole bundle from loading. The JavaScript files
     // that have one are rewritten with explicit ranges (./unicode-regex.ts); what is left (in
     // TypeScript sources) is lowered to `new RegExp(...)`, so that only the code that runs it throws.
-    supported: { "dynamic-import": false, ...(options.engine === "quickjs" ? {} : { "regexp-unicode-property-escapes": false }) },
+    supported: { ...SUPPORTED, ...(options.engine === "quickjs" ? {} : { "regexp-unicode-property-escapes": false }) },
+    // Lambda handlers read process.env at module load, which happens at build time.
+    // (The banner runs before any module, so even the entry's top level sees process.env.)
     ...(style === "lambda" ? { banner: { js: `globalThis.process ??= { env: ${JSON.stringify(options.lambdaEnv)} };` } } : {}),
   };
 }
@@ -249,10 +258,7 @@ async function run(projectDir: string, options: esbuild.BuildOptions): Promise<e
       // the built-ins, and a package's browser build is the one written for a web-standard sandbox.
       platform: "browser",
       target: "es2022",
-      // StarlingMonkey cannot load a module at run time: an import() that esbuild cannot bundle
-      // (its name is computed) would trap the instance with a bare "unreachable". Lowered, it
-      // throws "Dynamic require of "x" is not supported", an error the function can see and catch.
-      supported: { "dynamic-import": false },
+      supported: SUPPORTED,
       mainFields: ["browser", "module", "main"],
       conditions: ["workerd", "worker", "browser", "import", "default"],
       resolveExtensions: [".ts", ".tsx", ".mts", ".js", ".mjs", ".jsx", ".json"],
