@@ -281,6 +281,17 @@ describe("invalid wfn.json is refused with the file and the field", () => {
     expect(stderr).toContain('"no spaces" is not a valid function name');
   });
 
+  it("refuses --only naming a function the project does not have, before building anything", async () => {
+    const dir = await project("export default 1;\n");
+    const { code, stderr } = await wfn(["build", dir, "--only", "fn,fm"]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`no function "fm" in ${join(dir, "wfn.json")}; did you mean "fn"? (functions: fn)`);
+    expect(stderr).not.toMatch(/unexpected|at .*\.js:\d+/);
+    const empty = await wfn(["build", dir, "--only", ","]);
+    expect(empty.code).toBe(2);
+    expect(empty.stderr).toContain("--only needs a function name");
+  });
+
   it("says how to start when there is no wfn.json", async () => {
     const dir = await tempDir("wfn-empty-");
     const { code, stderr } = await wfn(["build", dir]);

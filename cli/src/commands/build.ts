@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import { resolve } from "node:path";
 import { buildProject, type BuildOptions, type BuildProgress, type BuiltFunction } from "../build/build.js";
-import { loadProject, type Project } from "../project/project.js";
+import { loadProject, selectFunctions, type Project } from "../project/project.js";
 import { cyan, dim, formatBytes, formatMs, green, out, say, shown } from "../ui.js";
 
 export const buildHelp = `Usage: wfn build [dir] [options]
@@ -13,7 +13,7 @@ manifest.json.
 
 Options:
   --out <dir>        output folder (default: <dir>/.wfn/build)
-  --only <name>      build only this function (repeatable)
+  --only <a,b>       build only these functions (repeatable)
   --no-typecheck     skip the TypeScript type check
   --no-precheck      skip running each module's top level in Node.js before
                      componentizing (it stops at once, at your line, on what
@@ -34,7 +34,7 @@ export async function buildCommand(args: string[]): Promise<number> {
   const project = await loadProject(dir);
   const built = await buildWithProgress(project, {
     ...(values.out === undefined ? {} : { outDir: resolve(values.out) }),
-    ...(values.only === undefined ? {} : { only: values.only }),
+    ...(values.only === undefined ? {} : { only: selectFunctions(project, values.only) }),
     typecheck: values.typecheck,
     precheck: values.precheck,
   });

@@ -5,7 +5,7 @@ import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { APP_FILE, COMPONENT_FILE, MANIFEST_FILE, textSink, type AliasStatus, type DeploymentResult, type FunctionStatus, type LogRecord, type VersionStatus } from "@wfn/runtime";
 import { appFileText, DEFAULT_OUT_DIR } from "../build/build.js";
-import { loadProject } from "../project/project.js";
+import { loadProject, selectFunctions } from "../project/project.js";
 import { connect, remoteHelp, remoteOptions } from "../remote/client.js";
 import { print, table } from "../remote/format.js";
 import { bold, cyan, dim, formatBytes, green, out, say } from "../ui.js";
@@ -31,14 +31,11 @@ export async function deployCommand(args: string[]): Promise<number> {
     args,
     allowPositionals: true,
     allowNegative: true,
-    options: { ...remoteOptions, only: { type: "string" }, description: { type: "string" }, build: { type: "boolean", default: true } },
+    options: { ...remoteOptions, only: { type: "string", multiple: true }, description: { type: "string" }, build: { type: "boolean", default: true } },
   });
   const project = await loadProject(positionals[0] ?? ".");
   const client = await connect(values, project.dir);
-  const names = values.only === undefined ? [...project.functions.keys()] : values.only.split(",").map((name) => name.trim()).filter(Boolean);
-  for (const name of names) {
-    if (!project.functions.has(name)) throw new UsageError(`no function "${name}" in ${project.file} (functions: ${[...project.functions.keys()].join(", ")})`);
-  }
+  const names = selectFunctions(project, values.only);
   if (values.build) await buildStale(project);
   const outDir = resolve(project.dir, DEFAULT_OUT_DIR);
 

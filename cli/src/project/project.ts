@@ -2,10 +2,11 @@
 // resolved function configurations, with errors that name the file and field.
 import { access, readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
-import { CliError, type ErrorStyle } from "../errors.js";
+import { CliError, UsageError, type ErrorStyle } from "../errors.js";
 import {
   checkAppConfig,
   checkFunctionConfig,
+  didYouMean,
   resolveFunctionConfig,
   resolveQueueConfig,
   type QueueConfig,
@@ -106,4 +107,22 @@ export async function loadProject(dir: string): Promise<Project> {
   }
   if (problems.length > 0) throw new ProjectError(shown, problems);
   return { dir: root, file, functions, queues };
+}
+
+/**
+ * The functions an `--only` option names (given once or more, each a name
+ * or a comma-separated list), in the order given; every function of the
+ * project when it was not given.
+ *
+ * @throws UsageError naming a function the project does not have.
+ */
+export function selectFunctions(project: Project, only: readonly string[] | undefined): string[] {
+  const known = [...project.functions.keys()];
+  if (only === undefined) return known;
+  const names = [...new Set(only.flatMap((list) => list.split(",")).map((name) => name.trim()).filter(Boolean))];
+  if (names.length === 0) throw new UsageError("--only needs a function name");
+  for (const name of names) {
+    if (!project.functions.has(name)) throw new UsageError(`no function "${name}" in ${project.file}${didYouMean(name, known)} (functions: ${known.join(", ")})`);
+  }
+  return names;
 }
